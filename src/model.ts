@@ -1,0 +1,271 @@
+/**
+ * Custos's domain records and the interchange contract (docs/formats.md, DESIGN.md).
+ * Every record that enters — a file line, an HTTP body — is parsed here into a typed
+ * value, with an error naming the field (and the file line when there is one).
+ */
+import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { InvalidInputError } from './errors.ts';
+
+export interface Where {
+  file?: string;
+  line?: number;
+}
+
+/** Customer attributes kept in clear: needed to route, mask, notify and decide, never identifying alone. */
+export const CUSTOMER_CLEAR_KEYS = ['id', 'country', 'region', 'locale', 'canary', 'vip'] as const;
+
+/** A customer as imported: clear profile + PII fields (everything else, encrypted by the vault). */
+export interface CustomerInput {
+  id: string;
+  country: string;
+  region?: string;
+  locale?: string;
+  canary: boolean;
+  vip: boolean;
+  /** email, phone, name and any further PII field, as given. */
+  pii: Record<string, string>;
+}
+
+/** The clear part of a stored customer. */
+export interface CustomerProfile {
+  id: string;
+  country: string;
+  region: string | null;
+  locale: string | null;
+  canary: boolean;
+  vip: boolean;
+  /** Names of the PII fields the record holds (values stay in the vault). */
+  fields: string[];
+}
+
+export const EMPLOYEE_STATUSES = ['active', 'suspended'] as const;
+export type EmployeeStatus = (typeof EMPLOYEE_STATUSES)[number];
+
+export interface Employee {
+  id: string;
+  name: string;
+  team: string;
+  role: string;
+  location: string;
+  hiredAt: string;
+  leftAt?: string;
+  manager?: string;
+  status: EmployeeStatus;
+  /** Unknown fields from the source, kept as given. */
+  extra?: Record<string, unknown>;
+}
+
+export interface CaseRecord {
+  id: string;
+  employee: string;
+  customer: string;
+  openedAt: string;
+  closedAt?: string;
+  kind: string;
+  extra?: Record<string, unknown>;
+}
+
+export const ACCESS_ACTIONS = ['view', 'reveal', 'search', 'export', 'update', 'delete'] as const;
+export type AccessAction = (typeof ACCESS_ACTIONS)[number];
+export type Decision = 'allow' | 'deny';
+
+export interface Purpose {
+  kind: string;
+  ref: string;
+}
+
+/** One access decision, the unit the ledger records and the stream carries (DESIGN.md events.jsonl). */
+export interface AccessEvent {
+  id: string;
+  time: string;
+  actor: string;
+  action: AccessAction;
+  customers: string[];
+  fields: string[];
+  purpose?: Purpose;
+  decision: Decision;
+  /** Why a decision was a deny (a DenyReason), absent on allow. */
+  reason?: string;
+  channel?: string;
+  ip?: string;
+}
+
+/** An access event once recorded: its position in the ledger. */
+export interface RecordedEvent extends AccessEvent {
+  seq: number;
+}
+
+// ---------------------------------------------------------------- field checks
+
+const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+const COUNTRY_RE = /^[A-Z]{2}$/;
+const REGION_RE = /^([A-Z]{2})-[A-Z0-9]{1,3}$/;
+// RFC 3339 date-time with a required offset.
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
+const PII_KEY_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+function fail(message: string, field: string, where: Where | undefined): never {
+  const at = where?.file ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ` : '';
+  throw new InvalidInputError(`${at}field "${field}": ${message}`, { ...where, field });
+}
+
+function asObject(raw: unknown, where: Where | undefined): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    const at = where?.file ? `${where.file}${where.line !== undefined ? `:${where.line}` : ''}: ` : '';
+    throw new InvalidInputError(`${at}expected a JSON object`, { ...where });
+  }
+  return raw as Record<string, unknown>;
+}
+
+function requiredString(o: Record<string, unknown>, field: string, where?: Where): string {
+  const v = o[field];
+  if (v === undefined || v === null || v === '') fail('is required', field, where);
+  if (typeof v !== 'string') fail(`must be a string, got ${typeof v}`, field, where);
+  if (v.length > 4096) fail('is longer than 4096 characters', field, where);
+  return v;
+}
+
+function optionalString(o: Record<string, unknown>, field: string, where?: Where): string | undefined {
+  const v = o[field];
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') fail(`must be a string, got ${typeof v}`, field, where);
+  return v;
+}
+
+function optionalBoolean(o: Record<string, unknown>, field: string, where?: Where): boolean {
+  const v = o[field];
+  if (v === undefined || v === null || v === '') return false;
+  if (typeof v === 'boolean') return v;
+  // CSV carries booleans as text.
+  if (v === 'true' || v === '1') return true;
+  if (v === 'false' || v === '0') return false;
+  fail('must be true or false', field, where);
+}
+
+export function checkId(value: string, field: string, where?: Where): string {
+  if (!ID_RE.test(value)) fail('must be 1-128 characters of letters, digits and . _ : @ - (starting with a letter or digit)', field, where);
+  return value;
+}
+
+export function checkTime(value: string, field: string, where?: Where): string {
+  if (!RFC3339_RE.test(value) || Number.isNaN(Date.parse(value))) fail(`must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z, got "${value}"`, field, where);
+  return new Date(value).toISOString();
+}
+
+export function normalizeEmail(value: string): string {
+  return value.trim().toLowerCase();
+}
+
+/** E.164 form of a phone number, reading national numbers in the customer's country. */
+export function normalizePhone(value: string, country?: string): string | undefined {
+  const parsed = parsePhoneNumberFromString(value, country as CountryCode | undefined);
+  return parsed && parsed.isPossible() ? parsed.number : undefined;
+}
+
+// ---------------------------------------------------------------- records
+
+/** Parse a customer record from the interchange contract. Unknown keys become PII fields. */
+export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
+  const o = asObject(raw, where);
+  const id = checkId(requiredString(o, 'id', where), 'id', where);
+  const country = requiredString(o, 'country', where).toUpperCase();
+  if (!COUNTRY_RE.test(country)) fail('must be an ISO 3166-1 alpha-2 code such as "IT"', 'country', where);
+  const region = optionalString(o, 'region', where)?.toUpperCase();
+  if (region !== undefined) {
+    const m = REGION_RE.exec(region);
+    if (!m) fail('must be an ISO 3166-2 code such as "US-CA"', 'region', where);
+    if (m[1] !== country) fail(`must be a subdivision of ${country}`, 'region', where);
+  }
+  let locale = optionalString(o, 'locale', where);
+  if (locale !== undefined) {
+    try {
+      locale = Intl.getCanonicalLocales(locale)[0];
+    } catch {
+      fail('must be a BCP 47 language tag such as "it-IT"', 'locale', where);
+    }
+  }
+  const email = requiredString(o, 'email', where).trim();
+  if (!EMAIL_RE.test(email)) fail('is not an e-mail address', 'email', where);
+  const phoneRaw = requiredString(o, 'phone', where);
+  const phone = normalizePhone(phoneRaw, country);
+  if (!phone) fail(`is not a phone number in ${country} or in international form`, 'phone', where);
+  const name = requiredString(o, 'name', where).trim();
+
+  const pii: Record<string, string> = { email, phone, name };
+  for (const [key, value] of Object.entries(o)) {
+    if ((CUSTOMER_CLEAR_KEYS as readonly string[]).includes(key) || key in pii) continue;
+    if (value === undefined || value === null || value === '') continue;
+    if (!PII_KEY_RE.test(key)) fail('field names must be letters, digits and _', key, where);
+    pii[key] = typeof value === 'string' ? value : JSON.stringify(value);
+  }
+  return {
+    id,
+    country,
+    ...(region !== undefined ? { region } : {}),
+    ...(locale !== undefined ? { locale } : {}),
+    canary: optionalBoolean(o, 'canary', where),
+    vip: optionalBoolean(o, 'vip', where),
+    pii,
+  };
+}
+
+const EMPLOYEE_KEYS = ['id', 'name', 'team', 'role', 'location', 'hiredAt', 'leftAt', 'manager', 'status'];
+
+function extraOf(o: Record<string, unknown>, known: string[]): Record<string, unknown> | undefined {
+  const extra: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(o)) if (!known.includes(k) && v !== undefined && v !== '') extra[k] = v;
+  return Object.keys(extra).length ? extra : undefined;
+}
+
+export function parseEmployee(raw: unknown, where?: Where): Employee {
+  const o = asObject(raw, where);
+  const id = checkId(requiredString(o, 'id', where), 'id', where);
+  const status = optionalString(o, 'status', where) ?? 'active';
+  if (!(EMPLOYEE_STATUSES as readonly string[]).includes(status)) fail(`must be one of ${EMPLOYEE_STATUSES.join(', ')}`, 'status', where);
+  const leftAt = optionalString(o, 'leftAt', where);
+  const manager = optionalString(o, 'manager', where);
+  const extra = extraOf(o, EMPLOYEE_KEYS);
+  return {
+    id,
+    name: requiredString(o, 'name', where),
+    team: requiredString(o, 'team', where),
+    role: checkId(requiredString(o, 'role', where), 'role', where),
+    location: requiredString(o, 'location', where),
+    hiredAt: checkTime(requiredString(o, 'hiredAt', where), 'hiredAt', where),
+    ...(leftAt !== undefined ? { leftAt: checkTime(leftAt, 'leftAt', where) } : {}),
+    ...(manager !== undefined ? { manager: checkId(manager, 'manager', where) } : {}),
+    status: status as EmployeeStatus,
+    ...(extra ? { extra } : {}),
+  };
+}
+
+const CASE_KEYS = ['id', 'employee', 'customer', 'openedAt', 'closedAt', 'kind'];
+
+export function parseCase(raw: unknown, where?: Where): CaseRecord {
+  const o = asObject(raw, where);
+  const closedAt = optionalString(o, 'closedAt', where);
+  const openedAt = checkTime(requiredString(o, 'openedAt', where), 'openedAt', where);
+  const closed = closedAt !== undefined ? checkTime(closedAt, 'closedAt', where) : undefined;
+  if (closed !== undefined && closed < openedAt) fail('is before openedAt', 'closedAt', where);
+  const extra = extraOf(o, CASE_KEYS);
+  return {
+    id: checkId(requiredString(o, 'id', where), 'id', where),
+    employee: checkId(requiredString(o, 'employee', where), 'employee', where),
+    customer: checkId(requiredString(o, 'customer', where), 'customer', where),
+    openedAt,
+    ...(closed !== undefined ? { closedAt: closed } : {}),
+    kind: requiredString(o, 'kind', where),
+    ...(extra ? { extra } : {}),
+  };
+}
+
+/** An employee may act only while active and not yet gone. */
+export function isEmployeeActive(e: Employee, now: Date): boolean {
+  return e.status === 'active' && (e.leftAt === undefined || Date.parse(e.leftAt) > now.getTime());
+}
+
+/** A case justifies access only while open at `now`. */
+export function isCaseOpen(c: CaseRecord, now: Date): boolean {
+  return Date.parse(c.openedAt) <= now.getTime() && (c.closedAt === undefined || Date.parse(c.closedAt) > now.getTime());
+}
