@@ -1,0 +1,172 @@
+import type { Kysely } from 'kysely';
+import type { CustomerProfile } from '../model.ts';
+import type { Database, CustomersTable } from './schema.ts';
+import type { StoreDialect } from './store.ts';
+
+/** A customer as the vault hands it to the store: clear profile, wrapped key, sealed and masked fields. */
+export interface SealedCustomer extends CustomerProfile {
+  wrappedKey: Uint8Array;
+  /** field → sealed bytes (vault format) */
+  sealed: Record<string, Uint8Array>;
+  /** field → masked form */
+  masked: Record<string, string>;
+  emailIndex: string | null;
+  phoneIndex: string | null;
+}
+
+export interface StoredCustomer extends SealedCustomer {
+  createdAt: string;
+  updatedAt: string;
+}
+
+// Keep each multi-row INSERT well under SQLite's 32,766 bound parameters.
+const UPSERT_CHUNK = 500;
+
+export class CustomerRepository {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: StoreDialect,
+  ) {}
+
+  /** Insert or replace by id, in one transaction. Re-import replaces the sealed record and its key. */
+  async upsertMany(customers: SealedCustomer[], now: Date): Promise<void> {
+    if (customers.length === 0) return;
+    const at = now.toISOString();
+    await this.db.transaction().execute(async (tx) => {
+      for (let i = 0; i < customers.length; i += UPSERT_CHUNK) {
+        const rows = customers.slice(i, i + UPSERT_CHUNK).map((c) => toRow(c, at));
+        await tx
+          .insertInto('customers')
+          .values(rows)
+          .onConflict((oc) =>
+            oc.column('id').doUpdateSet((eb) => ({
+              country: eb.ref('excluded.country'),
+              region: eb.ref('excluded.region'),
+              locale: eb.ref('excluded.locale'),
+              canary: eb.ref('excluded.canary'),
+              vip: eb.ref('excluded.vip'),
+              fields: eb.ref('excluded.fields'),
+              wrapped_key: eb.ref('excluded.wrapped_key'),
+              sealed: eb.ref('excluded.sealed'),
+              masked: eb.ref('excluded.masked'),
+              email_index: eb.ref('excluded.email_index'),
+              phone_index: eb.ref('excluded.phone_index'),
+              updated_at: eb.ref('excluded.updated_at'),
+            })),
+          )
+          .execute();
+      }
+    });
+  }
+
+  async get(id: string): Promise<StoredCustomer | undefined> {
+    const row = await this.db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? fromRow(row) : undefined;
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const row = await this.db.selectFrom('customers').select('id').where('id', '=', id).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async findByEmailIndex(index: string, limit = 50): Promise<StoredCustomer[]> {
+    const rows = await this.db.selectFrom('customers').selectAll().where('email_index', '=', index).orderBy('id').limit(limit).execute();
+    return rows.map(fromRow);
+  }
+
+  async findByPhoneIndex(index: string, limit = 50): Promise<StoredCustomer[]> {
+    const rows = await this.db.selectFrom('customers').selectAll().where('phone_index', '=', index).orderBy('id').limit(limit).execute();
+    return rows.map(fromRow);
+  }
+
+  /** Crypto-shredding: the wrapped key goes with the row, so no copy of the sealed fields opens again. */
+  async delete(id: string): Promise<boolean> {
+    const res = await this.db.deleteFrom('customers').where('id', '=', id).executeTakeFirst();
+    return Number(res.numDeletedRows) > 0;
+  }
+
+  async count(): Promise<number> {
+    const row = await this.db.selectFrom('customers').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  /** Wrapped keys in id order, a page at a time (for key rotation). */
+  async wrappedKeysAfter(afterId: string, limit: number): Promise<Array<{ id: string; wrappedKey: Uint8Array }>> {
+    const rows = await this.db
+      .selectFrom('customers')
+      .select(['id', 'wrapped_key'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, wrappedKey: toBytes(r.wrapped_key) }));
+  }
+
+  /** Replace wrapped keys only where they still equal what was read (a concurrent re-import wins). */
+  async replaceWrappedKeys(updates: Array<{ id: string; from: Uint8Array; to: Uint8Array }>): Promise<number> {
+    let changed = 0;
+    await this.db.transaction().execute(async (tx) => {
+      for (const u of updates) {
+        const res = await tx
+          .updateTable('customers')
+          .set({ wrapped_key: u.to })
+          .where('id', '=', u.id)
+          .where('wrapped_key', '=', u.from)
+          .executeTakeFirst();
+        changed += Number(res.numUpdatedRows);
+      }
+    });
+    return changed;
+  }
+
+  get dialectName(): StoreDialect {
+    return this.dialect;
+  }
+}
+
+function toRow(c: SealedCustomer, at: string): CustomersTable {
+  const sealed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(c.sealed)) sealed[k] = Buffer.from(v).toString('base64');
+  return {
+    id: c.id,
+    country: c.country,
+    region: c.region,
+    locale: c.locale,
+    canary: c.canary ? 1 : 0,
+    vip: c.vip ? 1 : 0,
+    fields: JSON.stringify(c.fields),
+    wrapped_key: c.wrappedKey,
+    sealed: JSON.stringify(sealed),
+    masked: JSON.stringify(c.masked),
+    email_index: c.emailIndex,
+    phone_index: c.phoneIndex,
+    created_at: at,
+    updated_at: at,
+  };
+}
+
+function toBytes(v: Uint8Array): Buffer {
+  return Buffer.isBuffer(v) ? v : Buffer.from(v);
+}
+
+function fromRow(r: CustomersTable): StoredCustomer {
+  const sealedText = JSON.parse(r.sealed) as Record<string, string>;
+  const sealed: Record<string, Uint8Array> = {};
+  for (const [k, v] of Object.entries(sealedText)) sealed[k] = Buffer.from(v, 'base64');
+  return {
+    id: r.id,
+    country: r.country,
+    region: r.region,
+    locale: r.locale,
+    canary: r.canary === 1,
+    vip: r.vip === 1,
+    fields: JSON.parse(r.fields) as string[],
+    wrappedKey: toBytes(r.wrapped_key),
+    sealed,
+    masked: JSON.parse(r.masked) as Record<string, string>,
+    emailIndex: r.email_index,
+    phoneIndex: r.phone_index,
+    createdAt: r.created_at,
+    updatedAt: r.updated_at,
+  };
+}

@@ -1,0 +1,125 @@
+/**
+ * Versioned migrations, applied in name order by kysely's Migrator at open.
+ * Never edit a released migration: add the next one.
+ */
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { StoreDialect } from './store.ts';
+
+function byteType(dialect: StoreDialect) {
+  return dialect === 'postgres' ? 'bytea' : 'blob';
+}
+
+function bigType(dialect: StoreDialect) {
+  return dialect === 'postgres' ? 'bigint' : 'integer';
+}
+
+function initial(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('customers')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('country', 'text', (c) => c.notNull())
+        .addColumn('region', 'text')
+        .addColumn('locale', 'text')
+        .addColumn('canary', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('vip', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('fields', 'text', (c) => c.notNull())
+        .addColumn('wrapped_key', byteType(dialect), (c) => c.notNull())
+        .addColumn('sealed', 'text', (c) => c.notNull())
+        .addColumn('masked', 'text', (c) => c.notNull())
+        .addColumn('email_index', 'text')
+        .addColumn('phone_index', 'text')
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('customers_email_index').on('customers').column('email_index').execute();
+      await db.schema.createIndex('customers_phone_index').on('customers').column('phone_index').execute();
+      await db.schema.createIndex('customers_country').on('customers').column('country').execute();
+
+      await db.schema
+        .createTable('employees')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('team', 'text', (c) => c.notNull())
+        .addColumn('role', 'text', (c) => c.notNull())
+        .addColumn('location', 'text', (c) => c.notNull())
+        .addColumn('hired_at', 'text', (c) => c.notNull())
+        .addColumn('left_at', 'text')
+        .addColumn('manager', 'text')
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('extra', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('cases')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('employee', 'text', (c) => c.notNull())
+        .addColumn('customer', 'text', (c) => c.notNull())
+        .addColumn('opened_at', 'text', (c) => c.notNull())
+        .addColumn('closed_at', 'text')
+        .addColumn('kind', 'text', (c) => c.notNull())
+        .addColumn('extra', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('cases_employee_customer').on('cases').columns(['employee', 'customer']).execute();
+      await db.schema.createIndex('cases_customer').on('cases').column('customer').execute();
+
+      await db.schema
+        .createTable('ledger_entries')
+        .addColumn('idx', bigType(dialect), (c) => c.primaryKey())
+        .addColumn('entry', byteType(dialect), (c) => c.notNull())
+        .execute();
+      await db.schema
+        .createTable('ledger_nodes')
+        .addColumn('level', 'integer', (c) => c.notNull())
+        .addColumn('idx', bigType(dialect), (c) => c.notNull())
+        .addColumn('hash', byteType(dialect), (c) => c.notNull())
+        .addPrimaryKeyConstraint('ledger_nodes_pk', ['level', 'idx'])
+        .execute();
+      await db.schema
+        .createTable('ledger_checkpoints')
+        .addColumn('size', bigType(dialect), (c) => c.primaryKey())
+        .addColumn('note', 'text', (c) => c.notNull())
+        .addColumn('signed_at', 'text', (c) => c.notNull())
+        .execute();
+
+      await db.schema
+        .createTable('access_events')
+        .addColumn('seq', bigType(dialect), (c) => c.primaryKey())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addColumn('action', 'text', (c) => c.notNull())
+        .addColumn('decision', 'text', (c) => c.notNull())
+        .addColumn('reason', 'text')
+        .addColumn('fields', 'text', (c) => c.notNull())
+        .addColumn('purpose_kind', 'text')
+        .addColumn('purpose_ref', 'text')
+        .addColumn('channel', 'text')
+        .addColumn('ip', 'text')
+        .addColumn('customer_count', 'integer', (c) => c.notNull())
+        .execute();
+      await db.schema.createIndex('access_events_actor_time').on('access_events').columns(['actor', 'time']).execute();
+      await db.schema.createIndex('access_events_time').on('access_events').column('time').execute();
+      await db.schema
+        .createTable('access_event_customers')
+        .addColumn('customer', 'text', (c) => c.notNull())
+        .addColumn('seq', bigType(dialect), (c) => c.notNull())
+        .addColumn('time', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('access_event_customers_pk', ['customer', 'seq'])
+        .execute();
+      await db.schema.createIndex('access_event_customers_time').on('access_event_customers').column('time').execute();
+    },
+  };
+}
+
+export function migrationsFor(dialect: StoreDialect): MigrationProvider {
+  return {
+    async getMigrations() {
+      return { '0001_initial': initial(dialect) };
+    },
+  };
+}

@@ -1,0 +1,108 @@
+/**
+ * The tables, typed once for kysely. Times are ISO-8601 UTC text (sortable in both
+ * dialects); booleans are 0/1 integers; byte columns are BLOB (SQLite) / BYTEA (PostgreSQL).
+ */
+import type { Generated } from 'kysely';
+
+export interface CustomersTable {
+  id: string;
+  country: string;
+  region: string | null;
+  locale: string | null;
+  canary: number;
+  vip: number;
+  /** JSON array of the PII field names the record holds. */
+  fields: string;
+  /** The customer's data key, wrapped by a KEK (vault format). Deleting it shreds the record. */
+  wrapped_key: Uint8Array;
+  /** JSON object: field name → base64 of the sealed value (vault format). */
+  sealed: string;
+  /** JSON object: field name → masked form, computed at seal time so a masked view never unwraps a key. */
+  masked: string;
+  email_index: string | null;
+  phone_index: string | null;
+  created_at: string;
+  updated_at: string;
+}
+
+export interface EmployeesTable {
+  id: string;
+  name: string;
+  team: string;
+  role: string;
+  location: string;
+  hired_at: string;
+  left_at: string | null;
+  manager: string | null;
+  status: string;
+  extra: string | null;
+  updated_at: string;
+}
+
+export interface CasesTable {
+  id: string;
+  employee: string;
+  customer: string;
+  opened_at: string;
+  closed_at: string | null;
+  kind: string;
+  extra: string | null;
+  updated_at: string;
+}
+
+/** Ledger leaves: the exact canonical bytes of each access event. */
+export interface LedgerEntriesTable {
+  idx: number;
+  entry: Uint8Array;
+}
+
+/** Complete, aligned Merkle subtree hashes (level 0 = leaf hashes). */
+export interface LedgerNodesTable {
+  level: number;
+  idx: number;
+  hash: Uint8Array;
+}
+
+export interface LedgerCheckpointsTable {
+  size: number;
+  note: string;
+  signed_at: string;
+}
+
+/** Query index over recorded access events (a projection of the ledger, written in the same transaction). */
+export interface AccessEventsTable {
+  seq: number;
+  id: string;
+  time: string;
+  actor: string;
+  action: string;
+  decision: string;
+  reason: string | null;
+  fields: string;
+  purpose_kind: string | null;
+  purpose_ref: string | null;
+  channel: string | null;
+  ip: string | null;
+  customer_count: number;
+}
+
+/** One row per (event, customer): blast radius and access reports read by customer. */
+export interface AccessEventCustomersTable {
+  customer: string;
+  seq: number;
+  time: string;
+  actor: string;
+}
+
+export interface Database {
+  customers: CustomersTable;
+  employees: EmployeesTable;
+  cases: CasesTable;
+  ledger_entries: LedgerEntriesTable;
+  ledger_nodes: LedgerNodesTable;
+  ledger_checkpoints: LedgerCheckpointsTable;
+  access_events: AccessEventsTable;
+  access_event_customers: AccessEventCustomersTable;
+}
+
+export type { Generated };

@@ -1,0 +1,115 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { storeTargets, openTestStore } from '../../test/support/stores.ts';
+import { ConflictError } from '../errors.ts';
+import type { SealedCustomer } from './customers.ts';
+import { canonicalEventBytes } from './test-events.ts';
+
+const now = new Date('2026-11-01T10:00:00Z');
+
+function customer(id: string, over: Partial<SealedCustomer> = {}): SealedCustomer {
+  return {
+    id,
+    country: 'IT',
+    region: null,
+    locale: 'it-IT',
+    canary: false,
+    vip: false,
+    fields: ['email', 'phone', 'name'],
+    wrappedKey: Buffer.from(`wk-${id}`),
+    sealed: { email: Buffer.from([1, 2, 3]), phone: Buffer.from([4]), name: Buffer.from([5]) },
+    masked: { email: 'a***@b***.example' },
+    emailIndex: `ei-${id}`,
+    phoneIndex: `pi-${id}`,
+    ...over,
+  };
+}
+
+for (const target of storeTargets()) {
+  describe(`store on ${target.name}`, () => {
+    afterAll(() => target.cleanup());
+
+    it('upserts customers by id and reads them back byte for byte', async () => {
+      const store = await openTestStore(target);
+      try {
+        await store.customers.upsertMany([customer('c1'), customer('c2')], now);
+        await store.customers.upsertMany([customer('c1', { country: 'FR', vip: true })], now);
+        expect(await store.customers.count()).toBe(2);
+        const c1 = await store.customers.get('c1');
+        expect(c1?.country).toBe('FR');
+        expect(c1?.vip).toBe(true);
+        expect(Buffer.from(c1!.sealed.email!)).toEqual(Buffer.from([1, 2, 3]));
+        expect(Buffer.from(c1!.wrappedKey).toString()).toBe('wk-c1');
+        expect((await store.customers.findByEmailIndex('ei-c2')).map((c) => c.id)).toEqual(['c2']);
+        expect(await store.customers.delete('c2')).toBe(true);
+        expect(await store.customers.get('c2')).toBeUndefined();
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('re-wraps keys only where they are unchanged', async () => {
+      const store = await openTestStore(target);
+      try {
+        await store.customers.upsertMany([customer('a'), customer('b')], now);
+        const page = await store.customers.wrappedKeysAfter('', 10);
+        expect(page.map((p) => p.id)).toEqual(['a', 'b']);
+        const n = await store.customers.replaceWrappedKeys([
+          { id: 'a', from: page[0]!.wrappedKey, to: Buffer.from('new-a') },
+          { id: 'b', from: Buffer.from('stale'), to: Buffer.from('new-b') },
+        ]);
+        expect(n).toBe(1);
+        expect(Buffer.from((await store.customers.get('a'))!.wrappedKey).toString()).toBe('new-a');
+        expect(Buffer.from((await store.customers.get('b'))!.wrappedKey).toString()).toBe('wk-b');
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('appends ledger batches atomically with the event index, and refuses a wrong start', async () => {
+      const store = await openTestStore(target);
+      try {
+        const e0 = canonicalEventBytes({ id: 'ev0', time: '2026-11-01T10:00:00.000Z', actor: 'emp1', action: 'reveal', customers: ['c1'], fields: ['email'], decision: 'allow', purpose: { kind: 'case', ref: 'k1' } });
+        const e1 = canonicalEventBytes({ id: 'ev1', time: '2026-11-01T11:00:00.000Z', actor: 'emp2', action: 'search', customers: ['c1', 'c2'], fields: [], decision: 'deny', reason: 'not_permitted' });
+        await store.ledger.appendBatch(0, [e0, e1], [{ level: 0, index: 0, hash: Buffer.alloc(32, 1) }, { level: 0, index: 1, hash: Buffer.alloc(32, 2) }, { level: 1, index: 0, hash: Buffer.alloc(32, 3) }]);
+        expect(await store.ledger.size()).toBe(2);
+        await expect(store.ledger.appendBatch(1, [e0], [])).rejects.toBeInstanceOf(ConflictError);
+        await expect(store.ledger.appendBatch(3, [e0], [])).rejects.toBeInstanceOf(ConflictError);
+        expect(await store.ledger.size()).toBe(2);
+        const nodes = await store.ledger.getNodes([{ level: 1, index: 0 }, { level: 0, index: 1 }]);
+        expect(Buffer.from(nodes[0]!)).toEqual(Buffer.alloc(32, 3));
+        expect(Buffer.from(nodes[1]!)).toEqual(Buffer.alloc(32, 2));
+        await expect(store.ledger.getNodes([{ level: 5, index: 0 }])).rejects.toThrow(/missing/);
+        const read = [];
+        for await (const e of store.ledger.readEntries(0, 10)) read.push(e);
+        expect(read.map((r) => r.index)).toEqual([0, 1]);
+        expect(Buffer.from(read[1]!.entry)).toEqual(Buffer.from(e1));
+
+        const byCustomer = await store.accessEvents.byCustomer('c1', { limit: 10 });
+        expect(byCustomer.map((e) => e.id)).toEqual(['ev0', 'ev1']);
+        expect(byCustomer[1]!.customers).toEqual(['c1', 'c2']);
+        const byActor = await store.accessEvents.byActor('emp1', { limit: 10, from: '2026-11-01T00:00:00.000Z' });
+        expect(byActor).toHaveLength(1);
+        expect(byActor[0]).toMatchObject({ seq: 0, purpose: { kind: 'case', ref: 'k1' }, fields: ['email'] });
+        expect(await store.accessEvents.byTime({ limit: 10, from: '2026-11-01T10:30:00.000Z' })).toHaveLength(1);
+        expect(await store.accessEvents.countSince('emp1', 'reveal', 'allow', '2026-11-01T09:00:00.000Z')).toBe(1);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('keeps checkpoints by size', async () => {
+      const store = await openTestStore(target);
+      try {
+        await store.ledger.saveCheckpoint({ size: 5, note: 'five', signedAt: now.toISOString() });
+        await store.ledger.saveCheckpoint({ size: 2, note: 'two', signedAt: now.toISOString() });
+        await store.ledger.saveCheckpoint({ size: 5, note: 'again', signedAt: now.toISOString() });
+        expect((await store.ledger.latestCheckpoint())?.note).toBe('five');
+        const all = [];
+        for await (const c of store.ledger.listCheckpoints()) all.push(c.size);
+        expect(all).toEqual([2, 5]);
+      } finally {
+        await store.close();
+      }
+    });
+  });
+}

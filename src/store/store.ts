@@ -1,0 +1,142 @@
+/**
+ * The one store interface. The dialect (embedded SQLite or PostgreSQL) is chosen here, once;
+ * nothing outside src/store writes SQL or knows which database it runs on.
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+import { ConfigError, UnavailableError } from '../errors.ts';
+import { migrationsFor } from './migrations.ts';
+import type { Database } from './schema.ts';
+import { CustomerRepository } from './customers.ts';
+import { EmployeeRepository } from './employees.ts';
+import { CaseRepository } from './cases.ts';
+import { AccessEventRepository } from './access-events.ts';
+import { SqlLedgerStorage } from './ledger-storage.ts';
+
+export type StoreDialect = 'sqlite' | 'postgres';
+
+export type StoreLocation =
+  | { dialect: 'sqlite'; file: string }
+  | { dialect: 'postgres'; url: string; schema?: string };
+
+/** `--store URL` wins over `--data DIR`; the default is ./data. */
+export function resolveStoreLocation(opts: { data?: string; store?: string }): StoreLocation {
+  if (opts.store) {
+    const url = opts.store;
+    if (/^postgres(ql)?:\/\//.test(url)) {
+      let parsed: URL;
+      try {
+        parsed = new URL(url);
+      } catch {
+        throw new ConfigError(`--store: "${redactUrl(url)}" is not a valid URL`);
+      }
+      const schema = parsed.searchParams.get('schema') ?? undefined;
+      if (schema !== undefined && !/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) {
+        throw new ConfigError(`--store: schema "${schema}" must be lower-case letters, digits and _`);
+      }
+      parsed.searchParams.delete('schema');
+      return { dialect: 'postgres', url: parsed.toString(), ...(schema ? { schema } : {}) };
+    }
+    if (url.startsWith('sqlite:')) return { dialect: 'sqlite', file: resolve(url.slice('sqlite:'.length)) };
+    throw new ConfigError(`--store: expected postgres://… or sqlite:FILE, got "${redactUrl(url)}"`);
+  }
+  return { dialect: 'sqlite', file: join(resolve(opts.data ?? 'data'), 'custos.db') };
+}
+
+/** Never print a password from a connection URL. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
+}
+
+export class Store {
+  readonly customers: CustomerRepository;
+  readonly employees: EmployeeRepository;
+  readonly cases: CaseRepository;
+  readonly accessEvents: AccessEventRepository;
+  readonly ledger: SqlLedgerStorage;
+
+  private constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: StoreDialect,
+    readonly location: StoreLocation,
+    sqlite: BetterSqlite3.Database | undefined,
+  ) {
+    this.customers = new CustomerRepository(db, dialect);
+    this.employees = new EmployeeRepository(db);
+    this.cases = new CaseRepository(db);
+    this.accessEvents = new AccessEventRepository(db);
+    this.ledger = new SqlLedgerStorage(db, dialect, sqlite);
+  }
+
+  static async open(location: StoreLocation): Promise<Store> {
+    let db: Kysely<Database>;
+    let sqlite: BetterSqlite3.Database | undefined;
+    if (location.dialect === 'sqlite') {
+      mkdirSync(resolve(location.file, '..'), { recursive: true, mode: 0o700 });
+      try {
+        sqlite = new BetterSqlite3(location.file);
+      } catch (err) {
+        throw new ConfigError(`cannot open SQLite store ${location.file}: ${(err as Error).message}`);
+      }
+      sqlite.pragma('journal_mode = WAL');
+      // FULL: a committed ledger batch survives power loss, which the fail-closed promise needs.
+      sqlite.pragma('synchronous = FULL');
+      sqlite.pragma('busy_timeout = 5000');
+      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+    } else {
+      const pool = new pg.Pool({
+        connectionString: location.url,
+        max: 10,
+        ...(location.schema ? { options: `-c search_path=${location.schema}` } : {}),
+      });
+      pool.on('error', () => {
+        /* idle client errors surface on the next query */
+      });
+      db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+      try {
+        if (location.schema) await db.schema.createSchema(location.schema).ifNotExists().execute();
+      } catch (err) {
+        await db.destroy();
+        throw new UnavailableError(`cannot reach PostgreSQL at ${redactUrl(location.url)}: ${(err as Error).message}`);
+      }
+    }
+    const store = new Store(db, location.dialect, location, sqlite);
+    try {
+      await store.migrate();
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+    return store;
+  }
+
+  async migrate(): Promise<void> {
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationsFor(this.dialect),
+      // Without it kysely would find another schema's migration tables and skip creating ours.
+      ...(this.location.dialect === 'postgres' && this.location.schema ? { migrationTableSchema: this.location.schema } : {}),
+    });
+    const { error, results } = await migrator.migrateToLatest();
+    if (error) {
+      const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      throw new UnavailableError(`store migration ${failed ?? ''} failed: ${(error as Error).message}`);
+    }
+  }
+
+  describe(): string {
+    return this.location.dialect === 'sqlite'
+      ? `sqlite:${this.location.file}`
+      : `${redactUrl(this.location.url)}${this.location.schema ? ` (schema ${this.location.schema})` : ''}`;
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}
+
+// int8 columns (ledger indexes, seq) fit in a double for any realistic log; read them as numbers.
+pg.types.setTypeParser(20, (v: string) => Number(v));
