@@ -1,0 +1,102 @@
+/**
+ * The one configuration loader: command-line flags win over CUSTOS_* environment
+ * variables, which win over defaults. Every value is checked here, with an error naming it.
+ */
+import { resolve } from 'node:path';
+import { ConfigError } from './errors.ts';
+import { resolveStoreLocation, type StoreLocation } from './store/store.ts';
+
+export interface CustosConfig {
+  host: string;
+  port: number;
+  /** Directory for the embedded store and the key files. */
+  dataDir: string;
+  store: StoreLocation;
+  policyDir: string;
+  /** Where key files live (KEK ring, ledger signing key, token signing key); defaults to dataDir. */
+  keyDir: string;
+  ledger: {
+    /** Sign a checkpoint at least every this many entries… */
+    checkpointEvery: number;
+    /** …or this many milliseconds, whichever comes first. */
+    checkpointIntervalMs: number;
+    /** Largest group-commit batch. */
+    maxBatch: number;
+    /** An append not durable within this time fails the request. */
+    appendTimeoutMs: number;
+    /** Checkpoint origin line; chosen at key creation when unset. */
+    origin?: string;
+  };
+  auth: {
+    /** Accept tokens signed by this JWKS (an identity provider); the local issuer is always accepted. */
+    jwksUrl?: string;
+    issuer: string;
+    audience: string;
+    tokenTtlSeconds: number;
+  };
+  /** Seed the demo organisation when the store is empty (serve only). */
+  demo: boolean;
+  logLevel: string;
+}
+
+export interface ConfigFlags {
+  host?: string;
+  port?: string | number;
+  data?: string;
+  store?: string;
+  policies?: string;
+  keys?: string;
+  demo?: boolean;
+}
+
+type Env = Record<string, string | undefined>;
+
+function intFrom(name: string, raw: string | number | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const n = typeof raw === 'number' ? raw : Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return n;
+}
+
+function boolFrom(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+}
+
+export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): CustosConfig {
+  const dataDir = resolve(flags.data ?? env.CUSTOS_DATA ?? 'data');
+  const storeUrl = flags.store ?? env.CUSTOS_STORE;
+  const jwksUrl = env.CUSTOS_JWKS_URL;
+  if (jwksUrl !== undefined && !/^https?:\/\//.test(jwksUrl)) throw new ConfigError(`CUSTOS_JWKS_URL must be an http(s) URL, got "${jwksUrl}"`);
+  const logLevel = env.CUSTOS_LOG_LEVEL ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`CUSTOS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
+  }
+  return {
+    host: flags.host ?? env.CUSTOS_HOST ?? '127.0.0.1',
+    port: intFrom(flags.port !== undefined ? '--port' : 'CUSTOS_PORT', flags.port ?? env.CUSTOS_PORT, 8080, 0, 65535),
+    dataDir,
+    store: resolveStoreLocation({ data: dataDir, ...(storeUrl ? { store: storeUrl } : {}) }),
+    policyDir: resolve(flags.policies ?? env.CUSTOS_POLICIES ?? new URL('../policies', import.meta.url).pathname),
+    keyDir: resolve(flags.keys ?? env.CUSTOS_KEY_DIR ?? dataDir),
+    ledger: {
+      checkpointEvery: intFrom('CUSTOS_CHECKPOINT_EVERY', env.CUSTOS_CHECKPOINT_EVERY, 1000, 1, 10_000_000),
+      checkpointIntervalMs: intFrom('CUSTOS_CHECKPOINT_INTERVAL_MS', env.CUSTOS_CHECKPOINT_INTERVAL_MS, 10_000, 10, 86_400_000),
+      maxBatch: intFrom('CUSTOS_LEDGER_MAX_BATCH', env.CUSTOS_LEDGER_MAX_BATCH, 1000, 1, 10_000),
+      appendTimeoutMs: intFrom('CUSTOS_LEDGER_APPEND_TIMEOUT_MS', env.CUSTOS_LEDGER_APPEND_TIMEOUT_MS, 5000, 10, 600_000),
+      ...(env.CUSTOS_LEDGER_ORIGIN ? { origin: env.CUSTOS_LEDGER_ORIGIN } : {}),
+    },
+    auth: {
+      ...(jwksUrl ? { jwksUrl } : {}),
+      issuer: env.CUSTOS_TOKEN_ISSUER ?? 'custos',
+      audience: env.CUSTOS_TOKEN_AUDIENCE ?? 'custos-api',
+      tokenTtlSeconds: intFrom('CUSTOS_TOKEN_TTL', env.CUSTOS_TOKEN_TTL, 3600, 30, 86_400),
+    },
+    demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
+    logLevel,
+  };
+}
