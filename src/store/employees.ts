@@ -54,6 +54,16 @@ export class EmployeeRepository {
     return Number(res.numUpdatedRows) > 0;
   }
 
+  /** Which of these ids exist (reference checks on import). */
+  async existingIds(ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += UPSERT_CHUNK) {
+      const rows = await this.db.selectFrom('employees').select('id').where('id', 'in', ids.slice(i, i + UPSERT_CHUNK)).execute();
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
+  }
+
   async count(): Promise<number> {
     const row = await this.db.selectFrom('employees').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
     return Number(row.n);
