@@ -1,0 +1,143 @@
+/**
+ * A deterministic demo organisation: employees in several roles and countries, customers
+ * across locales (a few of them canaries), and the cases that link the two. Used to seed an
+ * empty store on first start and to generate benchmark input of any size.
+ */
+import type { CaseRecord, Employee } from '../model.ts';
+
+/** A small, fast, seedable PRNG (mulberry32): the same seed gives the same organisation. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+interface CountryProfile {
+  country: string;
+  locale: string;
+  regions?: string[];
+  /** An example mobile number; the last four digits are varied. */
+  phone: string;
+  domains: string[];
+  first: string[];
+  last: string[];
+}
+
+const COUNTRIES: CountryProfile[] = [
+  { country: 'US', locale: 'en-US', regions: ['US-CA', 'US-NY', 'US-TX', 'US-WA'], phone: '+12015550123', domains: ['mail.example', 'post.example'], first: ['James', 'Mary', 'Robert', 'Linda', 'Michael', 'Sarah'], last: ['Smith', 'Johnson', 'Brown', 'Garcia', 'Miller', 'Davis'] },
+  { country: 'GB', locale: 'en-GB', phone: '+447400123456', domains: ['mail.example', 'inbox.example'], first: ['Oliver', 'Amelia', 'Harry', 'Isla', 'George', 'Ava'], last: ['Taylor', 'Wilson', 'Evans', 'Thomas', 'Roberts', 'Walker'] },
+  { country: 'DE', locale: 'de-DE', phone: '+4915123456789', domains: ['post.example', 'web.example'], first: ['Lukas', 'Anna', 'Jonas', 'Lea', 'Felix', 'Mia'], last: ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Wagner'] },
+  { country: 'FR', locale: 'fr-FR', phone: '+33612345678', domains: ['courriel.example', 'mail.example'], first: ['Gabriel', 'Louise', 'Raphaël', 'Emma', 'Léo', 'Chloé'], last: ['Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard'] },
+  { country: 'IT', locale: 'it-IT', phone: '+393123456789', domains: ['posta.example', 'mail.example'], first: ['Leonardo', 'Sofia', 'Francesco', 'Giulia', 'Alessandro', 'Aurora'], last: ['Rossi', 'Russo', 'Ferrari', 'Esposito', 'Bianchi', 'Romano'] },
+  { country: 'ES', locale: 'es-ES', phone: '+34612345678', domains: ['correo.example', 'mail.example'], first: ['Hugo', 'Lucía', 'Martín', 'Sofía', 'Pablo', 'Martina'], last: ['García', 'Rodríguez', 'González', 'Fernández', 'López', 'Martínez'] },
+  { country: 'ID', locale: 'id-ID', phone: '+62812345678', domains: ['surel.example', 'mail.example'], first: ['Budi', 'Siti', 'Agus', 'Dewi', 'Eko', 'Rina'], last: ['Santoso', 'Wijaya', 'Saputra', 'Hidayat', 'Pratama', 'Lestari'] },
+  { country: 'CA', locale: 'en-CA', regions: ['CA-ON', 'CA-QC', 'CA-BC'], phone: '+15062345678', domains: ['mail.example', 'post.example'], first: ['Liam', 'Olivia', 'Noah', 'Emma', 'William', 'Charlotte'], last: ['Tremblay', 'Roy', 'Gagnon', 'Wong', 'Campbell', 'Lee'] },
+  { country: 'BR', locale: 'pt-BR', phone: '+5511961234567', domains: ['correio.example', 'mail.example'], first: ['Miguel', 'Helena', 'Arthur', 'Alice', 'Heitor', 'Laura'], last: ['Silva', 'Santos', 'Oliveira', 'Souza', 'Lima', 'Pereira'] },
+  { country: 'JP', locale: 'ja-JP', phone: '+819012345678', domains: ['mail.example', 'meru.example'], first: ['Haruto', 'Yui', 'Sota', 'Hina', 'Yuto', 'Sakura'], last: ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito'] },
+];
+
+const ROLES: Array<{ role: string; count: number; prefix: string }> = [
+  { role: 'agent', count: 240, prefix: 'emp' },
+  { role: 'investigator', count: 30, prefix: 'inv' },
+  { role: 'supervisor', count: 20, prefix: 'sup' },
+  { role: 'privacy_officer', count: 5, prefix: 'dpo' },
+  { role: 'admin', count: 5, prefix: 'adm' },
+];
+
+const TEAMS = ['support-eu', 'support-us', 'support-apac', 'trust-safety', 'payments', 'privacy'];
+const LOCATIONS = ['Dublin', 'Seattle', 'Milan', 'Jakarta', 'Vancouver', 'Berlin'];
+
+export interface DemoCustomerRecord {
+  id: string;
+  email: string;
+  phone: string;
+  name: string;
+  country: string;
+  region?: string;
+  locale: string;
+  canary?: boolean;
+  address?: string;
+}
+
+const pad = (n: number, width: number) => String(n).padStart(width, '0');
+const pick = <T>(rand: () => number, list: readonly T[]): T => list[Math.floor(rand() * list.length)]!;
+
+/** The `i`th demo customer (deterministic in `i`), as an interchange-format record. */
+export function demoCustomer(i: number, canaryEvery = 0): DemoCustomerRecord {
+  const rand = seededRandom(0x5eed + i * 7919);
+  const p = COUNTRIES[i % COUNTRIES.length]!;
+  const first = pick(rand, p.first);
+  const last = pick(rand, p.last);
+  const local = `${first}.${last}`.normalize('NFD').replace(/[^A-Za-z.]/g, '').toLowerCase();
+  const phone = p.phone.slice(0, -4) + pad(Math.floor(rand() * 10000), 4);
+  const region = p.regions ? pick(rand, p.regions) : undefined;
+  return {
+    id: `cus-${pad(i, 6)}`,
+    email: `${local}${i}@${pick(rand, p.domains)}`,
+    phone,
+    name: `${first} ${last}`,
+    country: p.country,
+    ...(region ? { region } : {}),
+    locale: p.locale,
+    address: `${1 + Math.floor(rand() * 200)} ${pick(rand, ['Main', 'High', 'Station', 'Park'])} Street`,
+    ...(canaryEvery > 0 && i % canaryEvery === canaryEvery - 1 ? { canary: true } : {}),
+  };
+}
+
+export function demoEmployees(): Employee[] {
+  const rand = seededRandom(42);
+  const out: Employee[] = [];
+  for (const { role, count, prefix } of ROLES) {
+    for (let n = 1; n <= count; n++) {
+      const p = pick(rand, COUNTRIES);
+      out.push({
+        id: `${prefix}-${pad(n, 4)}`,
+        name: `${pick(rand, p.first)} ${pick(rand, p.last)}`,
+        team: role === 'privacy_officer' ? 'privacy' : pick(rand, TEAMS),
+        role,
+        location: pick(rand, LOCATIONS),
+        hiredAt: new Date(Date.UTC(2015 + Math.floor(rand() * 10), Math.floor(rand() * 12), 1 + Math.floor(rand() * 28))).toISOString(),
+        status: 'active',
+        ...(role === 'agent' ? { manager: `sup-${pad(1 + (n % 20), 4)}` } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * Cases linking agents and investigators to customers. Case `case-000001` is always open,
+ * assigned to `emp-0001`, for customer `cus-000001`: the README's worked example.
+ */
+export function demoCases(customerCount: number, now: Date, count = 2000): CaseRecord[] {
+  const rand = seededRandom(7);
+  const agents = ROLES.filter((r) => r.role === 'agent' || r.role === 'investigator');
+  const out: CaseRecord[] = [];
+  for (let n = 1; n <= count; n++) {
+    const r = n === 1 ? agents[0]! : pick(rand, agents);
+    const employee = n === 1 ? 'emp-0001' : `${r.prefix}-${pad(1 + Math.floor(rand() * r.count), 4)}`;
+    let customer = n === 1 ? 1 : 1 + Math.floor(rand() * (customerCount - 1));
+    // No legitimate purpose ever links to a canary.
+    while (demoCustomer(customer, CANARY_EVERY).canary) customer = (customer % (customerCount - 1)) + 1;
+    const opened = new Date(now.getTime() - Math.floor(rand() * 30) * 86_400_000 - 3_600_000);
+    const closed = n !== 1 && rand() < 0.3 ? new Date(opened.getTime() + 86_400_000) : undefined;
+    out.push({
+      id: `case-${pad(n, 6)}`,
+      employee,
+      customer: `cus-${pad(customer, 6)}`,
+      openedAt: opened.toISOString(),
+      ...(closed && closed < now ? { closedAt: closed.toISOString() } : {}),
+      kind: pick(rand, ['refund', 'delivery', 'account', 'fraud-review']),
+    });
+  }
+  return out;
+}
+
+/** One demo customer in this many is a canary. */
+export const CANARY_EVERY = 997;
+export const DEMO_CUSTOMERS = 10_000;

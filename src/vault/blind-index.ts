@@ -1,0 +1,34 @@
+/**
+ * Blind indexes: find a customer by e-mail or phone without storing either in clear.
+ * HMAC-SHA-256 under the key ring's index key (which rotation never changes, or every stored
+ * index would stop matching) over a domain-separated input, as lowercase hex (64 characters),
+ * the form the store's index columns hold.
+ *
+ *   email: HMAC(indexKey, "email\0" || NFC(normalizeEmail(value)))
+ *   phone: HMAC(indexKey, "phone\0" || E.164(value, country))
+ *
+ * An index reveals only equality, and only to someone who also holds the index key.
+ */
+import { createHmac } from 'node:crypto';
+import { InvalidInputError } from '../errors.ts';
+import { normalizeEmail, normalizePhone } from '../model.ts';
+import type { KeyRing } from './keyring.ts';
+
+function blindIndex(keyring: KeyRing, domain: 'email' | 'phone', normalized: string): string {
+  return createHmac('sha256', keyring.indexKey).update(`${domain}\0`, 'utf8').update(normalized, 'utf8').digest('hex');
+}
+
+/** Index of an e-mail address; equal for addresses that differ only in case or surrounding blanks. */
+export function blindIndexEmail(keyring: KeyRing, email: string): string {
+  // NFC too, so a composed and a decomposed "é" find the same customer.
+  const normalized = typeof email === 'string' ? normalizeEmail(email).normalize('NFC') : '';
+  if (normalized === '') throw new InvalidInputError('email is empty', { field: 'email' });
+  return blindIndex(keyring, 'email', normalized);
+}
+
+/** Index of a phone number, read as national in `country` (ISO 3166-1 alpha-2) unless written +…. */
+export function blindIndexPhone(keyring: KeyRing, phone: string, country?: string): string {
+  const e164 = typeof phone === 'string' ? normalizePhone(phone, country) : undefined;
+  if (e164 === undefined) throw new InvalidInputError(`phone is not a phone number${country ? ` in ${country}` : ''} or in international form`, { field: 'phone' });
+  return blindIndex(keyring, 'phone', e164);
+}

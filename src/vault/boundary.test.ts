@@ -1,0 +1,73 @@
+/**
+ * The architecture rule, checked: only src/broker/ imports the vault's decryption module,
+ * and code outside src/vault/ reaches the vault only through index.ts or decrypt.ts (so a
+ * direct import of field-cipher.ts or envelope.ts cannot sidestep the rule). Test files are
+ * exempt: they are not a path to customer data.
+ */
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, sep } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const SRC = join(import.meta.dirname, '..');
+const IMPORT_RE = /(?:\bfrom\s*|\bimport\s*\(?\s*)['"]([^'"]+)['"]/g;
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) return sourceFiles(path);
+    return /\.(ts|tsx|js|mjs)$/.test(e.name) && !/\.test\.tsx?$/.test(e.name) ? [path] : [];
+  });
+}
+
+function vaultImportViolations(srcDir: string): string[] {
+  const out: string[] = [];
+  for (const file of sourceFiles(srcDir)) {
+    const rel = relative(srcDir, file).split(sep).join('/');
+    if (rel.startsWith('vault/')) continue;
+    for (const m of readFileSync(file, 'utf8').matchAll(IMPORT_RE)) {
+      const spec = m[1]!;
+      const target = /(^|\/)vault\/([^/]+)$/.exec(spec)?.[2];
+      if (target === undefined) continue;
+      if (target === 'index.ts') continue;
+      if (target === 'decrypt.ts' && rel.startsWith('broker/')) continue;
+      out.push(`${rel} imports ${spec}`);
+    }
+  }
+  return out;
+}
+
+describe('vault boundary', () => {
+  it('only src/broker/ imports vault/decrypt.ts; others use vault/index.ts', () => {
+    expect(vaultImportViolations(SRC)).toEqual([]);
+  });
+
+  it('catches a decrypting import outside the broker, and a side door into the vault', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-boundary-'));
+    try {
+      const put = (rel: string, text: string): void => {
+        mkdirSync(join(dir, rel, '..'), { recursive: true });
+        writeFileSync(join(dir, rel), text);
+      };
+      put('broker/ok.ts', "import { openField } from '../vault/decrypt.ts';\nimport { maskField } from '../vault/index.ts';\n");
+      put('importer/bad.ts', "import { openField } from '../vault/decrypt.ts';\n");
+      put('api/side.ts', "import { unwrapDataKey } from '../vault/envelope.ts';\n");
+      put('api/lazy.ts', "const m = await import('../vault/field-cipher.ts');\n");
+      put('importer/bad.test.ts', "import { openField } from '../vault/decrypt.ts';\n");
+      expect(vaultImportViolations(dir).sort()).toEqual([
+        'api/lazy.ts imports ../vault/field-cipher.ts',
+        'api/side.ts imports ../vault/envelope.ts',
+        'importer/bad.ts imports ../vault/decrypt.ts',
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the public surface exports no decryption', async () => {
+    const surface = await import('./index.ts');
+    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache']) expect(surface).not.toHaveProperty(name);
+    const decrypt = await import('./decrypt.ts');
+    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache']) expect(decrypt).toHaveProperty(name);
+  });
+});
