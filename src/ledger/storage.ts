@@ -41,6 +41,12 @@ export interface LedgerStorage {
   getNodes(keys: NodeKey[]): Promise<Uint8Array[]>;
   /** Entries with from <= index < to, in index order, streamed. */
   readEntries(from: number, to: number): AsyncIterable<StoredEntry>;
+  /**
+   * Optional: the same entries as readEntries, in arrays of at most `batchSize`, in index order.
+   * Verification reads the whole log; one promise per batch instead of per entry makes it
+   * markedly faster. verifyLedger falls back to readEntries when this is absent.
+   */
+  readEntryBatches?(from: number, to: number, batchSize: number): AsyncIterable<StoredEntry[]>;
   saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void>;
   latestCheckpoint(): Promise<StoredCheckpoint | undefined>;
   /** Every stored checkpoint, by size ascending. */

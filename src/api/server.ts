@@ -1,0 +1,56 @@
+/**
+ * The HTTP API: fastify composed from one plugin per resource. Request logs carry the
+ * route pattern, status and actor — never the URL, a body or a header value.
+ */
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { Logger } from '../log.ts';
+import type { Broker } from '../broker/broker.ts';
+import type { TokenVerifier } from '../identity/tokens.ts';
+import { bearerAuth } from './auth.ts';
+import { customerRoutes } from './customers.ts';
+import { handleError } from './errors.ts';
+
+export interface ApiDeps {
+  logger: Logger;
+  verifier: TokenVerifier;
+  broker: Broker;
+  /** Extra resource plugins registered behind bearer auth (management, ledger). */
+  plugins?: Array<(app: FastifyInstance) => Promise<void>>;
+  health: () => Promise<Record<string, unknown>>;
+}
+
+export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    disableRequestLogging: true,
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
+  });
+  app.setErrorHandler(handleError);
+  app.setNotFoundHandler((req, reply) => {
+    void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.routeOptions.url ?? ''}`.trim() });
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info({ method: req.method, route: req.routeOptions.url ?? 'unmatched', status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.actor || undefined }, 'request');
+  });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Custos API', version: '0.1.0', description: 'Purpose-bound access to customer personal data, recorded in a tamper-evident ledger.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } } },
+      security: [{ bearer: [] }],
+    },
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  app.get('/healthz', { schema: { summary: 'Liveness and store reachability', tags: ['health'], security: [] } }, async () => ({ status: 'ok', ...(await deps.health()) }));
+
+  await app.register(async (v1) => {
+    await v1.register(bearerAuth, { verifier: deps.verifier });
+    await v1.register(customerRoutes, { broker: deps.broker });
+    for (const plugin of deps.plugins ?? []) await v1.register(plugin);
+  });
+  return app as unknown as FastifyInstance;
+}

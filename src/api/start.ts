@@ -1,0 +1,21 @@
+/** Build the HTTP API over an opened Custos and listen. */
+import type { FastifyInstance } from 'fastify';
+import type { Custos } from '../app.ts';
+import type { Logger } from '../log.ts';
+import { recordRoutes } from './records.ts';
+import { ledgerRoutes } from './ledger.ts';
+import { buildServer } from './server.ts';
+
+export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyInstance> {
+  return buildServer({
+    logger,
+    verifier: custos.verifier,
+    broker: custos.broker,
+    plugins: [recordRoutes(custos.records), ledgerRoutes(custos)],
+    health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
+  });
+}
+
+export async function listen(app: FastifyInstance, host: string, port: number): Promise<string> {
+  return app.listen({ host, port });
+}

@@ -1,0 +1,97 @@
+/**
+ * The composition root: wires the foundations (store, vault, policy, ledger, stream) into
+ * the services (broker, record manager) once, for `custos serve` and the CLI alike, so the
+ * CLI's reveal takes exactly the path an HTTP reveal takes.
+ */
+import type { CustosConfig } from './config.ts';
+import type { Logger } from './log.ts';
+import { Broker } from './broker/broker.ts';
+import { LedgerRecorder, publishCommitted } from './broker/ledger-recorder.ts';
+import { RecordManager } from './broker/manage.ts';
+import { TokenVerifier, loadOrCreateTokenIssuer, type TokenIssuer } from './identity/tokens.ts';
+import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, type LedgerSigningKeys } from './ledger/index.ts';
+import { loadPolicyEngine, type PolicyEngine } from './policy/index.ts';
+import { InProcessStream, type EventStream } from './stream/stream.ts';
+import { Store } from './store/store.ts';
+import { LiveKeyRing, loadKeyRing } from './vault/index.ts';
+
+export interface Custos {
+  config: CustosConfig;
+  store: Store;
+  keyRing: LiveKeyRing;
+  policy: PolicyEngine;
+  stream: EventStream;
+  signingKeys: LedgerSigningKeys;
+  appender: LedgerAppender;
+  checkpointer: LedgerCheckpointer;
+  broker: Broker;
+  records: RecordManager;
+  tokenIssuer: TokenIssuer;
+  verifier: TokenVerifier;
+  now: () => Date;
+  close(): Promise<void>;
+}
+
+export interface OpenOptions {
+  logger?: Logger;
+  now?: () => Date;
+  /** Extra knobs for tests and benchmarks. */
+  dataKeyCacheSize?: number;
+}
+
+export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): Promise<Custos> {
+  const now = opts.now ?? (() => new Date());
+  // Policies and keys first: a bad policy or key file stops start-up before the store is touched.
+  const policy = loadPolicyEngine({ dir: config.policyDir });
+  for (const warning of policy.warnings) opts.logger?.warn({ warning }, 'policy validation warning');
+  const keyRing = new LiveKeyRing(loadKeyRing({ dir: config.keyDir, now: now() }));
+  const signingKeys = await loadOrCreateSigningKeys(config.keyDir, { now, ...(config.ledger.origin ? { origin: config.ledger.origin } : {}) });
+  const tokenIssuer = await loadOrCreateTokenIssuer(config.keyDir);
+
+  const store = await Store.open(config.store);
+  const stream = new InProcessStream((err) => opts.logger?.error({ err }, 'event stream subscriber failed'));
+  let checkpointer: LedgerCheckpointer | undefined;
+  const onCommitted = publishCommitted(stream);
+  const appender = await LedgerAppender.open(store.ledger, {
+    maxBatch: config.ledger.maxBatch,
+    timeoutMs: config.ledger.appendTimeoutMs,
+    onCommitted: async (start, entries) => {
+      await onCommitted(start, entries);
+      await checkpointer?.noteAppended(start + entries.length);
+    },
+    onHookError: (err) => opts.logger?.error({ err }, 'after-commit hook failed'),
+  });
+  checkpointer = await LedgerCheckpointer.open(store.ledger, signingKeys.signer(), {
+    every: config.ledger.checkpointEvery,
+    intervalMs: config.ledger.checkpointIntervalMs,
+    now,
+  });
+  checkpointer.start((err) => opts.logger?.error({ err }, 'checkpoint signing failed'));
+  const recorder = new LedgerRecorder(appender);
+  const broker = new Broker({ store, keyRing, policy, recorder, now, ...(opts.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: opts.dataKeyCacheSize } : {}) });
+  await broker.loadBudgets();
+  const records = new RecordManager({ store, keyRing, policy, recorder, broker, now });
+  const verifier = new TokenVerifier({
+    localPublicJwks: [tokenIssuer.publicJwk],
+    ...(config.auth.jwksUrl ? { jwksUrl: config.auth.jwksUrl } : {}),
+    issuer: config.auth.issuer,
+    audience: config.auth.audience,
+    now,
+  });
+
+  let closing: Promise<void> | undefined;
+  const cp = checkpointer;
+  return {
+    config, store, keyRing, policy, stream, signingKeys, appender, checkpointer: cp, broker, records, tokenIssuer, verifier, now,
+    close() {
+      // Drain the recorder, sign a final checkpoint, then let the store go.
+      closing ??= (async () => {
+        await recorder.close();
+        await cp.close();
+        await stream.close();
+        await store.close();
+      })();
+      return closing;
+    },
+  };
+}

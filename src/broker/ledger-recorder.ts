@@ -1,0 +1,51 @@
+/**
+ * The recorder behind the broker: each decision's canonical bytes (RFC 8785 JSON) are
+ * appended to the Merkle ledger with group commit, and `record` resolves only once the
+ * entry's batch is durable. Every committed batch is then published to the event stream,
+ * in ledger order.
+ */
+import { UnavailableError } from '../errors.ts';
+import { canonicalJson, type LedgerAppender } from '../ledger/index.ts';
+import type { AccessEvent, RecordedEvent } from '../model.ts';
+import type { EventStream } from '../stream/stream.ts';
+import type { Recorder } from './recorder.ts';
+
+/** The exact bytes the ledger holds for an event. */
+export function eventEntryBytes(event: AccessEvent): Buffer {
+  return canonicalJson(event);
+}
+
+/** Events back from committed entry bytes (for publishing); entries that are not events are skipped. */
+export function recordedEventsOf(start: number, entries: readonly Uint8Array[]): RecordedEvent[] {
+  const out: RecordedEvent[] = [];
+  entries.forEach((bytes, i) => {
+    try {
+      out.push({ ...(JSON.parse(Buffer.from(bytes).toString('utf8')) as AccessEvent), seq: start + i });
+    } catch {
+      /* not an event entry */
+    }
+  });
+  return out;
+}
+
+export class LedgerRecorder implements Recorder {
+  private closed = false;
+
+  constructor(private readonly appender: LedgerAppender) {}
+
+  async record(event: AccessEvent): Promise<RecordedEvent> {
+    if (this.closed) throw new UnavailableError('the recorder is shut down');
+    const { index } = await this.appender.append(eventEntryBytes(event));
+    return { ...event, seq: index };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.appender.close();
+  }
+}
+
+/** The appender hook that publishes each durable batch to the stream. */
+export function publishCommitted(stream: EventStream): (start: number, entries: readonly Uint8Array[]) => Promise<void> {
+  return (start, entries) => stream.publish(recordedEventsOf(start, entries));
+}

@@ -1,0 +1,45 @@
+import { Option, type Command } from 'commander';
+import { loadConfig } from '../config.ts';
+import { importFile, IMPORT_KINDS, type ImportKind } from '../importer/import-file.ts';
+import { InvalidInputError } from '../errors.ts';
+import { Store } from '../store/store.ts';
+import { customerSealer, loadKeyRing } from '../vault/index.ts';
+import { storeOptions } from './main.ts';
+
+const MAX_REPORTED = 20;
+
+export function registerImport(program: Command): void {
+  storeOptions(
+    program
+      .command('import')
+      .description('load customers, employees or cases from .jsonl or .csv (streamed; idempotent by id)')
+      .argument('<kind>', `what the file holds: ${IMPORT_KINDS.join(' | ')}`)
+      .argument('<file>', 'a .jsonl file (one JSON object per line) or a .csv file with a header')
+      .addOption(new Option('--format <format>', 'override the format the file name suggests').choices(['jsonl', 'csv']))
+      .option('--skip-bad', 'report bad lines and continue instead of stopping at the first', false),
+  ).action(async (kind: string, file: string, opts: { format?: string; skipBad: boolean; data?: string; store?: string }) => {
+    if (!(IMPORT_KINDS as readonly string[]).includes(kind)) {
+      throw new InvalidInputError(`unknown kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}`, { field: 'kind' });
+    }
+    const config = loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
+    const keyRing = loadKeyRing({ dir: config.keyDir });
+    const store = await Store.open(config.store);
+    let reported = 0;
+    try {
+      const summary = await importFile(store, customerSealer(keyRing), {
+        kind: kind as ImportKind,
+        file,
+        ...(opts.format ? { format: opts.format } : {}),
+        skipBad: opts.skipBad,
+        now: () => new Date(),
+        onSkipped: (err) => {
+          if (reported++ < MAX_REPORTED) process.stderr.write(`skipped: ${err.message}\n`);
+        },
+      });
+      if (summary.skipped > MAX_REPORTED) process.stderr.write(`… and ${summary.skipped - MAX_REPORTED} more bad lines\n`);
+      process.stdout.write(`imported ${summary.imported} ${kind} from ${file}${summary.skipped ? `, skipped ${summary.skipped} bad lines` : ''} into ${store.describe()}\n`);
+    } finally {
+      await store.close();
+    }
+  });
+}

@@ -1,0 +1,189 @@
+/**
+ * Group commit over a LedgerStorage. Appends queue up; one flusher writes them in batches, each
+ * batch one appendBatch call (one transaction) carrying its entries and the Merkle nodes they
+ * complete. An append resolves only once its batch is durable; if the batch fails or times out,
+ * every append in it rejects with UnavailableError and the caller must not proceed (fail closed).
+ */
+import { InvalidInputError, UnavailableError } from '../errors.ts';
+import { leafHash, type MerkleFrontier } from './merkle.ts';
+import { loadFrontier } from './proofs.ts';
+import type { LedgerStorage, StoredNode } from './storage.ts';
+
+export interface LedgerAppenderOptions {
+  /** Most entries per batch (default 1000). A single appendMany is never split, so it may exceed this. */
+  maxBatch?: number;
+  /** A batch not durable within this many milliseconds fails (default 5000). */
+  timeoutMs?: number;
+  /**
+   * Called after each batch is durable, before its appends resolve, e.g. to publish or to tell the
+   * checkpointer. Not awaited; a throw or rejection goes to onHookError.
+   */
+  onCommitted?: (start: number, entries: readonly Uint8Array[]) => void | Promise<void>;
+  /** Receives onCommitted failures; without it they surface as an unhandled rejection. */
+  onHookError?: (err: unknown) => void;
+}
+
+interface QueuedAppend {
+  entries: Uint8Array[];
+  resolve(start: number): void;
+  reject(err: unknown): void;
+}
+
+export class LedgerAppender {
+  private readonly queue: QueuedAppend[] = [];
+  private flushing: Promise<void> | undefined;
+  private closed = false;
+  /** Set after a failed batch: storage may hold more or less than the frontier thinks. */
+  private stale = false;
+  /** A write that timed out but may still land; re-sync waits for it a while. */
+  private lingeringWrite: Promise<unknown> | undefined;
+  private readonly maxBatch: number;
+  private readonly timeoutMs: number;
+
+  private constructor(
+    private readonly storage: LedgerStorage,
+    private frontier: MerkleFrontier,
+    private readonly options: LedgerAppenderOptions,
+  ) {
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.timeoutMs = options.timeoutMs ?? 5000;
+    if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidInputError('maxBatch must be a positive whole number', { field: 'maxBatch' });
+    if (!(this.timeoutMs > 0)) throw new InvalidInputError('timeoutMs must be positive', { field: 'timeoutMs' });
+  }
+
+  /** Opens an appender at the end of the stored log (reads O(log n) nodes). */
+  static async open(storage: LedgerStorage, options: LedgerAppenderOptions = {}): Promise<LedgerAppender> {
+    return new LedgerAppender(storage, await loadFrontier(storage), options);
+  }
+
+  /** Entries durably appended, as far as this appender knows. */
+  get size(): number {
+    return this.frontier.size;
+  }
+
+  /** The root of the tree of `size` entries. */
+  root(): Uint8Array {
+    return this.frontier.root();
+  }
+
+  /** Appends one entry; resolves with its index once durable. */
+  async append(entry: Uint8Array): Promise<{ index: number }> {
+    return { index: await this.enqueue([entry]) };
+  }
+
+  /** Appends entries atomically (one batch) at consecutive indexes from `start`. */
+  async appendMany(entries: readonly Uint8Array[]): Promise<{ start: number; count: number }> {
+    if (entries.length === 0) return { start: this.size, count: 0 };
+    return { start: await this.enqueue([...entries]), count: entries.length };
+  }
+
+  /** Writes what is queued, then refuses further appends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.flushing;
+  }
+
+  private enqueue(entries: Uint8Array[]): Promise<number> {
+    if (this.closed) return Promise.reject(new UnavailableError('the ledger appender is closed'));
+    if (!entries.every((e) => e instanceof Uint8Array)) return Promise.reject(new InvalidInputError('ledger entries must be bytes'));
+    return new Promise<number>((resolve, reject) => {
+      this.queue.push({ entries, resolve, reject });
+      this.flushing ??= this.flushLoop();
+    });
+  }
+
+  private async flushLoop(): Promise<void> {
+    try {
+      // One microtask: appends issued in the same tick share the first batch, and a lone append waits no longer.
+      await null;
+      while (this.queue.length > 0) await this.writeBatch(this.takeBatch());
+    } finally {
+      this.flushing = undefined;
+    }
+  }
+
+  private takeBatch(): QueuedAppend[] {
+    const batch: QueuedAppend[] = [this.queue.shift() as QueuedAppend];
+    let count = batch[0]?.entries.length ?? 0;
+    while (this.queue.length > 0 && count + (this.queue[0] as QueuedAppend).entries.length <= this.maxBatch) {
+      const next = this.queue.shift() as QueuedAppend;
+      count += next.entries.length;
+      batch.push(next);
+    }
+    return batch;
+  }
+
+  /** Never throws: the outcome goes to the batch's promises. */
+  private async writeBatch(batch: QueuedAppend[]): Promise<void> {
+    const entries = batch.flatMap((a) => a.entries);
+    let start: number;
+    try {
+      if (this.stale) await this.resync();
+      start = this.frontier.size;
+      // Advance a copy: the frontier moves only once the batch is durable.
+      const next = this.frontier.clone();
+      const nodes: StoredNode[] = [];
+      for (const entry of entries) next.append(leafHash(entry), nodes);
+      const write = this.storage.appendBatch(start, entries, nodes);
+      await this.withinTimeout(write, () => {
+        this.lingeringWrite = write.catch(() => {});
+      });
+      this.frontier = next;
+    } catch (err) {
+      this.stale = true;
+      const failure = new UnavailableError(
+        err instanceof UnavailableError ? err.message : 'the ledger could not durably record the entry',
+      );
+      failure.cause = err;
+      for (const a of batch) a.reject(failure);
+      return;
+    }
+    this.notifyCommitted(start, entries);
+    let index = start;
+    for (const a of batch) {
+      a.resolve(index);
+      index += a.entries.length;
+    }
+  }
+
+  private async resync(): Promise<void> {
+    if (this.lingeringWrite) {
+      // Let a timed-out write land before reading the size; if it never settles, go on: the
+      // storage refuses an append whose start is not its size, so a late landing cannot fork the log.
+      await this.withinTimeout(this.lingeringWrite).catch(() => {});
+      this.lingeringWrite = undefined;
+    }
+    this.frontier = await this.withinTimeout(loadFrontier(this.storage));
+    this.stale = false;
+  }
+
+  private async withinTimeout<T>(work: Promise<T>, onTimeout?: () => void): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout?.();
+        reject(new UnavailableError(`the ledger store did not answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private notifyCommitted(start: number, entries: readonly Uint8Array[]): void {
+    const hook = this.options.onCommitted;
+    if (!hook) return;
+    const report = (err: unknown): void => {
+      if (this.options.onHookError) this.options.onHookError(err);
+      else void Promise.reject(err);
+    };
+    try {
+      const result = hook(start, entries);
+      if (result instanceof Promise) result.catch(report);
+    } catch (err) {
+      report(err);
+    }
+  }
+}

@@ -1,0 +1,351 @@
+/**
+ * Verification, in the two places it runs: over the store (`custos ledger verify`), and offline
+ * from an export, a checkpoint and a verifier key (what an outside auditor runs, with no store).
+ * Both recompute the tree from the entry bytes; neither trusts a stored hash it can recompute.
+ */
+import { IntegrityError, InvalidInputError } from '../errors.ts';
+import { openLedgerCheckpoint, type Checkpoint } from './checkpoint.ts';
+import { EMPTY_TREE_ROOT, MerkleFrontier, equalHashes, leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
+import { decodeBase64Strict, parseVerifierKey, type NoteVerifier } from './note.ts';
+import { toHex } from './proof-format.ts';
+import { consistencyProof, rootAt, type ConsistencyProof, type InclusionProof } from './proofs.ts';
+import type { LedgerStorage, StoredEntry } from './storage.ts';
+
+export type LedgerVerification =
+  | {
+      ok: true;
+      /** Entries verified. */
+      size: number;
+      /** Hex root of the tree of `size` entries. */
+      root: string;
+      /** Signed checkpoints verified against the entries. */
+      checkpoints: number;
+      /** Size of the newest verified checkpoint (0 if none): entries beyond it carry no signature yet. */
+      latestCheckpointSize: number;
+    }
+  | {
+      ok: false;
+      /** What is wrong, for a person: `entry 41: leaf hash does not match the tree (entry bytes changed?)`. */
+      problem: string;
+      /** The first entry at fault, when the problem is an entry. */
+      index?: number;
+    };
+
+export interface VerifyLedgerOptions {
+  /** Called after each batch with entries verified so far and the total. */
+  onProgress?: (verified: number, total: number) => void;
+  /** A checkpoint note an outsider kept; the log must still contain exactly the tree it signed. */
+  trusted?: string;
+  /** Entries per read and per leaf-node lookup (default 1000). */
+  batchSize?: number;
+}
+
+/** Raised inside verification and turned into `{ ok: false }` at the top. */
+class VerificationProblem extends Error {
+  constructor(
+    message: string,
+    readonly index?: number,
+  ) {
+    super(message);
+  }
+}
+
+interface CheckedCheckpoint {
+  label: string;
+  checkpoint: Checkpoint;
+}
+
+/**
+ * Verifies the stored log: entries contiguous from 0; each entry's leaf hash equal to the stored
+ * leaf node; every stored checkpoint signed by a known key, its root equal to the root recomputed
+ * from the entries, sizes never decreasing, each consistent with the next through a proof built
+ * from stored nodes; the stored tree's root equal to the recomputed one; and, when given, an
+ * outsider's checkpoint still matching the log. Returns the first problem found.
+ * Throws InvalidInputError for a malformed verifier key; storage failures propagate.
+ */
+export async function verifyLedger(
+  storage: LedgerStorage,
+  verifierKeys: readonly string[],
+  options: VerifyLedgerOptions = {},
+): Promise<LedgerVerification> {
+  const verifiers = verifierKeys.map(parseVerifierKey);
+  const batchSize = options.batchSize ?? 1000;
+  try {
+    const size = await storage.size();
+    const checkpoints = await loadCheckpoints(storage, verifiers, size);
+    const trusted = options.trusted === undefined ? undefined : openTrusted(options.trusted, verifiers, size, checkpoints);
+    const targets = trusted ? [...checkpoints, trusted] : checkpoints;
+    const root = await replayStoredEntries(storage, size, targets, batchSize, options.onProgress);
+    if (size > 0 && !equalHashes(await rootAt(storage, size), root)) {
+      throw new VerificationProblem(`the stored tree's root at size ${size} does not match the entries (a tree node was altered?)`);
+    }
+    await checkConsistencyChain(storage, trusted ? [...checkpoints, trusted].sort(bySize) : checkpoints);
+    return {
+      ok: true,
+      size,
+      root: toHex(root),
+      checkpoints: checkpoints.length,
+      latestCheckpointSize: checkpoints.at(-1)?.checkpoint.size ?? 0,
+    };
+  } catch (err) {
+    return asFailure(err);
+  }
+}
+
+export interface VerifyExportOptions {
+  /** The signed checkpoint note the export is checked against. */
+  checkpoint: string;
+  verifierKeys: readonly string[];
+  /** Called every 10,000 lines with the entries verified so far. */
+  onProgress?: (verified: number) => void;
+}
+
+/**
+ * Verifies `custos ledger export` output offline: JSON lines `{"index":i,"entry":"<base64>","leafHash":"<hex>"}`,
+ * indexes contiguous from 0, each leafHash equal to the hash of its entry, and the root recomputed
+ * at the checkpoint's size equal to the signed one. Needs no store.
+ */
+export async function verifyExport(lines: AsyncIterable<string>, options: VerifyExportOptions): Promise<LedgerVerification> {
+  const verifiers = options.verifierKeys.map(parseVerifierKey);
+  try {
+    const checkpoint = openCheckpointForVerification(options.checkpoint, verifiers, 'checkpoint');
+    const frontier = MerkleFrontier.empty();
+    if (checkpoint.size === 0) compareRoot(checkpoint, EMPTY_TREE_ROOT, 'checkpoint at size 0');
+    let lineNumber = 0;
+    for await (const line of lines) {
+      lineNumber++;
+      if (line.trim() === '') continue;
+      const index = frontier.size;
+      const entry = parseExportLine(line, lineNumber, index);
+      const hash = leafHash(entry.bytes);
+      if (entry.leafHash !== toHex(hash)) {
+        throw new VerificationProblem(`line ${lineNumber}: entry ${index}: leafHash does not match the entry bytes`, index);
+      }
+      frontier.append(hash);
+      if (frontier.size === checkpoint.size) compareRoot(checkpoint, frontier.root(), `checkpoint at size ${checkpoint.size}`);
+      if (lineNumber % 10_000 === 0) options.onProgress?.(frontier.size);
+    }
+    if (frontier.size < checkpoint.size) {
+      throw new VerificationProblem(`the export ends after ${frontier.size} entries but the checkpoint covers ${checkpoint.size}`, frontier.size);
+    }
+    options.onProgress?.(frontier.size);
+    return { ok: true, size: frontier.size, root: toHex(frontier.root()), checkpoints: 1, latestCheckpointSize: checkpoint.size };
+  } catch (err) {
+    return asFailure(err);
+  }
+}
+
+/**
+ * Checks an inclusion proof against a signed checkpoint of the same size, and, when `entry` is
+ * given, that the proof is about those bytes. Returns the checkpoint.
+ * Throws InvalidInputError for malformed input, IntegrityError when anything does not verify.
+ */
+export function verifyInclusionProofAgainstCheckpoint(
+  proof: InclusionProof,
+  checkpointNote: string,
+  verifierKeys: readonly string[],
+  entry?: Uint8Array,
+): Checkpoint {
+  const checkpoint = openLedgerCheckpoint(checkpointNote, verifierKeys.map(parseVerifierKey));
+  if (proof.size !== checkpoint.size) {
+    throw new InvalidInputError(`the proof is for a tree of ${proof.size} entries but the checkpoint is for ${checkpoint.size}`, { field: 'size' });
+  }
+  if (entry !== undefined && !equalHashes(leafHash(entry), proof.leafHash)) {
+    throw new IntegrityError(`the entry's leaf hash is not the proof's leaf hash for entry ${proof.index}`);
+  }
+  verifyInclusion(proof.index, proof.size, proof.leafHash, proof.proof, checkpoint.root);
+  return checkpoint;
+}
+
+/**
+ * Checks a consistency proof between two signed checkpoints of the same log: the newer one's tree
+ * extends the older one's. Returns both checkpoints.
+ * Throws InvalidInputError for malformed input, IntegrityError when anything does not verify.
+ */
+export function verifyConsistencyProofAgainstCheckpoints(
+  proof: ConsistencyProof,
+  olderNote: string,
+  newerNote: string,
+  verifierKeys: readonly string[],
+): { older: Checkpoint; newer: Checkpoint } {
+  const verifiers = verifierKeys.map(parseVerifierKey);
+  const older = openLedgerCheckpoint(olderNote, verifiers);
+  const newer = openLedgerCheckpoint(newerNote, verifiers);
+  if (older.origin !== newer.origin) throw new IntegrityError(`the checkpoints are of different logs: "${older.origin}" and "${newer.origin}"`);
+  if (proof.from !== older.size || proof.to !== newer.size) {
+    throw new InvalidInputError(
+      `the proof is from ${proof.from} to ${proof.to} entries but the checkpoints are at ${older.size} and ${newer.size}`,
+      { field: 'from' },
+    );
+  }
+  verifyConsistency(older.size, newer.size, older.root, newer.root, proof.proof);
+  return { older, newer };
+}
+
+async function loadCheckpoints(storage: LedgerStorage, verifiers: NoteVerifier[], logSize: number): Promise<CheckedCheckpoint[]> {
+  const checked: CheckedCheckpoint[] = [];
+  for await (const stored of storage.listCheckpoints()) {
+    const label = `checkpoint at size ${stored.size}`;
+    const checkpoint = openCheckpointForVerification(stored.note, verifiers, label);
+    if (checkpoint.size !== stored.size) throw new VerificationProblem(`${label}: the signed note is for size ${checkpoint.size}`);
+    const previous = checked.at(-1)?.checkpoint;
+    if (previous && checkpoint.origin !== previous.origin) {
+      throw new VerificationProblem(`${label}: origin "${checkpoint.origin}" differs from the earlier checkpoints' "${previous.origin}"`);
+    }
+    if (previous && checkpoint.size < previous.size) {
+      throw new VerificationProblem(`${label}: checkpoint sizes decrease (${previous.size} then ${checkpoint.size})`);
+    }
+    if (previous && checkpoint.size === previous.size) {
+      if (!equalHashes(previous.root, checkpoint.root)) throw new VerificationProblem(`${label}: two signed checkpoints with different roots (the log forked)`);
+      continue;
+    }
+    if (checkpoint.size > logSize) {
+      throw new VerificationProblem(`${label}: the log holds only ${logSize} entries (entries removed from the end?)`, logSize);
+    }
+    checked.push({ label, checkpoint });
+  }
+  return checked;
+}
+
+function openTrusted(note: string, verifiers: NoteVerifier[], logSize: number, checkpoints: readonly CheckedCheckpoint[]): CheckedCheckpoint {
+  const checkpoint = openCheckpointForVerification(note, verifiers, 'trusted checkpoint');
+  const label = `trusted checkpoint at size ${checkpoint.size}`;
+  const origin = checkpoints[0]?.checkpoint.origin;
+  if (origin !== undefined && checkpoint.origin !== origin) {
+    throw new VerificationProblem(`${label}: origin "${checkpoint.origin}" is not this log's "${origin}"`);
+  }
+  if (checkpoint.size > logSize) {
+    throw new VerificationProblem(`${label}: the log holds only ${logSize} entries (truncated or forked since)`, logSize);
+  }
+  return { label, checkpoint };
+}
+
+function openCheckpointForVerification(note: string, verifiers: NoteVerifier[], label: string): Checkpoint {
+  try {
+    return openLedgerCheckpoint(note, verifiers);
+  } catch (err) {
+    if (err instanceof IntegrityError) throw new VerificationProblem(`${label}: signature does not verify under any known key`);
+    if (err instanceof InvalidInputError) throw new VerificationProblem(`${label}: malformed (${err.message})`);
+    throw err;
+  }
+}
+
+/** Rehashes every entry, checks it against the stored leaf node, and checks roots at the target sizes. */
+async function replayStoredEntries(
+  storage: LedgerStorage,
+  size: number,
+  targets: readonly CheckedCheckpoint[],
+  batchSize: number,
+  onProgress: ((verified: number, total: number) => void) | undefined,
+): Promise<Uint8Array> {
+  const pending = [...targets].sort(bySize);
+  const frontier = MerkleFrontier.empty();
+  const checkTargets = (): void => {
+    while (pending[0] && pending[0].checkpoint.size === frontier.size) {
+      const target = pending.shift() as CheckedCheckpoint;
+      compareRoot(target.checkpoint, frontier.root(), target.label);
+    }
+  };
+  checkTargets();
+  for await (const batch of entryBatches(storage, size, batchSize)) {
+    const storedLeaves = await storedLeafHashes(storage, batch);
+    for (let i = 0; i < batch.length; i++) {
+      const { index, entry } = batch[i] as StoredEntry;
+      const expected = frontier.size;
+      if (index > expected) throw new VerificationProblem(`entry ${expected} is missing (deleted?)`, expected);
+      if (index < expected) throw new VerificationProblem(`entry ${index} appears twice or out of order`, index);
+      const hash = leafHash(entry);
+      if (!equalHashes(hash, storedLeaves[i] as Uint8Array)) {
+        throw new VerificationProblem(`entry ${index}: leaf hash does not match the tree (entry bytes changed?)`, index);
+      }
+      frontier.append(hash);
+      checkTargets();
+    }
+    onProgress?.(frontier.size, size);
+  }
+  if (frontier.size < size) throw new VerificationProblem(`entry ${frontier.size} is missing (deleted?)`, frontier.size);
+  return frontier.root();
+}
+
+async function* entryBatches(storage: LedgerStorage, size: number, batchSize: number): AsyncIterable<StoredEntry[]> {
+  if (storage.readEntryBatches) {
+    yield* storage.readEntryBatches(0, size, batchSize);
+    return;
+  }
+  let batch: StoredEntry[] = [];
+  for await (const entry of storage.readEntries(0, size)) {
+    batch.push(entry);
+    if (batch.length === batchSize) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}
+
+async function storedLeafHashes(storage: LedgerStorage, batch: readonly StoredEntry[]): Promise<Uint8Array[]> {
+  try {
+    return await storage.getNodes(batch.map((e) => ({ level: 0, index: e.index })));
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    const first = batch[0]?.index ?? 0;
+    throw new VerificationProblem(`entries ${first}–${first + batch.length - 1}: a leaf node is missing from the tree (${err.message})`, first);
+  }
+}
+
+/** Each checkpoint must extend the previous one, by a proof built from stored nodes (RFC 9162 §2.1.4). */
+async function checkConsistencyChain(storage: LedgerStorage, checkpoints: readonly CheckedCheckpoint[]): Promise<void> {
+  for (let i = 1; i < checkpoints.length; i++) {
+    const older = (checkpoints[i - 1] as CheckedCheckpoint).checkpoint;
+    const newer = (checkpoints[i] as CheckedCheckpoint).checkpoint;
+    if (older.size === 0 || older.size === newer.size) continue;
+    try {
+      const { proof } = await consistencyProof(storage, older.size, newer.size);
+      verifyConsistency(older.size, newer.size, older.root, newer.root, proof);
+    } catch (err) {
+      if (!(err instanceof IntegrityError || err instanceof InvalidInputError)) throw err;
+      throw new VerificationProblem(`checkpoints at sizes ${older.size} and ${newer.size}: not consistent through the stored tree (${err.message})`);
+    }
+  }
+}
+
+function compareRoot(checkpoint: Checkpoint, computed: Uint8Array, label: string): void {
+  if (!equalHashes(checkpoint.root, computed)) {
+    throw new VerificationProblem(`${label}: signed root does not match the root of the entries (entries changed after signing?)`);
+  }
+}
+
+function parseExportLine(line: string, lineNumber: number, expectedIndex: number): { bytes: Buffer; leafHash: unknown } {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    throw new VerificationProblem(`line ${lineNumber}: not JSON`, expectedIndex);
+  }
+  const o = (typeof value === 'object' && value !== null ? value : {}) as Record<string, unknown>;
+  if (o.index !== expectedIndex) {
+    throw new VerificationProblem(
+      typeof o.index === 'number' && o.index > expectedIndex
+        ? `line ${lineNumber}: entry ${expectedIndex} is missing (found entry ${o.index})`
+        : `line ${lineNumber}: expected entry ${expectedIndex}, found ${JSON.stringify(o.index)}`,
+      expectedIndex,
+    );
+  }
+  if (typeof o.entry !== 'string') throw new VerificationProblem(`line ${lineNumber}: entry ${expectedIndex} has no base64 "entry"`, expectedIndex);
+  try {
+    return { bytes: decodeBase64Strict(o.entry, 'entry'), leafHash: o.leafHash };
+  } catch {
+    throw new VerificationProblem(`line ${lineNumber}: entry ${expectedIndex}: "entry" is not valid base64`, expectedIndex);
+  }
+}
+
+function bySize(a: CheckedCheckpoint, b: CheckedCheckpoint): number {
+  return a.checkpoint.size - b.checkpoint.size;
+}
+
+function asFailure(err: unknown): LedgerVerification {
+  if (err instanceof VerificationProblem) return { ok: false, problem: err.message, ...(err.index !== undefined ? { index: err.index } : {}) };
+  // A store that fails mid-read (IntegrityError from getNodes, say) is a finding too, not a crash.
+  if (err instanceof IntegrityError) return { ok: false, problem: err.message };
+  throw err;
+}

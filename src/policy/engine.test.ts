@@ -1,0 +1,230 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import type { CaseRecord, CustomerProfile, Employee } from '../model.ts';
+import { loadPolicyEngine, type RevealRequest } from './engine.ts';
+import { policyDirWith, removePolicyDirs } from './test-policy-dir.ts';
+
+afterAll(removePolicyDirs);
+
+const NOW = new Date('2026-03-02T10:00:00Z');
+
+function employee(id: string, role: string, more: Partial<Employee> = {}): Employee {
+  return { id, name: id, team: 'support-eu', role, location: 'IT', hiredAt: '2024-01-01T00:00:00.000Z', status: 'active', ...more };
+}
+
+const agent = employee('e-agent', 'agent');
+const otherAgent = employee('e-other', 'agent');
+const investigator = employee('e-inv', 'investigator');
+const supervisor = employee('e-sup', 'supervisor');
+const admin = employee('e-admin', 'admin');
+const auditor = employee('e-aud', 'auditor');
+const privacyOfficer = employee('e-dpo', 'privacy_officer');
+
+const customer: CustomerProfile = { id: 'c1', country: 'IT', region: null, locale: 'it-IT', canary: false, vip: false, fields: ['email', 'phone', 'name'] };
+const canary: CustomerProfile = { ...customer, id: 'c-canary', canary: true };
+
+function caseFor(actor: Employee, c: CustomerProfile, more: Partial<CaseRecord> = {}): CaseRecord {
+  return { id: `k-${actor.id}-${c.id}`, employee: actor.id, customer: c.id, openedAt: '2026-03-01T08:00:00.000Z', kind: 'support', ...more };
+}
+
+/** A reveal that the default policies allow, with `change` applied. */
+function reveal(change: Partial<RevealRequest> = {}): RevealRequest {
+  const actor = change.actor === undefined && 'actor' in change ? undefined : (change.actor ?? agent);
+  const c = change.customer ?? customer;
+  const k = caseFor(actor ?? agent, c);
+  return { actor, customer: c, case: k, purpose: { kind: 'case', ref: k.id }, fields: ['email'], now: NOW, ...change };
+}
+
+const engine = loadPolicyEngine();
+
+describe('reveal under the default policies', () => {
+  it('allows an agent their case customer’s email, on the one permit', () => {
+    expect(engine.decideReveal(reveal())).toEqual({ decision: 'allow', policies: ['reveal'] });
+    expect(engine.decideReveal(reveal({ fields: ['email', 'phone'] })).decision).toBe('allow');
+  });
+
+  it('denies an unknown actor: actor_unknown', () => {
+    const d = engine.decideReveal(reveal({ actor: undefined }));
+    expect(d).toMatchObject({ decision: 'deny', reason: 'actor_unknown' });
+    expect(d.policies).toEqual(expect.arrayContaining(['actor-unknown', 'actor-inactive']));
+  });
+
+  it('denies a suspended actor, and one who has left: actor_suspended', () => {
+    expect(engine.decideReveal(reveal({ actor: { ...agent, status: 'suspended' } }))).toMatchObject({ decision: 'deny', reason: 'actor_suspended' });
+    expect(engine.decideReveal(reveal({ actor: { ...agent, leftAt: '2026-03-01T00:00:00.000Z' } }))).toMatchObject({ decision: 'deny', reason: 'actor_suspended' });
+  });
+
+  it('never reveals a canary, even on an assigned open case: canary', () => {
+    const d = engine.decideReveal(reveal({ customer: canary }));
+    expect(d).toEqual({ decision: 'deny', reason: 'canary', policies: ['reveal-canary'] });
+  });
+
+  it('needs a purpose, and only a case is one: no_purpose', () => {
+    const { purpose: _p, case: _c, ...none } = reveal();
+    expect(engine.decideReveal(none)).toMatchObject({ decision: 'deny', reason: 'no_purpose' });
+    expect(engine.decideReveal(reveal({ purpose: { kind: 'ticket', ref: 'T-1' } }))).toMatchObject({ decision: 'deny', reason: 'no_purpose' });
+  });
+
+  it('needs the case to exist, be the purpose’s, be the actor’s and be this customer’s: purpose_not_linked', () => {
+    const { case: _c, ...missing } = reveal();
+    expect(engine.decideReveal(missing)).toEqual({ decision: 'deny', reason: 'purpose_not_linked', policies: ['reveal-case-linked'] });
+    const othersCase = caseFor(otherAgent, customer);
+    expect(engine.decideReveal(reveal({ case: othersCase, purpose: { kind: 'case', ref: othersCase.id } })).reason).toBe('purpose_not_linked');
+    const anotherCustomers = caseFor(agent, { ...customer, id: 'c2' });
+    expect(engine.decideReveal(reveal({ case: anotherCustomers, purpose: { kind: 'case', ref: anotherCustomers.id } })).reason).toBe('purpose_not_linked');
+    // The caller passed a case other than the one the purpose names.
+    expect(engine.decideReveal(reveal({ purpose: { kind: 'case', ref: 'k-something-else' } })).reason).toBe('purpose_not_linked');
+  });
+
+  it('needs the case open at `now`: case_closed', () => {
+    const closed = caseFor(agent, customer, { closedAt: '2026-03-02T09:00:00.000Z' });
+    expect(engine.decideReveal(reveal({ case: closed }))).toEqual({ decision: 'deny', reason: 'case_closed', policies: ['reveal-case-open'] });
+    const notYet = caseFor(agent, customer, { openedAt: '2026-03-03T00:00:00.000Z' });
+    expect(engine.decideReveal(reveal({ case: notYet })).reason).toBe('case_closed');
+  });
+
+  it('limits each role to its field allowance: field_not_allowed', () => {
+    expect(engine.decideReveal(reveal({ fields: ['email', 'name'] }))).toEqual({ decision: 'deny', reason: 'field_not_allowed', policies: ['reveal-field-allowance'] });
+    expect(engine.decideReveal(reveal({ actor: investigator, fields: ['email', 'name', 'address', 'birthDate'] })).decision).toBe('allow');
+    expect(engine.decideReveal(reveal({ actor: supervisor })).reason).toBe('field_not_allowed');
+    expect(engine.decideReveal(reveal({ actor: admin })).reason).toBe('field_not_allowed');
+    expect(engine.decideReveal(reveal({ actor: employee('e-x', 'intern') })).reason).toBe('field_not_allowed');
+  });
+
+  it('reports the most important reason when several forbids apply, and lists them all', () => {
+    const { purpose: _p, case: _c, ...noPurpose } = reveal();
+    const all = engine.decideReveal({ ...noPurpose, actor: { ...agent, status: 'suspended' }, customer: canary, fields: ['name'] });
+    expect(all.reason).toBe('actor_suspended');
+    expect([...all.policies].sort()).toEqual(['actor-inactive', 'reveal-canary', 'reveal-case-linked', 'reveal-field-allowance', 'reveal-needs-case']);
+    expect(engine.decideReveal({ ...noPurpose, customer: canary, fields: ['name'] }).reason).toBe('canary');
+    expect(engine.decideReveal({ ...noPurpose, fields: ['name'] }).reason).toBe('no_purpose');
+    const othersClosed = caseFor(otherAgent, customer, { closedAt: '2026-03-02T09:00:00.000Z' });
+    expect(engine.decideReveal(reveal({ case: othersClosed, purpose: { kind: 'case', ref: othersClosed.id }, fields: ['name'] })).reason).toBe('purpose_not_linked');
+    const closed = caseFor(agent, customer, { closedAt: '2026-03-02T09:00:00.000Z' });
+    expect(engine.decideReveal(reveal({ case: closed, fields: ['name'] })).reason).toBe('case_closed');
+  });
+});
+
+describe('roles', () => {
+  it('exposes each role’s allowance and budget from roles.json', () => {
+    expect(engine.allowedFields('agent')).toEqual(['email', 'phone']);
+    expect(engine.allowedFields('investigator')).toContain('birthDate');
+    expect(engine.allowedFields('supervisor')).toEqual([]);
+    expect(engine.budgetFor('agent')).toEqual({ perHour: 60, perDay: 300 });
+    expect(engine.budgetFor('investigator').perDay).toBeGreaterThan(300);
+    // A role roles.json does not define gets nothing.
+    expect(engine.allowedFields('intern')).toEqual([]);
+    expect(engine.budgetFor('intern')).toEqual({ perHour: 0, perDay: 0 });
+    expect(engine.roles().map((r) => r.id).sort()).toEqual(['admin', 'agent', 'auditor', 'investigator', 'privacy_officer', 'supervisor']);
+  });
+});
+
+describe('other actions under the default policies', () => {
+  const base = { now: NOW };
+
+  it('view and search: any active employee', () => {
+    expect(engine.decide({ ...base, action: 'view', actor: agent, resource: { type: 'Customer', customer } })).toEqual({ decision: 'allow', policies: ['view-and-search'] });
+    // Viewing a canary is masked, so allowed: it is how canaries get tripped.
+    expect(engine.decide({ ...base, action: 'view', actor: agent, resource: { type: 'Customer', customer: canary } }).decision).toBe('allow');
+    expect(engine.decide({ ...base, action: 'search', actor: agent, resource: { type: 'Directory' } }).decision).toBe('allow');
+    expect(engine.decide({ ...base, action: 'view', actor: { ...agent, status: 'suspended' }, resource: { type: 'Customer', customer } })).toMatchObject({
+      decision: 'deny',
+      reason: 'actor_suspended',
+    });
+    expect(engine.decide({ ...base, action: 'search', actor: undefined, resource: { type: 'Directory' } }).reason).toBe('actor_unknown');
+  });
+
+  it('manage: admins everything, supervisors cases (not deletes), agents nothing', () => {
+    const k = caseFor(agent, customer);
+    const manage = (actor: Employee, operation: 'create' | 'update' | 'close' | 'delete', resource: Parameters<typeof engine.decide>[0]['resource']) =>
+      engine.decide({ ...base, action: 'manage', operation, actor, resource } as Parameters<typeof engine.decide>[0]);
+    expect(manage(admin, 'update', { type: 'Customer', customer })).toEqual({ decision: 'allow', policies: ['manage-admin'] });
+    expect(manage(admin, 'create', { type: 'Employee', id: 'e-new' }).decision).toBe('allow');
+    // Their own record: the principal and the resource are the same entity.
+    expect(manage(admin, 'update', { type: 'Employee', employee: admin }).decision).toBe('allow');
+    expect(manage(admin, 'delete', { type: 'Case', case: k }).decision).toBe('allow');
+    expect(manage(supervisor, 'create', { type: 'Case', case: k })).toEqual({ decision: 'allow', policies: ['manage-cases-supervisor'] });
+    expect(manage(supervisor, 'close', { type: 'Case', case: k }).decision).toBe('allow');
+    expect(manage(supervisor, 'delete', { type: 'Case', case: k })).toEqual({ decision: 'deny', reason: 'not_permitted', policies: [] });
+    expect(manage(supervisor, 'update', { type: 'Customer', customer }).reason).toBe('not_permitted');
+    expect(manage(agent, 'close', { type: 'Case', case: k }).reason).toBe('not_permitted');
+    expect(manage({ ...admin, status: 'suspended' }, 'update', { type: 'Customer', customer }).reason).toBe('actor_suspended');
+  });
+
+  it('read_ledger: admins, privacy officers and auditors', () => {
+    const read = (actor: Employee | undefined) => engine.decide({ ...base, action: 'read_ledger', actor, resource: { type: 'Ledger' } });
+    for (const actor of [admin, privacyOfficer, auditor]) expect(read(actor)).toEqual({ decision: 'allow', policies: ['read-ledger'] });
+    for (const actor of [agent, investigator, supervisor]) expect(read(actor)).toEqual({ decision: 'deny', reason: 'not_permitted', policies: [] });
+    expect(read({ ...auditor, leftAt: '2026-01-01T00:00:00.000Z' }).reason).toBe('actor_suspended');
+  });
+
+  it('import: admins only', () => {
+    expect(engine.decide({ ...base, action: 'import', actor: admin, resource: { type: 'Directory' } })).toEqual({ decision: 'allow', policies: ['import-admin'] });
+    expect(engine.decide({ ...base, action: 'import', actor: supervisor, resource: { type: 'Directory' } }).reason).toBe('not_permitted');
+  });
+});
+
+describe('an operator’s own policies', () => {
+  it('can forbid agents reveals of VIP customers, and only that', () => {
+    const dir = policyDirWith({
+      'local.cedar': `
+// Our VIPs are handled by investigators only.
+@id("no-vip-for-agents")
+forbid (principal in Role::"agent", action == Action::"reveal", resource)
+when { resource.vip };
+`,
+    });
+    const local = loadPolicyEngine({ dir });
+    const vip = { ...customer, id: 'c-vip', vip: true };
+    expect(local.decideReveal(reveal({ customer: vip }))).toEqual({ decision: 'deny', reason: 'not_permitted', policies: ['no-vip-for-agents'] });
+    // The attribute is sent now that a policy reads it: investigators still get VIPs.
+    expect(local.decideReveal(reveal({ actor: investigator, customer: vip })).decision).toBe('allow');
+    expect(local.decideReveal(reveal()).decision).toBe('allow');
+    // The default engine is unchanged.
+    expect(engine.decideReveal(reveal({ customer: vip })).decision).toBe('allow');
+  });
+
+  it('can widen a role’s allowance in roles.json', () => {
+    const dir = policyDirWith({
+      'roles.json': JSON.stringify({
+        roles: {
+          agent: { fields: ['email', 'phone', 'name'], budget: { perHour: 10, perDay: 20 } },
+          admin: { fields: [], budget: { perHour: 0, perDay: 0 } },
+          supervisor: { fields: [], budget: { perHour: 0, perDay: 0 } },
+          privacy_officer: { fields: [], budget: { perHour: 0, perDay: 0 } },
+          auditor: { fields: [], budget: { perHour: 0, perDay: 0 } },
+        },
+      }),
+    });
+    const local = loadPolicyEngine({ dir });
+    expect(local.decideReveal(reveal({ fields: ['name'] })).decision).toBe('allow');
+    expect(local.budgetFor('agent')).toEqual({ perHour: 10, perDay: 20 });
+    // investigator is gone from this roles file: its holders reveal nothing.
+    expect(local.decideReveal(reveal({ actor: investigator })).reason).toBe('field_not_allowed');
+  });
+
+  it('fails closed when a policy cannot be evaluated', () => {
+    // Reads an attribute of a record that does not exist yet (a create): Cedar skips the
+    // forbid with an error, and the admin permit alone would allow.
+    const dir = policyDirWith({
+      'vip.cedar': '@id("vip-customers-frozen")\n@reason("not_permitted")\nforbid (principal, action == Action::"manage", resource is Customer) when { resource.vip };\n',
+    });
+    const local = loadPolicyEngine({ dir });
+    const d = local.decide({ action: 'manage', operation: 'create', actor: admin, resource: { type: 'Customer', id: 'c-new' }, now: NOW });
+    expect(d.decision).toBe('deny');
+    expect(d.reason).toBe('not_permitted');
+    expect(d.errors?.[0]).toMatch(/^vip-customers-frozen: /);
+    // With the record, it evaluates.
+    expect(local.decide({ action: 'manage', operation: 'update', actor: admin, resource: { type: 'Customer', customer }, now: NOW }).decision).toBe('allow');
+    expect(local.decide({ action: 'manage', operation: 'update', actor: admin, resource: { type: 'Customer', customer: { ...customer, vip: true } }, now: NOW }).reason).toBe('not_permitted');
+  });
+
+  it('can use team and location, which the default policies do not read', () => {
+    const dir = policyDirWith({
+      'residency.cedar': '@id("eu-data-in-eu")\n@reason("not_permitted")\nforbid (principal, action == Action::"reveal", resource)\nwhen { resource.country == "IT" && principal.location != "IT" };\n',
+    });
+    const local = loadPolicyEngine({ dir });
+    expect(local.decideReveal(reveal()).decision).toBe('allow');
+    const abroad = { ...agent, location: 'US' };
+    expect(local.decideReveal(reveal({ actor: abroad }))).toMatchObject({ decision: 'deny', reason: 'not_permitted', policies: ['eu-data-in-eu'] });
+  });
+});

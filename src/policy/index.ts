@@ -1,0 +1,17 @@
+/** The policy module's public surface: load once at start, then decide. */
+export {
+  DEFAULT_POLICY_DIR,
+  loadPolicyEngine,
+  PolicyEngine,
+  type DecideRequest,
+  type LoadOptions,
+  type ManageOperation,
+  type PolicyDecision,
+  type RecordResource,
+  type RevealRequest,
+} from './engine.ts';
+export { UNKNOWN_ACTOR_ID, type ActorStatus } from './entities.ts';
+export { POLICY_ACTIONS, ROLES_FILE, SCHEMA_FILE, type LoadedPolicy, type PolicyAction } from './load.ts';
+export { DENY_REASONS } from './reasons.ts';
+export type { RevealBudget, RoleSpec } from './roles.ts';
+export { benchRevealDecisions, sampleRevealRequest, type BenchResult } from './bench.ts';
