@@ -2,7 +2,8 @@
  * The HTTP API: fastify composed from one plugin per resource. Request logs carry the
  * route pattern, status and actor — never the URL, a body or a header value.
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Ajv } from 'ajv';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { Logger } from '../log.ts';
@@ -24,10 +25,16 @@ export interface ApiDeps {
 export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    // Our onResponse hook logs each request without its URL (a query may hold an e-mail).
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
+  // Bodies are JSON and checked strictly (no "42" for 42, no dropped unknown fields); path and
+  // query values arrive as text and are coerced to the types their schemas declare.
+  const strict = new Ajv({ removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false });
+  const coercing = new Ajv({ removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false });
+  for (const ajv of [strict, coercing]) ajv.addKeyword('example');
+  app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.routeOptions.url ?? ''}`.trim() });
