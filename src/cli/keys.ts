@@ -33,20 +33,14 @@ export function registerKeys(program: Command): void {
     }
   });
 
-  keys
-    .command('status')
-    .description('list the KEKs (ids and dates only, never key material) and the ledger verifier keys')
-    .option('--data <dir>', 'data directory holding the key files (env CUSTOS_DATA)')
+  storeOptions(keys.command('status').description('list the KEKs (ids and dates only, never key material)'))
     .action(async (opts: { data?: string }) => {
       const config = loadConfig(opts.data ? { data: opts.data } : {});
       const ring = loadKeyRing({ dir: config.keyDir });
       process.stdout.write(`${JSON.stringify(ring.toJSON(), null, 2)}\n`);
     });
 
-  keys
-    .command('rotate-signing')
-    .description('add a new ledger signing key; the old one is retired but stays listed so old checkpoints still verify')
-    .option('--data <dir>', 'data directory holding the key files (env CUSTOS_DATA)')
+  storeOptions(keys.command('rotate-signing').description('add a new ledger signing key; the old one is retired but stays listed so old checkpoints still verify'))
     .action(async (opts: { data?: string }) => {
       const config = loadConfig(opts.data ? { data: opts.data } : {});
       const path = join(config.keyDir, SIGNING_KEY_FILE);

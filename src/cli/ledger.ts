@@ -196,11 +196,8 @@ export function registerLedger(program: Command): void {
     });
   });
 
-  ledger
-    .command('key')
-    .description('print the ledger verifier key string(s), old ones included')
-    .option('--data <dir>', 'data directory holding the key files (env CUSTOS_DATA)')
-    .action(async (opts: { data?: string }) => {
+  storeOptions(ledger.command('key').description('print the ledger verifier key string(s), old ones included'))
+    .action(async (opts: StoreFlags) => {
       const config = configOf(opts);
       process.stdout.write(`${(await verifierKeysOf(undefined, config)).join('\n')}\n`);
     });

@@ -3,7 +3,7 @@
  * line on stderr and a documented exit code (README "Exit codes"); never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
-import { CustosError, exitCodeOf, InvalidInputError } from '../errors.ts';
+import { CustosError, exitCodeOf, ForbiddenError, InvalidInputError } from '../errors.ts';
 import { registerServe } from './serve.ts';
 import { registerImport } from './import.ts';
 import { registerToken } from './token.ts';
@@ -49,7 +49,9 @@ export function reportFailure(err: unknown): number {
     // --help and --version end here too, successfully.
     return err.exitCode === 0 ? 0 : exitCodeOf(new InvalidInputError(err.message));
   }
-  if (err instanceof CustosError) {
+  if (err instanceof ForbiddenError) {
+    process.stderr.write(`custos: forbidden (${err.reason}): ${err.message}\n`);
+  } else if (err instanceof CustosError) {
     process.stderr.write(`custos: ${err.message}\n`);
   } else {
     process.stderr.write(`custos: internal error: ${(err as Error)?.message ?? String(err)}\n`);
