@@ -126,7 +126,7 @@ export class LedgerAppender {
       for (const entry of entries) next.append(leafHash(entry), nodes);
       const write = this.storage.appendBatch(start, entries, nodes);
       await this.withinTimeout(write, () => {
-        this.lingeringWrite = write.catch(() => {});
+        this.lingeringWrite = write;
       });
       this.frontier = next;
     } catch (err) {
@@ -158,6 +158,8 @@ export class LedgerAppender {
   }
 
   private async withinTimeout<T>(work: Promise<T>, onTimeout?: () => void): Promise<T> {
+    // Once the deadline wins, a late rejection of `work` has no listener; keep it from going unhandled.
+    work.catch(() => {});
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {

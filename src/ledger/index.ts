@@ -18,8 +18,10 @@ export {
 export { consistencyProof, inclusionProof, loadFrontier, rootAt, type ConsistencyProof, type InclusionProof } from './proofs.ts';
 export {
   consistencyProofToJson,
+  hashFromHex,
   inclusionProofToJson,
   parseProofJson,
+  toHex,
   type ConsistencyProofJson,
   type InclusionProofJson,
 } from './proof-format.ts';

@@ -19,11 +19,11 @@ export class MemoryLedgerStorage implements LedgerStorage {
 
   async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
     if (start !== this.entries.length) throw new ConflictError(`ledger append at ${start} but the log holds ${this.entries.length} entries`);
-    // Copies: callers may reuse their buffers, and a store never shares memory with its callers.
-    for (const entry of entries) this.entries.push(Uint8Array.from(entry));
+    // Copies (as Buffers, like the SQL drivers return): callers may reuse their buffers.
+    for (const entry of entries) this.entries.push(Buffer.from(entry));
     for (const node of nodes) {
       const level = (this.levels[node.level] ??= []);
-      level[node.index] = Uint8Array.from(node.hash);
+      level[node.index] = Buffer.from(node.hash);
     }
   }
 
@@ -75,7 +75,7 @@ export class MemoryLedgerStorage implements LedgerStorage {
 
   /** Test only: overwrite an entry's bytes, leaving the tree as it was. */
   tamperEntry(index: number, entry: Uint8Array): void {
-    this.entries[index] = Uint8Array.from(entry);
+    this.entries[index] = Buffer.from(entry);
   }
 
   /** Test only: delete an entry, as a DELETE on the entries table would. */
@@ -93,7 +93,7 @@ export class MemoryLedgerStorage implements LedgerStorage {
 
   /** Test only: overwrite a stored node hash. */
   tamperNode(key: NodeKey, hash: Uint8Array): void {
-    (this.levels[key.level] ??= [])[key.index] = Uint8Array.from(hash);
+    (this.levels[key.level] ??= [])[key.index] = Buffer.from(hash);
   }
 
   /** Test only: replace (or add) the checkpoint stored at a size. */

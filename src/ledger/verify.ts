@@ -8,8 +8,8 @@ import { openLedgerCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { EMPTY_TREE_ROOT, MerkleFrontier, equalHashes, leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { decodeBase64Strict, parseVerifierKey, type NoteVerifier } from './note.ts';
 import { toHex } from './proof-format.ts';
-import { consistencyProof, rootAt, type ConsistencyProof, type InclusionProof } from './proofs.ts';
-import type { LedgerStorage, StoredEntry } from './storage.ts';
+import { consistencyProof, type ConsistencyProof, type InclusionProof } from './proofs.ts';
+import type { LedgerStorage, StoredEntry, StoredNode } from './storage.ts';
 
 export type LedgerVerification =
   | {
@@ -56,11 +56,11 @@ interface CheckedCheckpoint {
 }
 
 /**
- * Verifies the stored log: entries contiguous from 0; each entry's leaf hash equal to the stored
- * leaf node; every stored checkpoint signed by a known key, its root equal to the root recomputed
- * from the entries, sizes never decreasing, each consistent with the next through a proof built
- * from stored nodes; the stored tree's root equal to the recomputed one; and, when given, an
- * outsider's checkpoint still matching the log. Returns the first problem found.
+ * Verifies the stored log: entries contiguous from 0; every stored tree node (leaf hashes and
+ * interior nodes) equal to the one recomputed from the entries; every stored checkpoint signed by
+ * a known key, its root equal to the recomputed one, sizes never decreasing, each consistent with
+ * the next through a proof built from stored nodes; and, when given, an outsider's checkpoint
+ * still matching the log. Returns the first problem found.
  * Throws InvalidInputError for a malformed verifier key; storage failures propagate.
  */
 export async function verifyLedger(
@@ -76,9 +76,6 @@ export async function verifyLedger(
     const trusted = options.trusted === undefined ? undefined : openTrusted(options.trusted, verifiers, size, checkpoints);
     const targets = trusted ? [...checkpoints, trusted] : checkpoints;
     const root = await replayStoredEntries(storage, size, targets, batchSize, options.onProgress);
-    if (size > 0 && !equalHashes(await rootAt(storage, size), root)) {
-      throw new VerificationProblem(`the stored tree's root at size ${size} does not match the entries (a tree node was altered?)`);
-    }
     await checkConsistencyChain(storage, trusted ? [...checkpoints, trusted].sort(bySize) : checkpoints);
     return {
       ok: true,
@@ -230,7 +227,10 @@ function openCheckpointForVerification(note: string, verifiers: NoteVerifier[], 
   }
 }
 
-/** Rehashes every entry, checks it against the stored leaf node, and checks roots at the target sizes. */
+/**
+ * Rehashes every entry and rebuilds the tree, checking each node it completes (leaves and
+ * interior nodes alike) against the stored one, then the roots at the target sizes.
+ */
 async function replayStoredEntries(
   storage: LedgerStorage,
   size: number,
@@ -240,30 +240,29 @@ async function replayStoredEntries(
 ): Promise<Uint8Array> {
   const pending = [...targets].sort(bySize);
   const frontier = MerkleFrontier.empty();
-  const checkTargets = (): void => {
+  const rootsReached: { target: CheckedCheckpoint; root: Uint8Array }[] = [];
+  const reachTargets = (): void => {
     while (pending[0] && pending[0].checkpoint.size === frontier.size) {
-      const target = pending.shift() as CheckedCheckpoint;
-      compareRoot(target.checkpoint, frontier.root(), target.label);
+      rootsReached.push({ target: pending.shift() as CheckedCheckpoint, root: frontier.root() });
     }
   };
-  checkTargets();
+  reachTargets();
   for await (const batch of entryBatches(storage, size, batchSize)) {
-    const storedLeaves = await storedLeafHashes(storage, batch);
-    for (let i = 0; i < batch.length; i++) {
-      const { index, entry } = batch[i] as StoredEntry;
+    const completed: StoredNode[] = [];
+    for (const { index, entry } of batch) {
       const expected = frontier.size;
       if (index > expected) throw new VerificationProblem(`entry ${expected} is missing (deleted?)`, expected);
       if (index < expected) throw new VerificationProblem(`entry ${index} appears twice or out of order`, index);
-      const hash = leafHash(entry);
-      if (!equalHashes(hash, storedLeaves[i] as Uint8Array)) {
-        throw new VerificationProblem(`entry ${index}: leaf hash does not match the tree (entry bytes changed?)`, index);
-      }
-      frontier.append(hash);
-      checkTargets();
+      frontier.append(leafHash(entry), completed);
+      reachTargets();
     }
+    // Stored nodes first: a changed entry is reported at its index, not at the next checkpoint.
+    await compareStoredNodes(storage, completed);
+    for (const { target, root } of rootsReached.splice(0)) compareRoot(target.checkpoint, root, target.label);
     onProgress?.(frontier.size, size);
   }
   if (frontier.size < size) throw new VerificationProblem(`entry ${frontier.size} is missing (deleted?)`, frontier.size);
+  for (const { target, root } of rootsReached) compareRoot(target.checkpoint, root, target.label);
   return frontier.root();
 }
 
@@ -283,13 +282,27 @@ async function* entryBatches(storage: LedgerStorage, size: number, batchSize: nu
   if (batch.length > 0) yield batch;
 }
 
-async function storedLeafHashes(storage: LedgerStorage, batch: readonly StoredEntry[]): Promise<Uint8Array[]> {
+/** One getNodes call for the batch; the first difference, in leaf order, is the one reported. */
+async function compareStoredNodes(storage: LedgerStorage, recomputed: readonly StoredNode[]): Promise<void> {
+  let stored: Uint8Array[];
   try {
-    return await storage.getNodes(batch.map((e) => ({ level: 0, index: e.index })));
+    // A StoredNode is a NodeKey; passing them as they are saves an allocation per node.
+    stored = await storage.getNodes(recomputed as StoredNode[]);
   } catch (err) {
     if (!(err instanceof IntegrityError)) throw err;
-    const first = batch[0]?.index ?? 0;
-    throw new VerificationProblem(`entries ${first}–${first + batch.length - 1}: a leaf node is missing from the tree (${err.message})`, first);
+    const first = recomputed[0]?.index ?? 0;
+    throw new VerificationProblem(`a tree node for entries from ${first} on is missing from the store (${err.message})`, first);
+  }
+  for (let i = 0; i < recomputed.length; i++) {
+    const node = recomputed[i] as StoredNode;
+    if (equalHashes(node.hash, stored[i] as Uint8Array)) continue;
+    if (node.level === 0) {
+      throw new VerificationProblem(`entry ${node.index}: leaf hash does not match the tree (entry bytes changed?)`, node.index);
+    }
+    const width = 2 ** node.level;
+    throw new VerificationProblem(
+      `entries ${node.index * width}–${(node.index + 1) * width - 1}: the stored tree node (level ${node.level}, index ${node.index}) does not match the entries (entries or tree nodes altered?)`,
+    );
   }
 }
 

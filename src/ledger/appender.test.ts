@@ -1,0 +1,183 @@
+import { describe, expect, it, vi } from 'vitest';
+import { UnavailableError } from '../errors.ts';
+import { LedgerAppender } from './appender.ts';
+import { MemoryLedgerStorage } from './memory-storage.ts';
+import { leafHash, rootOf } from './merkle.ts';
+import { rootAt } from './proofs.ts';
+import type { StoredNode } from './storage.ts';
+
+const entry = (n: number): Buffer => Buffer.from(`{"event":${n}}`);
+
+/** A memory storage whose appendBatch can be made to fail, hang or land late, and which records batch sizes. */
+class ControlledStorage extends MemoryLedgerStorage {
+  batchSizes: number[] = [];
+  private nextWrites: ('fail' | 'hang' | { lateMs: number })[] = [];
+
+  failNext(): void {
+    this.nextWrites.push('fail');
+  }
+
+  hangNext(): void {
+    this.nextWrites.push('hang');
+  }
+
+  landLateNext(lateMs: number): void {
+    this.nextWrites.push({ lateMs });
+  }
+
+  override async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
+    this.batchSizes.push(entries.length);
+    const behaviour = this.nextWrites.shift();
+    if (behaviour === 'fail') throw new Error('disk full');
+    if (behaviour === 'hang') return new Promise(() => {});
+    if (behaviour) {
+      await new Promise((resolve) => setTimeout(resolve, behaviour.lateMs));
+    }
+    return super.appendBatch(start, entries, nodes);
+  }
+}
+
+async function storedLeaves(storage: MemoryLedgerStorage): Promise<Buffer[]> {
+  const leaves: Buffer[] = [];
+  for await (const e of storage.readEntries(0, await storage.size())) leaves.push(leafHash(e.entry));
+  return leaves;
+}
+
+describe('LedgerAppender', () => {
+  it('gives 5000 concurrent appends unique contiguous indexes, in batches of at most maxBatch', async () => {
+    const storage = new ControlledStorage();
+    const appender = await LedgerAppender.open(storage, { maxBatch: 300 });
+    const results = await Promise.all(Array.from({ length: 5000 }, (_, n) => appender.append(entry(n))));
+    const indexes = results.map((r) => r.index);
+    expect(indexes).toEqual(Array.from({ length: 5000 }, (_, n) => n));
+    expect(Math.max(...storage.batchSizes)).toBeLessThanOrEqual(300);
+    expect(storage.batchSizes.reduce((a, b) => a + b, 0)).toBe(5000);
+    // Batching happened: far fewer writes than entries.
+    expect(storage.batchSizes.length).toBeLessThan(30);
+    expect(await storage.size()).toBe(5000);
+    const leaves = await storedLeaves(storage);
+    expect(leaves[1234]).toEqual(leafHash(entry(1234)));
+    expect(appender.root()).toEqual(rootOf(leaves));
+    expect(await rootAt(storage, 5000)).toEqual(rootOf(leaves));
+  });
+
+  it('keeps each entry at the index its promise reports, under interleaved async callers', async () => {
+    const storage = new MemoryLedgerStorage();
+    const appender = await LedgerAppender.open(storage, { maxBatch: 7 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, n) => {
+        await new Promise((resolve) => setTimeout(resolve, n % 5));
+        return { n, ...(await appender.append(entry(n))) };
+      }),
+    );
+    const stored = new Map<number, string>();
+    for await (const e of storage.readEntries(0, 200)) stored.set(e.index, Buffer.from(e.entry).toString());
+    for (const r of results) expect(stored.get(r.index)).toBe(entry(r.n).toString());
+  });
+
+  it('writes a lone append at once, and entries arriving during a write go into the next batch', async () => {
+    const storage = new ControlledStorage();
+    const appender = await LedgerAppender.open(storage);
+    storage.landLateNext(30);
+    const first = appender.append(entry(0));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(storage.batchSizes).toEqual([1]);
+    const later = [appender.append(entry(1)), appender.append(entry(2))];
+    expect(await first).toEqual({ index: 0 });
+    expect(await Promise.all(later)).toEqual([{ index: 1 }, { index: 2 }]);
+    expect(storage.batchSizes).toEqual([1, 2]);
+  });
+
+  it('rejects every entry of a failed batch with UnavailableError, stores none of it, and recovers', async () => {
+    const storage = new ControlledStorage();
+    const appender = await LedgerAppender.open(storage, { maxBatch: 10 });
+    await appender.append(entry(0));
+    storage.failNext();
+    const failed = await Promise.allSettled(Array.from({ length: 10 }, (_, n) => appender.append(entry(100 + n))));
+    expect(failed.every((r) => r.status === 'rejected' && r.reason instanceof UnavailableError)).toBe(true);
+    expect(((failed[0] as PromiseRejectedResult).reason as Error).cause).toBeInstanceOf(Error);
+    expect(await storage.size()).toBe(1);
+    expect(appender.size).toBe(1);
+    expect(await appender.append(entry(1))).toEqual({ index: 1 });
+    expect(appender.root()).toEqual(rootOf([leafHash(entry(0)), leafHash(entry(1))]));
+    expect(await rootAt(storage, 2)).toEqual(appender.root());
+  });
+
+  it('fails a batch that does not become durable within timeoutMs, then carries on', async () => {
+    const storage = new ControlledStorage();
+    const appender = await LedgerAppender.open(storage, { timeoutMs: 40 });
+    storage.hangNext();
+    const started = Date.now();
+    await expect(appender.append(entry(0))).rejects.toThrow(/did not answer within 40 ms/);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(await appender.append(entry(1))).toEqual({ index: 0 });
+  });
+
+  it('after a timed-out write that lands late, re-syncs from storage instead of forking the log', async () => {
+    const storage = new ControlledStorage();
+    const appender = await LedgerAppender.open(storage, { timeoutMs: 30 });
+    storage.landLateNext(50);
+    await expect(appender.append(entry(0))).rejects.toBeInstanceOf(UnavailableError);
+    // The late write lands while the appender waits to re-sync; the next entry goes after it.
+    expect(await appender.append(entry(1))).toEqual({ index: 1 });
+    const leaves = await storedLeaves(storage);
+    expect(leaves).toEqual([leafHash(entry(0)), leafHash(entry(1))]);
+    expect(await rootAt(storage, 2)).toEqual(rootOf(leaves));
+  });
+
+  it('appendMany writes its entries atomically at consecutive indexes, even beyond maxBatch', async () => {
+    const storage = new ControlledStorage();
+    const appender = await LedgerAppender.open(storage, { maxBatch: 4 });
+    const [one, many] = await Promise.all([appender.append(entry(0)), appender.appendMany([1, 2, 3, 4, 5, 6].map(entry))]);
+    expect(one).toEqual({ index: 0 });
+    expect(many).toEqual({ start: 1, count: 6 });
+    expect(storage.batchSizes).toEqual([1, 6]);
+    expect(await appender.appendMany([])).toEqual({ start: 7, count: 0 });
+  });
+
+  it('continues an existing log where it ends', async () => {
+    const storage = new MemoryLedgerStorage();
+    const first = await LedgerAppender.open(storage);
+    await first.appendMany([0, 1, 2, 3, 4].map(entry));
+    await first.close();
+    const second = await LedgerAppender.open(storage);
+    expect(second.size).toBe(5);
+    expect(await second.append(entry(5))).toEqual({ index: 5 });
+    expect(second.root()).toEqual(rootOf([0, 1, 2, 3, 4, 5].map((n) => leafHash(entry(n)))));
+  });
+
+  it('calls onCommitted after durability with the batch start and entries; hook errors go to onHookError', async () => {
+    const storage = new MemoryLedgerStorage();
+    const seen: [number, number, number][] = [];
+    const hookErrors: unknown[] = [];
+    const appender = await LedgerAppender.open(storage, {
+      onCommitted: async (start, entries) => {
+        seen.push([start, entries.length, await storage.size()]);
+        if (start === 3) throw new Error('publish failed');
+      },
+      onHookError: (err) => hookErrors.push(err),
+    });
+    await appender.appendMany([0, 1, 2].map(entry));
+    await appender.append(entry(3));
+    await vi.waitFor(() => expect(hookErrors).toHaveLength(1));
+    expect(seen).toEqual([
+      [0, 3, 3],
+      [3, 1, 4],
+    ]);
+  });
+
+  it('close() writes what is queued and refuses later appends', async () => {
+    const storage = new MemoryLedgerStorage();
+    const appender = await LedgerAppender.open(storage);
+    const pending = appender.append(entry(0));
+    await appender.close();
+    expect(await pending).toEqual({ index: 0 });
+    await expect(appender.append(entry(1))).rejects.toBeInstanceOf(UnavailableError);
+  });
+
+  it('rejects non-byte entries and bad options', async () => {
+    const appender = await LedgerAppender.open(new MemoryLedgerStorage());
+    await expect(appender.append('text' as unknown as Uint8Array)).rejects.toThrow(/bytes/);
+    await expect(LedgerAppender.open(new MemoryLedgerStorage(), { maxBatch: 0 })).rejects.toThrow(/maxBatch/);
+  });
+});
