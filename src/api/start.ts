@@ -5,13 +5,18 @@ import type { Logger } from '../log.ts';
 import { recordRoutes } from './records.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { buildServer } from './server.ts';
+import { benchBaselineRoute } from './bench-baseline.ts';
 
 export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyInstance> {
   return buildServer({
     logger,
     verifier: custos.verifier,
     broker: custos.broker,
-    plugins: [recordRoutes(custos.records), ledgerRoutes(custos)],
+    plugins: [
+      recordRoutes(custos.records),
+      ledgerRoutes(custos),
+      ...(process.env.CUSTOS_BENCH_BASELINE === '1' ? [benchBaselineRoute(custos)] : []),
+    ],
     health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
   });
 }

@@ -12,11 +12,18 @@ import type { AccessEventsTable, AccessEventCustomersTable, Database } from './s
 import type { StoreDialect } from './store.ts';
 
 const READ_PAGE = 10_000;
+// Fewer keys than this on one level are looked up one by one (a proof's handful).
+const DENSE_MIN = 8;
 // Bound parameters per multi-row INSERT stay far below both dialects' limits.
 const INSERT_CHUNK = 1_000;
 
 export class SqlLedgerStorage implements LedgerStorage {
+  // Hot reads on SQLite go through prepared statements: verification reads millions of rows,
+  // and kysely's per-query compilation would dominate. On the shared connection such a read may
+  // see rows of a batch still being committed, but callers only read below the committed size.
   private preparedNodeLookup: BetterSqlite3.Statement | undefined;
+  private preparedNodeRange: BetterSqlite3.Statement | undefined;
+  private preparedEntryPage: BetterSqlite3.Statement | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -51,27 +58,91 @@ export class SqlLedgerStorage implements LedgerStorage {
     });
   }
 
+  /**
+   * Proofs ask for a few nodes at scattered (level, index) keys; verification asks for long
+   * contiguous runs per level. Each level's keys are read with one range query when they are
+   * dense, else key by key (SQLite, prepared) or with one tuple IN query (PostgreSQL).
+   */
   async getNodes(keys: NodeKey[]): Promise<Uint8Array[]> {
     if (keys.length === 0) return [];
-    const lookup = this.nodeLookup;
-    if (lookup) {
-      return keys.map((k) => {
-        const row = lookup.get(k.level, k.index) as { hash: Buffer } | undefined;
-        if (!row) throw missingNode(k);
-        return row.hash;
-      });
+    const found = new Map<string, Uint8Array>();
+    const sparse: NodeKey[] = [];
+    const byLevel = new Map<number, NodeKey[]>();
+    for (const k of keys) {
+      const list = byLevel.get(k.level) ?? [];
+      list.push(k);
+      byLevel.set(k.level, list);
     }
-    const rows = await this.db
-      .selectFrom('ledger_nodes')
-      .select(['level', 'idx', 'hash'])
-      .where((eb) => eb(eb.refTuple('level', 'idx'), 'in', keys.map((k) => eb.tuple(k.level, k.index))))
-      .execute();
-    const byKey = new Map(rows.map((r) => [`${r.level}/${Number(r.idx)}`, r.hash]));
+    for (const [level, list] of byLevel) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (const k of list) {
+        lo = Math.min(lo, k.index);
+        hi = Math.max(hi, k.index);
+      }
+      if (list.length >= DENSE_MIN && hi - lo + 1 <= 2 * list.length) {
+        for (const row of await this.nodeRange(level, lo, hi)) found.set(`${level}/${Number(row.idx)}`, row.hash);
+      } else {
+        sparse.push(...list);
+      }
+    }
+    if (sparse.length > 0) {
+      const lookup = this.nodeLookup;
+      if (lookup) {
+        for (const k of sparse) {
+          const row = lookup.get(k.level, k.index) as { hash: Buffer } | undefined;
+          if (row) found.set(`${k.level}/${k.index}`, row.hash);
+        }
+      } else {
+        const rows = await this.db
+          .selectFrom('ledger_nodes')
+          .select(['level', 'idx', 'hash'])
+          .where((eb) => eb(eb.refTuple('level', 'idx'), 'in', sparse.map((k) => eb.tuple(k.level, k.index))))
+          .execute();
+        for (const r of rows) found.set(`${r.level}/${Number(r.idx)}`, r.hash);
+      }
+    }
     return keys.map((k) => {
-      const hash = byKey.get(`${k.level}/${k.index}`);
+      const hash = found.get(`${k.level}/${k.index}`);
       if (!hash) throw missingNode(k);
       return hash;
     });
+  }
+
+  private async nodeRange(level: number, lo: number, hi: number): Promise<Array<{ idx: number; hash: Uint8Array }>> {
+    if (this.sqlite) {
+      this.preparedNodeRange ??= this.sqlite.prepare('SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx BETWEEN ? AND ?');
+      return this.preparedNodeRange.all(level, lo, hi) as Array<{ idx: number; hash: Buffer }>;
+    }
+    return this.db
+      .selectFrom('ledger_nodes')
+      .select(['idx', 'hash'])
+      .where('level', '=', level)
+      .where('idx', '>=', lo)
+      .where('idx', '<=', hi)
+      .execute();
+  }
+
+  /** Verification reads the log a page per query and hands it over in batches. */
+  async *readEntryBatches(from: number, to: number, batchSize: number): AsyncIterable<StoredEntry[]> {
+    let next = from;
+    while (next < to) {
+      const rows = this.sqlite
+        ? (this.preparedEntryPage ??= this.sqlite.prepare('SELECT idx, entry FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?')).all(next, to, READ_PAGE) as Array<{ idx: number; entry: Buffer }>
+        : await this.db
+        .selectFrom('ledger_entries')
+        .select(['idx', 'entry'])
+        .where('idx', '>=', next)
+        .where('idx', '<', to)
+        .orderBy('idx')
+        .limit(READ_PAGE)
+        .execute();
+      if (rows.length === 0) return;
+      for (let i = 0; i < rows.length; i += batchSize) {
+        yield rows.slice(i, i + batchSize).map((r) => ({ index: Number(r.idx), entry: r.entry }));
+      }
+      next = Number(rows[rows.length - 1]!.idx) + 1;
+    }
   }
 
   async *readEntries(from: number, to: number): AsyncIterable<StoredEntry> {
