@@ -1,0 +1,77 @@
+/** `npm start` as a newcomer runs it: an empty data dir, the demo seeded, Ctrl-C stops cleanly. */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { custosCli } from '../support/cli.ts';
+
+const BIN = fileURLToPath(new URL('../../bin/custos.js', import.meta.url));
+
+describe('custos serve', () => {
+  it('seeds the demo into an empty store, serves, and signs a final checkpoint on SIGINT', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'custos-serve-'));
+    const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0'], { env: { ...process.env, CUSTOS_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 60_000);
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        const m = /custos listening on (http:\/\/\S+)/.exec(stderr);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.on('exit', (code) => reject(new Error(`exited ${code}:\n${stderr}`)));
+    });
+    expect(stderr).toMatch(/seeded a demo organisation: 300 employees, 10000 customers \(10 canaries\), 2000 cases/);
+    for (const f of ['custos-keys.json', 'ledger-signing.json', 'token-signing.json']) {
+      expect(statSync(join(data, f)).mode & 0o777, f).toBe(0o600);
+    }
+    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ status: 'ok', store: 'sqlite' });
+
+    const token = (await custosCli(['token', 'issue', '--employee', 'emp-0001', '--data', data])).stdout.trim();
+    const res = await fetch(`${url}/v1/customers/cus-000001/reveal`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } }),
+    });
+    expect(res.status).toBe(200);
+
+    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    child.kill('SIGINT');
+    expect(await exit).toBe(0);
+    expect(stderr).toMatch(/SIGINT: stopping/);
+    // The final checkpoint covers the reveal, so the log verifies with nothing unsigned.
+    const verified = await custosCli(['ledger', 'verify', '--data', data]);
+    expect(verified.code, verified.stderr).toBe(0);
+    expect(verified.stdout).toMatch(/^ledger OK: 1 entries/);
+    expect(verified.stdout).not.toMatch(/after the latest checkpoint/);
+  }, 120_000);
+
+  it('refuses a second server on a port in use, with a configuration error', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'custos-serve-'));
+    const net = await import('node:net');
+    const blocker = net.createServer().listen(0, '127.0.0.1');
+    await new Promise((r) => blocker.once('listening', r));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const res = await custosCli(['serve', '--data', data, '--port', String(port), '--no-demo']);
+      expect(res.code).toBe(9);
+      expect(res.stderr).toMatch(/cannot listen on 127\.0\.0\.1:\d+ \(EADDRINUSE\)/);
+    } finally {
+      blocker.close();
+    }
+  }, 60_000);
+
+  it('stops start-up on a policy that does not validate, naming the file', async () => {
+    const { policyDirWith } = await import('../../src/policy/test-policy-dir.ts');
+    const dir = policyDirWith({ 'extra.cedar': 'permit (principal, action == Action::"reveal", resource) when { resource.shoeSize > 3 };\n' });
+    const data = mkdtempSync(join(tmpdir(), 'custos-serve-'));
+    const res = await custosCli(['serve', '--data', data, '--port', '0', '--policies', dir]);
+    expect(res.code).toBe(9);
+    expect(res.stderr).toMatch(/extra\.cedar/);
+  }, 60_000);
+});
