@@ -130,13 +130,13 @@ export class SqlLedgerStorage implements LedgerStorage {
       const rows = this.sqlite
         ? (this.preparedEntryPage ??= this.sqlite.prepare('SELECT idx, entry FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?')).all(next, to, READ_PAGE) as Array<{ idx: number; entry: Buffer }>
         : await this.db
-        .selectFrom('ledger_entries')
-        .select(['idx', 'entry'])
-        .where('idx', '>=', next)
-        .where('idx', '<', to)
-        .orderBy('idx')
-        .limit(READ_PAGE)
-        .execute();
+            .selectFrom('ledger_entries')
+            .select(['idx', 'entry'])
+            .where('idx', '>=', next)
+            .where('idx', '<', to)
+            .orderBy('idx')
+            .limit(READ_PAGE)
+            .execute();
       if (rows.length === 0) return;
       for (let i = 0; i < rows.length; i += batchSize) {
         yield rows.slice(i, i + batchSize).map((r) => ({ index: Number(r.idx), entry: r.entry }));
@@ -146,20 +146,7 @@ export class SqlLedgerStorage implements LedgerStorage {
   }
 
   async *readEntries(from: number, to: number): AsyncIterable<StoredEntry> {
-    let next = from;
-    while (next < to) {
-      const rows = await this.db
-        .selectFrom('ledger_entries')
-        .select(['idx', 'entry'])
-        .where('idx', '>=', next)
-        .where('idx', '<', to)
-        .orderBy('idx')
-        .limit(READ_PAGE)
-        .execute();
-      if (rows.length === 0) return;
-      for (const r of rows) yield { index: Number(r.idx), entry: r.entry };
-      next = Number(rows[rows.length - 1]!.idx) + 1;
-    }
+    for await (const batch of this.readEntryBatches(from, to, READ_PAGE)) yield* batch;
   }
 
   async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
