@@ -32,6 +32,8 @@ export interface InstanceOptions {
   /** Replace roles.json budgets, e.g. to test budget_exceeded quickly. */
   rolesPatch?: (roles: any) => void;
   env?: Record<string, string>;
+  /** Where the server's log lines go (default: nowhere). */
+  logLines?: string[];
 }
 
 export async function startInstance(opts: InstanceOptions): Promise<TestInstance> {
@@ -46,7 +48,9 @@ export async function startInstance(opts: InstanceOptions): Promise<TestInstance
   }
   const config = loadConfig({ data: dataDir, port: 0, policies: policyDir }, { CUSTOS_CHECKPOINT_EVERY: '5', ...(opts.env ?? {}) });
   config.store = opts.store;
-  const logger = createLogger('silent');
+  const logger = opts.logLines
+    ? createLogger('info', { write: (line: string) => void opts.logLines!.push(line) })
+    : createLogger('silent');
   const custos = await openCustos(config, { logger });
   await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now(), opts.customers ?? 300);
   const app = await buildApi(custos, logger);
