@@ -4,6 +4,7 @@ import { LedgerAppender } from './appender.ts';
 import { MemoryLedgerStorage } from './memory-storage.ts';
 import { leafHash, rootOf } from './merkle.ts';
 import { rootAt } from './proofs.ts';
+import { verifyLedger } from './verify.ts';
 import type { StoredNode } from './storage.ts';
 
 const entry = (n: number): Buffer => Buffer.from(`{"event":${n}}`);
@@ -179,5 +180,19 @@ describe('LedgerAppender', () => {
     const appender = await LedgerAppender.open(new MemoryLedgerStorage());
     await expect(appender.append('text' as unknown as Uint8Array)).rejects.toThrow(/bytes/);
     await expect(LedgerAppender.open(new MemoryLedgerStorage(), { maxBatch: 0 })).rejects.toThrow(/maxBatch/);
+  });
+});
+
+describe('LedgerAppender beside another writer', () => {
+  it('re-reads the tree and appends after entries another process wrote', async () => {
+    const storage = new MemoryLedgerStorage();
+    const server = await LedgerAppender.open(storage);
+    const cli = await LedgerAppender.open(storage);
+    expect((await server.append(Buffer.from('a'))).index).toBe(0);
+    // The CLI's appender opened when the log was empty; the store refuses its first try.
+    expect((await cli.append(Buffer.from('b'))).index).toBe(1);
+    expect((await server.append(Buffer.from('c'))).index).toBe(2);
+    expect(await storage.size()).toBe(3);
+    expect((await verifyLedger(storage, [])).ok).toBe(true);
   });
 });

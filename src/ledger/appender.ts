@@ -4,7 +4,7 @@
  * complete. An append resolves only once its batch is durable; if the batch fails or times out,
  * every append in it rejects with UnavailableError and the caller must not proceed (fail closed).
  */
-import { InvalidInputError, UnavailableError } from '../errors.ts';
+import { ConflictError, InvalidInputError, UnavailableError } from '../errors.ts';
 import { leafHash, type MerkleFrontier } from './merkle.ts';
 import { loadFrontier } from './proofs.ts';
 import type { LedgerStorage, StoredNode } from './storage.ts';
@@ -116,27 +116,23 @@ export class LedgerAppender {
   /** Never throws: the outcome goes to the batch's promises. */
   private async writeBatch(batch: QueuedAppend[]): Promise<void> {
     const entries = batch.flatMap((a) => a.entries);
-    let start: number;
-    try {
-      if (this.stale) await this.resync();
-      start = this.frontier.size;
-      // Advance a copy: the frontier moves only once the batch is durable.
-      const next = this.frontier.clone();
-      const nodes: StoredNode[] = [];
-      for (const entry of entries) next.append(leafHash(entry), nodes);
-      const write = this.storage.appendBatch(start, entries, nodes);
-      await this.withinTimeout(write, () => {
-        this.lingeringWrite = write;
-      });
-      this.frontier = next;
-    } catch (err) {
-      this.stale = true;
-      const failure = new UnavailableError(
-        err instanceof UnavailableError ? err.message : 'the ledger could not durably record the entry',
-      );
-      failure.cause = err;
-      for (const a of batch) a.reject(failure);
-      return;
+    let start = 0;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        start = await this.tryWrite(entries);
+        break;
+      } catch (err) {
+        this.stale = true;
+        // Another process appended first (a CLI beside the server): nothing of ours was
+        // written, so re-read the tree and place the batch after theirs, once.
+        if (err instanceof ConflictError && attempt === 1) continue;
+        const failure = new UnavailableError(
+          err instanceof UnavailableError ? err.message : 'the ledger could not durably record the entry',
+        );
+        failure.cause = err;
+        for (const a of batch) a.reject(failure);
+        return;
+      }
     }
     this.notifyCommitted(start, entries);
     let index = start;
@@ -144,6 +140,22 @@ export class LedgerAppender {
       a.resolve(index);
       index += a.entries.length;
     }
+  }
+
+  /** One attempt at a batch; returns its first index once durable. */
+  private async tryWrite(entries: Uint8Array[]): Promise<number> {
+    if (this.stale) await this.resync();
+    const start = this.frontier.size;
+    // Advance a copy: the frontier moves only once the batch is durable.
+    const next = this.frontier.clone();
+    const nodes: StoredNode[] = [];
+    for (const entry of entries) next.append(leafHash(entry), nodes);
+    const write = this.storage.appendBatch(start, entries, nodes);
+    await this.withinTimeout(write, () => {
+      this.lingeringWrite = write;
+    });
+    this.frontier = next;
+    return start;
   }
 
   private async resync(): Promise<void> {

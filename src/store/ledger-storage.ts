@@ -45,6 +45,17 @@ export class SqlLedgerStorage implements LedgerStorage {
   }
 
   async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
+    try {
+      await this.appendInTransaction(start, entries, nodes);
+    } catch (err) {
+      // Two writers that read the same size race to the same index; the loser learns it here.
+      const code = (err as { code?: string }).code;
+      if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`another writer appended at ${start} first`);
+      throw err;
+    }
+  }
+
+  private async appendInTransaction(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
     await this.db.transaction().execute(async (tx) => {
       const current = await sizeIn(tx);
       if (current !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${current} entries`);
