@@ -94,9 +94,13 @@ export class LedgerAppender {
 
   private async flushLoop(): Promise<void> {
     try {
-      // One microtask: appends issued in the same tick share the first batch, and a lone append waits no longer.
-      await null;
-      while (this.queue.length > 0) await this.writeBatch(this.takeBatch());
+      // Yield to the event loop before taking each batch: a synchronous store (SQLite) completes a
+      // whole batch inside microtasks, so without this no request could arrive while one is written
+      // and every batch would hold a single entry. One setImmediate is all a lone append waits.
+      while (this.queue.length > 0) {
+        await new Promise<void>((resolve) => setImmediate(resolve));
+        await this.writeBatch(this.takeBatch());
+      }
     } finally {
       this.flushing = undefined;
     }

@@ -24,6 +24,7 @@ export class SqlLedgerStorage implements LedgerStorage {
   private preparedNodeLookup: BetterSqlite3.Statement | undefined;
   private preparedNodeRange: BetterSqlite3.Statement | undefined;
   private preparedEntryPage: BetterSqlite3.Statement | undefined;
+  private sqliteInserts: SqliteInserts | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -62,6 +63,17 @@ export class SqlLedgerStorage implements LedgerStorage {
       const entryRows = entries.map((entry, i) => ({ idx: start + i, entry }));
       const nodeRows = nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }));
       const { events, links } = indexRows(start, entries);
+      if (this.sqlite) {
+        // Inside kysely's transaction, which holds the only connection: these rows commit with it.
+        // Prepared single-row inserts cost a fraction of building multi-row SQL per batch.
+        this.sqliteInserts ??= prepareSqliteInserts(this.sqlite);
+        const ins = this.sqliteInserts;
+        for (const r of entryRows) ins.entry.run(r.idx, r.entry);
+        for (const r of nodeRows) ins.node.run(r.level, r.idx, r.hash);
+        for (const r of events) ins.event.run(r);
+        for (const r of links) ins.link.run(r);
+        return;
+      }
       await insertChunked(tx, 'ledger_entries', entryRows);
       await insertChunked(tx, 'ledger_nodes', nodeRows);
       await insertChunked(tx, 'access_events', events);
@@ -192,6 +204,25 @@ export class SqlLedgerStorage implements LedgerStorage {
   get dialectName(): StoreDialect {
     return this.dialect;
   }
+}
+
+interface SqliteInserts {
+  entry: BetterSqlite3.Statement;
+  node: BetterSqlite3.Statement;
+  event: BetterSqlite3.Statement;
+  link: BetterSqlite3.Statement;
+}
+
+function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteInserts {
+  return {
+    entry: sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)'),
+    node: sqlite.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)'),
+    event: sqlite.prepare(
+      'INSERT INTO access_events (seq, id, time, actor, action, decision, reason, fields, purpose_kind, purpose_ref, channel, ip, customer_count) ' +
+        'VALUES (@seq, @id, @time, @actor, @action, @decision, @reason, @fields, @purpose_kind, @purpose_ref, @channel, @ip, @customer_count)',
+    ),
+    link: sqlite.prepare('INSERT INTO access_event_customers (customer, seq, time, actor) VALUES (@customer, @seq, @time, @actor)'),
+  };
 }
 
 async function sizeIn(db: Kysely<Database> | Transaction<Database>): Promise<number> {

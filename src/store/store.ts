@@ -85,7 +85,7 @@ export class Store {
       // FULL: a committed ledger batch survives power loss, which the fail-closed promise needs.
       sqlite.pragma('synchronous = FULL');
       sqlite.pragma('busy_timeout = 5000');
-      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+      db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     } else {
       const pool = new pg.Pool({
         connectionString: location.url,
@@ -136,6 +136,30 @@ export class Store {
   async close(): Promise<void> {
     await this.db.destroy();
   }
+}
+
+/**
+ * kysely prepares every query afresh; on the reveal path that compilation costs more than the
+ * query. Statements are reusable, so keep the prepared ones by SQL text (bounded: multi-row
+ * inserts of varying sizes make distinct texts).
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): { prepare(sql: string): BetterSqlite3.Statement; close(): void } {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(sql: string) {
+      let statement = cache.get(sql);
+      if (!statement) {
+        statement = sqlite.prepare(sql);
+        if (cache.size >= 512) cache.clear();
+        cache.set(sql, statement);
+      }
+      return statement;
+    },
+    close() {
+      cache.clear();
+      sqlite.close();
+    },
+  };
 }
 
 // int8 columns (ledger indexes, seq) fit in a double for any realistic log; read them as numbers.
