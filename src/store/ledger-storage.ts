@@ -70,8 +70,10 @@ export class SqlLedgerStorage implements LedgerStorage {
         const ins = this.sqliteInserts;
         for (const r of entryRows) ins.entry.run(r.idx, r.entry);
         for (const r of nodeRows) ins.node.run(r.level, r.idx, r.hash);
-        for (const r of events) ins.event.run(r);
-        for (const r of links) ins.link.run(r);
+        for (const r of events) {
+          ins.event.run(r.seq, r.id, r.time, r.actor, r.action, r.decision, r.reason, r.fields, r.purpose_kind, r.purpose_ref, r.channel, r.ip, r.customer_count);
+        }
+        for (const r of links) ins.link.run(r.customer, r.seq, r.time, r.actor);
         return;
       }
       await insertChunked(tx, 'ledger_entries', entryRows);
@@ -219,9 +221,9 @@ function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteInserts {
     node: sqlite.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)'),
     event: sqlite.prepare(
       'INSERT INTO access_events (seq, id, time, actor, action, decision, reason, fields, purpose_kind, purpose_ref, channel, ip, customer_count) ' +
-        'VALUES (@seq, @id, @time, @actor, @action, @decision, @reason, @fields, @purpose_kind, @purpose_ref, @channel, @ip, @customer_count)',
+        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     ),
-    link: sqlite.prepare('INSERT INTO access_event_customers (customer, seq, time, actor) VALUES (@customer, @seq, @time, @actor)'),
+    link: sqlite.prepare('INSERT INTO access_event_customers (customer, seq, time, actor) VALUES (?, ?, ?, ?)'),
   };
 }
 

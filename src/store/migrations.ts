@@ -111,7 +111,6 @@ function initial(dialect: StoreDialect): Migration {
         .addColumn('actor', 'text', (c) => c.notNull())
         .addPrimaryKeyConstraint('access_event_customers_pk', ['customer', 'seq'])
         .execute();
-      await db.schema.createIndex('access_event_customers_time').on('access_event_customers').column('time').execute();
     },
   };
 }

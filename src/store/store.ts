@@ -85,6 +85,9 @@ export class Store {
       // FULL: a committed ledger batch survives power loss, which the fail-closed promise needs.
       sqlite.pragma('synchronous = FULL');
       sqlite.pragma('busy_timeout = 5000');
+      // Index inserts on the event tables touch pages all over the file; a larger page cache
+      // (64 MiB) keeps them in memory between commits.
+      sqlite.pragma('cache_size = -65536');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     } else {
       const pool = new pg.Pool({
