@@ -127,12 +127,13 @@ export function registerLedger(program: Command): void {
       .command('verify')
       .description('recompute every leaf and root from the stored entries and check every checkpoint; exit 0 when intact')
       .option('--key <vkey>', 'trusted verifier key (repeatable); default: the ledger signing key file', collect)
-      .option('--checkpoint <file>', 'a checkpoint you kept earlier: the log must still contain the tree it signed'),
-  ).action(async (opts: StoreFlags & { key?: string[]; checkpoint?: string }) => {
+      .option('--checkpoint <file>', 'a checkpoint you kept earlier: the log must still contain the tree it signed')
+      .option('--deep', 'also compare every stored tree node with the recomputed one (slower; catches nodes altered without touching entries)', false),
+  ).action(async (opts: StoreFlags & { key?: string[]; checkpoint?: string; deep: boolean }) => {
     await withStore(opts, async (store, config) => {
       const keys = await verifierKeysOf(opts.key, config);
       const trusted = opts.checkpoint ? await readTextFile(opts.checkpoint, 'checkpoint') : undefined;
-      report(await verifyLedger(store.ledger, keys, trusted ? { trusted } : {}), 'ledger');
+      report(await verifyLedger(store.ledger, keys, { deep: opts.deep, ...(trusted ? { trusted } : {}) }), 'ledger');
     });
   });
 

@@ -165,16 +165,16 @@ describe('verifyLedger', () => {
     expect(await verifyLedger(storage, verifierKeys)).toMatchObject({ ok: false, problem: expect.stringMatching(/^checkpoint at size 55: signed root does not match/) });
   });
 
-  it('detects an altered interior tree node', async () => {
+  it('detects an altered interior tree node when asked to compare every node (deep)', async () => {
     const storage = await buildLedger();
     storage.tamperNode({ level: 5, index: 1 }, Buffer.alloc(32, 1)); // covers entries 32..63
-    expect(await verifyLedger(storage, verifierKeys)).toEqual({
+    expect(await verifyLedger(storage, verifierKeys, { deep: true })).toEqual({
       ok: false,
       problem: 'entries 32–63: the stored tree node (level 5, index 1) does not match the entries (entries or tree nodes altered?)',
     });
   });
 
-  it('detects a missing leaf node', async () => {
+  it('detects a missing leaf node (deep)', async () => {
     const storage = await buildLedger();
     const broken = Object.assign(Object.create(storage) as MemoryLedgerStorage, {
       getNodes: async (keys: { level: number; index: number }[]) => {
@@ -182,7 +182,7 @@ describe('verifyLedger', () => {
         return storage.getNodes(keys);
       },
     });
-    expect(await verifyLedger(broken, verifierKeys, { batchSize: 10 })).toMatchObject({ ok: false, index: 70 });
+    expect(await verifyLedger(broken, verifierKeys, { batchSize: 10, deep: true })).toMatchObject({ ok: false, index: 70 });
   });
 
   it('gives the same answers without readEntryBatches', async () => {

@@ -8,7 +8,7 @@ import { openLedgerCheckpoint, type Checkpoint } from './checkpoint.ts';
 import { EMPTY_TREE_ROOT, MerkleFrontier, equalHashes, leafHash, verifyConsistency, verifyInclusion } from './merkle.ts';
 import { decodeBase64Strict, parseVerifierKey, type NoteVerifier } from './note.ts';
 import { toHex } from './proof-format.ts';
-import { consistencyProof, type ConsistencyProof, type InclusionProof } from './proofs.ts';
+import { consistencyProof, rootAt, type ConsistencyProof, type InclusionProof } from './proofs.ts';
 import type { LedgerStorage, StoredEntry, StoredNode } from './storage.ts';
 
 export type LedgerVerification =
@@ -38,6 +38,11 @@ export interface VerifyLedgerOptions {
   trusted?: string;
   /** Entries per read and per leaf-node lookup (default 1000). */
   batchSize?: number;
+  /**
+   * Compare every stored tree node with the recomputed one even when all roots match (slower).
+   * Without it, nodes are compared only to locate a problem the roots reveal.
+   */
+  deep?: boolean;
 }
 
 /** Raised inside verification and turned into `{ ok: false }` at the top. */
@@ -75,7 +80,22 @@ export async function verifyLedger(
     const checkpoints = await loadCheckpoints(storage, verifiers, size);
     const trusted = options.trusted === undefined ? undefined : openTrusted(options.trusted, verifiers, size, checkpoints);
     const targets = trusted ? [...checkpoints, trusted] : checkpoints;
-    const root = await replayStoredEntries(storage, size, targets, batchSize, options.onProgress);
+    let root: Uint8Array;
+    if (options.deep) {
+      root = await replayStoredEntries(storage, size, targets, batchSize, options.onProgress, true);
+    } else {
+      try {
+        // Fast pass: rehash the entries and check every signed root and the stored tree's root.
+        root = await replayStoredEntries(storage, size, targets, batchSize, options.onProgress, false);
+        await compareStoredRoot(storage, size, root);
+      } catch (err) {
+        if (!(err instanceof VerificationProblem) || err.index !== undefined) throw err;
+        // Something does not match: replay comparing every stored node, to name the first bad
+        // entry; if the nodes were rewritten to match, the fast pass's finding stands.
+        await replayStoredEntries(storage, size, targets, batchSize, undefined, true);
+        throw err;
+      }
+    }
     await checkConsistencyChain(storage, trusted ? [...checkpoints, trusted].sort(bySize) : checkpoints);
     return {
       ok: true,
@@ -237,6 +257,7 @@ async function replayStoredEntries(
   targets: readonly CheckedCheckpoint[],
   batchSize: number,
   onProgress: ((verified: number, total: number) => void) | undefined,
+  compareNodes: boolean,
 ): Promise<Uint8Array> {
   const pending = [...targets].sort(bySize);
   const frontier = MerkleFrontier.empty();
@@ -257,7 +278,7 @@ async function replayStoredEntries(
       reachTargets();
     }
     // Stored nodes first: a changed entry is reported at its index, not at the next checkpoint.
-    await compareStoredNodes(storage, completed);
+    if (compareNodes) await compareStoredNodes(storage, completed);
     for (const { target, root } of rootsReached.splice(0)) compareRoot(target.checkpoint, root, target.label);
     onProgress?.(frontier.size, size);
   }
@@ -319,6 +340,21 @@ async function checkConsistencyChain(storage: LedgerStorage, checkpoints: readon
       if (!(err instanceof IntegrityError || err instanceof InvalidInputError)) throw err;
       throw new VerificationProblem(`checkpoints at sizes ${older.size} and ${newer.size}: not consistent through the stored tree (${err.message})`);
     }
+  }
+}
+
+/** The root of the stored tree (from its nodes, as proofs are built) must be the entries' root. */
+async function compareStoredRoot(storage: LedgerStorage, size: number, computed: Uint8Array): Promise<void> {
+  if (size === 0) return;
+  let stored: Uint8Array;
+  try {
+    stored = await rootAt(storage, size);
+  } catch (err) {
+    if (!(err instanceof IntegrityError)) throw err;
+    throw new VerificationProblem(`the stored tree is incomplete (${err.message})`);
+  }
+  if (!equalHashes(stored, computed)) {
+    throw new VerificationProblem('the stored tree does not match the entries (entries or tree nodes altered after the latest checkpoint?)');
   }
 }
 

@@ -67,6 +67,15 @@ for (const target of storeTargets()) {
       if (!result.ok) expect(result.problem).toMatch(/entry 41/);
     });
 
+    it('finds a changed entry that no checkpoint covers yet, through the stored tree', async () => {
+      const result = await tampered(async (store) => {
+        await store.db.deleteFrom('ledger_checkpoints').where('size', '=', 100).execute();
+        const changed = Buffer.from((await entryOf(store, 99)).toString('utf8').replace('"email"', '"phone"'));
+        await store.db.updateTable('ledger_entries').set({ entry: changed }).where('idx', '=', 99).execute();
+      });
+      expect(result).toMatchObject({ ok: false, index: 99 });
+    });
+
     it('finds a deleted entry', async () => {
       const result = await tampered(async (store) => {
         await store.db.deleteFrom('ledger_entries').where('idx', '=', 41).execute();
