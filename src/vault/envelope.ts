@@ -9,7 +9,8 @@
  * Crypto-shredding: this wrapped blob is the only copy of a customer's DEK (nothing is escrowed);
  * deleting it makes every sealed field of that customer unreadable, backups of them included.
  */
-import { createCipheriv, createDecipheriv, randomBytes, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { fillRandomIv } from './iv-pool.ts';
 import { IntegrityError, InvalidInputError } from '../errors.ts';
 import type { Kek, KeyRing } from './keyring.ts';
 
@@ -86,7 +87,7 @@ function wrap(kek: Kek & { key: NonNullable<Kek['key']> }, customerId: string, d
   out[1] = kekId.length;
   kekId.copy(out, 2);
   // A random 96-bit IV per wrap: fine for well under 2^32 wraps per KEK (NIST SP 800-38D §8.3).
-  const iv = randomFillSync(out.subarray(ivAt, ivAt + IV_BYTES));
+  const iv = fillRandomIv(out.subarray(ivAt, ivAt + IV_BYTES));
   const cipher = createCipheriv('aes-256-gcm', kek.key, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const ct = cipher.update(dataKey);

@@ -5,7 +5,8 @@
  * AAD = "custos.field\0" || 0x01 || u16 len || customerId (UTF-8) || u16 len || field (UTF-8),
  * so a sealed value opens only as the field, of the customer, it was sealed for.
  */
-import { createCipheriv, createDecipheriv, randomFillSync } from 'node:crypto';
+import { createCipheriv, createDecipheriv } from 'node:crypto';
+import { fillRandomIv } from './iv-pool.ts';
 import { IntegrityError, InvalidInputError } from '../errors.ts';
 import { checkCustomerId, DATA_KEY_BYTES } from './envelope.ts';
 
@@ -51,7 +52,7 @@ export function sealField(dataKey: Uint8Array, customerId: string, field: string
   out[0] = FIELD_VERSION;
   // Random IV per seal: a data key seals a handful of fields, far below the 2^32 that
   // NIST SP 800-38D §8.3 allows per key with random IVs (re-import makes a new key).
-  const iv = randomFillSync(out.subarray(1, HEADER_BYTES));
+  const iv = fillRandomIv(out.subarray(1, HEADER_BYTES));
   const cipher = createCipheriv('aes-256-gcm', dataKey, iv, { authTagLength: TAG_BYTES });
   cipher.setAAD(aad);
   const ct = cipher.update(pt);
