@@ -1,11 +1,20 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { RowById } from './row-by-id.ts';
 import type { CaseRecord } from '../model.ts';
 import type { Database, CasesTable } from './schema.ts';
 
 const UPSERT_CHUNK = 500;
 
 export class CaseRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly byId: RowById<'cases'>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    sqlite?: BetterSqlite3.Database,
+  ) {
+    this.byId = new RowById(db, sqlite, 'cases');
+  }
 
   async upsertMany(cases: CaseRecord[], now: Date): Promise<void> {
     if (cases.length === 0) return;
@@ -32,7 +41,7 @@ export class CaseRepository {
   }
 
   async get(id: string): Promise<CaseRecord | undefined> {
-    const row = await this.db.selectFrom('cases').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.byId.get(id);
     return row ? fromRow(row) : undefined;
   }
 

@@ -1,4 +1,6 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { RowById } from './row-by-id.ts';
 import type { CustomerProfile } from '../model.ts';
 import type { Database, CustomersTable } from './schema.ts';
 import type { StoreDialect } from './store.ts';
@@ -23,10 +25,15 @@ export interface StoredCustomer extends SealedCustomer {
 const UPSERT_CHUNK = 500;
 
 export class CustomerRepository {
+  private readonly byId: RowById<'customers'>;
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: StoreDialect,
-  ) {}
+    sqlite?: BetterSqlite3.Database,
+  ) {
+    this.byId = new RowById(db, sqlite, 'customers');
+  }
 
   /** Insert or replace by id, in one transaction. Re-import replaces the sealed record and its key. */
   async upsertMany(customers: SealedCustomer[], now: Date): Promise<void> {
@@ -60,7 +67,7 @@ export class CustomerRepository {
   }
 
   async get(id: string): Promise<StoredCustomer | undefined> {
-    const row = await this.db.selectFrom('customers').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.byId.get(id);
     return row ? fromRow(row) : undefined;
   }
 

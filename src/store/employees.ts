@@ -1,11 +1,20 @@
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import { RowById } from './row-by-id.ts';
 import type { Employee, EmployeeStatus } from '../model.ts';
 import type { Database, EmployeesTable } from './schema.ts';
 
 const UPSERT_CHUNK = 500;
 
 export class EmployeeRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly byId: RowById<'employees'>;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    sqlite?: BetterSqlite3.Database,
+  ) {
+    this.byId = new RowById(db, sqlite, 'employees');
+  }
 
   async upsertMany(employees: Employee[], now: Date): Promise<void> {
     if (employees.length === 0) return;
@@ -35,7 +44,7 @@ export class EmployeeRepository {
   }
 
   async get(id: string): Promise<Employee | undefined> {
-    const row = await this.db.selectFrom('employees').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.byId.get(id);
     return row ? fromRow(row) : undefined;
   }
 

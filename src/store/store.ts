@@ -64,9 +64,9 @@ export class Store {
     readonly location: StoreLocation,
     sqlite: BetterSqlite3.Database | undefined,
   ) {
-    this.customers = new CustomerRepository(db, dialect);
-    this.employees = new EmployeeRepository(db);
-    this.cases = new CaseRepository(db);
+    this.customers = new CustomerRepository(db, dialect, sqlite);
+    this.employees = new EmployeeRepository(db, sqlite);
+    this.cases = new CaseRepository(db, sqlite);
     this.accessEvents = new AccessEventRepository(db);
     this.ledger = new SqlLedgerStorage(db, dialect, sqlite);
   }
