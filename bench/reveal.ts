@@ -1,0 +1,256 @@
+/**
+ * Reveals over real HTTP: the real server in a child process, loaded by autocannon from this
+ * one. The baseline is the bench-only unguarded route (CUSTOS_BENCH_BASELINE=1): the same auth,
+ * store read and AES-GCM decryption with no policy decision and no ledger record, so the ratio
+ * is the price of the guard. Guarded and baseline runs alternate, so drift hits both alike.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import autocannon, { type AutocannonResult } from 'autocannon';
+import { openCustos } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { issueToken, loadOrCreateTokenIssuer } from '../src/identity/tokens.ts';
+import type { CaseRecord } from '../src/model.ts';
+import { DEFAULT_POLICY_DIR, ROLES_FILE } from '../src/policy/index.ts';
+import { CANARY_EVERY, demoCustomer } from '../src/simulate/demo-org.ts';
+import { seedDemoIfEmpty } from '../src/simulate/seed-demo.ts';
+import { cpuSecondsOf, startCustosServer, type RunningServer } from './child.ts';
+import { median, nowMs, pairedFigure, percentile, summedFigure, type Figure, type RunPair } from './figures.ts';
+import { RUNS, type BenchContext, type Section } from './section.ts';
+
+const AGENT = 'emp-0001';
+const FIELDS = ['email', 'phone'];
+
+interface Sizes {
+  customers: number;
+  pairs: number;
+  connections: number;
+  seconds: number;
+  warmupSeconds: number;
+  fixedRate: number;
+}
+
+const FULL: Sizes = { customers: 10_000, pairs: 2000, connections: 50, seconds: 10, warmupSeconds: 3, fixedRate: 3000 };
+const QUICK: Sizes = { customers: 1000, pairs: 200, connections: 20, seconds: 1, warmupSeconds: 1, fixedRate: 500 };
+
+/** A customer and the open case that gives the agent a purpose to reveal them. */
+interface Pair {
+  customer: string;
+  caseId: string;
+}
+
+interface LoadRun {
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Non-2xx responses plus connection errors and timeouts. */
+  failures: number;
+  /** Server process CPU (user + system) per response, µs. */
+  cpuUs: number;
+  /** Server process CPU over the run's wall time: 1 is one core busy throughout. */
+  cpuShare: number;
+}
+
+export const revealSection: Section = {
+  name: 'reveal',
+  description: 'guarded reveals over HTTP (autocannon) against the unguarded bench route',
+  async run(ctx) {
+    const sizes = ctx.quick ? QUICK : FULL;
+    const dataDir = join(ctx.tmpDir, 'data');
+    const policyDir = join(ctx.tmpDir, 'policies');
+    const pairs = await prepareDataDir(ctx, dataDir, policyDir, sizes);
+    const token = await agentToken(dataDir);
+    ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
+    const server = await startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], {
+      CUSTOS_BENCH_BASELINE: '1',
+      CUSTOS_LOG_LEVEL: 'warn',
+    });
+    try {
+      return await measure(ctx, server, token, pairs, sizes);
+    } finally {
+      const code = await server.stop();
+      if (code !== 0) ctx.warn(`custos serve exited with ${code} on SIGTERM`);
+      // pino writes JSON lines; at CUSTOS_LOG_LEVEL=warn any of them is worth a look.
+      const logged = server.outputTail().filter((line) => line.startsWith('{'));
+      if (logged.length > 0) ctx.warn(`custos serve logged ${logged.length} warning or error line(s) under load, the last: ${logged.at(-1)}`);
+    }
+  },
+};
+
+async function measure(ctx: BenchContext, server: RunningServer, token: string, pairs: readonly Pair[], sizes: Sizes): Promise<Figure[]> {
+  const target = { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections };
+  const guarded = (rate?: number, seconds = sizes.seconds) => load(target, seconds, guardedRequest, rate);
+  const unguarded = (rate?: number, seconds = sizes.seconds) => load(target, seconds, unguardedRequest, rate);
+
+  ctx.log(`reveal: warming up both routes (${sizes.warmupSeconds} s each)`);
+  await guarded(undefined, sizes.warmupSeconds);
+  await unguarded(undefined, sizes.warmupSeconds);
+
+  const open: PairedRun[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const g = await guarded();
+    const u = await unguarded();
+    ctx.log(`reveal: run ${i + 1}/${RUNS}: guarded ${describe(g)}; unguarded ${describe(u)}`);
+    open.push({ g, u });
+  }
+  const fixed: PairedRun[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const g = await guarded(sizes.fixedRate);
+    const u = await unguarded(sizes.fixedRate);
+    ctx.log(`reveal: fixed ${sizes.fixedRate} req/s run ${i + 1}/${RUNS}: guarded ${describe(g)}; unguarded ${describe(u)}`);
+    fixed.push({ g, u });
+  }
+
+  const section = 'reveal';
+  const baselineName = 'unguarded read (bench route)';
+  const pick = (runs: PairedRun[], k: keyof LoadRun): RunPair[] => runs.map((r) => ({ value: r.g[k], baseline: r.u[k] }));
+  const achieved = pick(fixed, 'rps');
+  const fellBehind = achieved.some((r) => r.value < 0.95 * sizes.fixedRate);
+  const share = (k: 'g' | 'u') => `${(100 * median(open.map((r) => r[k].cpuShare))).toFixed(0)}%`;
+  return [
+    pairedFigure({ section, name: `reveal throughput, ${sizes.connections} conn`, unit: 'req/s', baselineName, runs: pick(open, 'rps'), target: { on: 'ratio', op: '>=', bound: 0.5 } }),
+    pairedFigure({ section, name: 'reveal p50 latency', unit: 'ms', baselineName, runs: pick(open, 'p50') }),
+    pairedFigure({ section, name: 'reveal p99 latency', unit: 'ms', baselineName, runs: pick(open, 'p99') }),
+    pairedFigure({
+      section,
+      name: 'server CPU per request',
+      unit: 'µs',
+      baselineName,
+      runs: pick(open, 'cpuUs'),
+      note: `CPU time of the server process (/proc/PID/stat) over the throughput runs divided by responses; the server used ${share('g')} of one core in guarded runs, ${share('u')} in unguarded ones (the load generator shares the machine)`,
+    }),
+    pairedFigure({
+      section,
+      name: `reveal p99 at ${sizes.fixedRate} req/s`,
+      unit: 'ms',
+      baselineName,
+      runs: pick(fixed, 'p99'),
+      target: { on: 'value', op: '<=', bound: 20 },
+      note:
+        `latency from send to response, measured here per request (sub-ms); offered ${sizes.fixedRate} req/s over ${sizes.connections} connections. ` +
+        "autocannon meters overallRate per connection per second (each connection sends back to back until its quota for the second is spent), so arrivals come in bursts, not paced" +
+        (fellBehind ? '. The server fell behind the offered rate in some run: requests it never got to are not in the latencies (coordinated omission)' : ''),
+    }),
+    pairedFigure({ section, name: `achieved rate at ${sizes.fixedRate} req/s`, unit: 'req/s', baselineName, runs: achieved }),
+    summedFigure({
+      section,
+      name: 'non-2xx + errors, all runs',
+      unit: 'responses',
+      baselineName,
+      runs: [...open, ...fixed].map((r) => ({ value: r.g.failures, baseline: r.u.failures })),
+      target: { on: 'value', op: '=', bound: 0 },
+    }),
+  ];
+}
+
+/** A guarded run and the unguarded run right after it. */
+interface PairedRun {
+  g: LoadRun;
+  u: LoadRun;
+}
+
+type RequestFor = (pair: Pair) => { path: string; body: string };
+
+const guardedRequest: RequestFor = (p) => ({
+  path: `/v1/customers/${p.customer}/reveal`,
+  body: JSON.stringify({ fields: FIELDS, purpose: { kind: 'case', ref: p.caseId } }),
+});
+
+const unguardedRequest: RequestFor = (p) => ({ path: `/v1/bench/unguarded/${p.customer}`, body: JSON.stringify({ fields: FIELDS }) });
+
+interface LoadTarget {
+  url: string;
+  pid: number;
+  token: string;
+  pairs: readonly Pair[];
+  connections: number;
+}
+
+function describe(r: LoadRun): string {
+  return `${r.rps.toFixed(0)} req/s, p50 ${r.p50.toFixed(2)} ms, p99 ${r.p99.toFixed(2)} ms, server CPU ${r.cpuUs.toFixed(0)} µs/req (${(100 * r.cpuShare).toFixed(0)}% of a core)`;
+}
+
+/** One autocannon run rotating over the pairs; latencies are kept here at full resolution. */
+async function load(target: LoadTarget, seconds: number, requestFor: RequestFor, rate?: number): Promise<LoadRun> {
+  const { url, pid, token, pairs, connections } = target;
+  // Bodies are built once: the client shares the CPU with the server and must stay cheap.
+  const prepared = pairs.map(requestFor);
+  let next = 0;
+  const latencies: number[] = [];
+  const instance = autocannon({
+    url,
+    connections,
+    duration: seconds,
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    ...(rate !== undefined ? { overallRate: rate } : {}),
+    requests: [
+      {
+        setupRequest: (req) => {
+          const r = prepared[next++ % prepared.length] as { path: string; body: string };
+          return { ...req, path: r.path, body: r.body };
+        },
+      },
+    ],
+  });
+  // autocannon's own histogram keeps whole milliseconds only; these are sub-millisecond.
+  instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
+  const cpuBefore = cpuSecondsOf(pid);
+  const wallBefore = nowMs();
+  const result: AutocannonResult = await instance;
+  const cpu = cpuSecondsOf(pid) - cpuBefore;
+  const wall = (nowMs() - wallBefore) / 1000;
+  return {
+    rps: result.requests.average,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    failures: result.non2xx + result.errors + result.timeouts,
+    cpuUs: (cpu * 1e6) / Math.max(1, latencies.length),
+    cpuShare: cpu / wall,
+  };
+}
+
+/**
+ * Seeds the demo organisation in-process, then opens a case for the agent on each of the first
+ * `pairs` non-canary customers (a canary reveal is denied by design), with a budget no run can
+ * spend. Returns the pairs to rotate over.
+ */
+async function prepareDataDir(ctx: BenchContext, dataDir: string, policyDir: string, sizes: Sizes): Promise<Pair[]> {
+  cpSync(DEFAULT_POLICY_DIR, policyDir, { recursive: true });
+  const rolesFile = join(policyDir, ROLES_FILE);
+  const roles = JSON.parse(readFileSync(rolesFile, 'utf8')) as { roles: Record<string, { budget: { perHour: number; perDay: number } }> };
+  const agent = roles.roles.agent;
+  if (!agent) throw new Error(`${rolesFile}: no "agent" role`);
+  agent.budget = { perHour: 1e9, perDay: 1e9 };
+  writeFileSync(rolesFile, JSON.stringify(roles, null, 2));
+
+  const config = loadConfig({ data: dataDir, policies: policyDir }, {});
+  const custos = await openCustos(config);
+  try {
+    ctx.log(`reveal: seeding ${sizes.customers} demo customers`);
+    await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now(), sizes.customers);
+    const now = custos.now();
+    const openedAt = new Date(now.getTime() - 3_600_000).toISOString();
+    const pairs: Pair[] = [];
+    const cases: CaseRecord[] = [];
+    for (let i = 1; pairs.length < sizes.pairs; i++) {
+      if (i > sizes.customers) throw new Error(`only ${pairs.length} non-canary customers among ${sizes.customers}`);
+      const customer = demoCustomer(i, CANARY_EVERY);
+      if (customer.canary) continue;
+      const caseId = `bench-${customer.id}`;
+      pairs.push({ customer: customer.id, caseId });
+      cases.push({ id: caseId, employee: AGENT, customer: customer.id, openedAt, kind: 'support' });
+    }
+    await custos.store.cases.upsertMany(cases, now);
+    return pairs;
+  } finally {
+    await custos.close();
+  }
+}
+
+/** A token for the agent, signed with the data directory's own token key. */
+async function agentToken(dataDir: string): Promise<string> {
+  const config = loadConfig({ data: dataDir }, {});
+  const issuer = await loadOrCreateTokenIssuer(config.keyDir);
+  return issueToken(issuer, { subject: AGENT, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: 3 * 3600, now: new Date() });
+}
