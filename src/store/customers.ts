@@ -93,13 +93,8 @@ export class CustomerRepository {
   }
 
   /** Which of these ids exist (reference checks on import). */
-  async existingIds(ids: string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < ids.length; i += UPSERT_CHUNK) {
-      const rows = await this.db.selectFrom('customers').select('id').where('id', 'in', ids.slice(i, i + UPSERT_CHUNK)).execute();
-      for (const r of rows) found.add(r.id);
-    }
-    return found;
+  existingIds(ids: string[]): Promise<Set<string>> {
+    return this.byId.existingIds(ids);
   }
 
   async count(): Promise<number> {

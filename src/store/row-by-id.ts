@@ -28,4 +28,16 @@ export class RowById<T extends KeyedTable> {
     const row = await this.db.selectFrom(this.table as 'employees').selectAll().where('id', '=', id).executeTakeFirst();
     return row as Database[T] | undefined;
   }
+
+  /** Which of these ids exist (reference checks on import), in chunks well under bound-parameter limits. */
+  async existingIds(ids: string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ids.length; i += EXISTS_CHUNK) {
+      const rows = await this.db.selectFrom(this.table as 'employees').select('id').where('id', 'in', ids.slice(i, i + EXISTS_CHUNK)).execute();
+      for (const r of rows) found.add(r.id);
+    }
+    return found;
+  }
 }
+
+const EXISTS_CHUNK = 500;
