@@ -69,7 +69,7 @@ export const revealSection: Section = {
       return await measure(ctx, server, token, pairs, sizes);
     } finally {
       const code = await server.stop();
-      if (code !== 0) ctx.warn(`custos serve exited with ${code} on SIGTERM`);
+      if (code !== 0) ctx.warn(`custos serve exited with ${code} on SIGTERM; its last output:\n${server.outputTail().join("\n")}`);
       // pino writes JSON lines; at CUSTOS_LOG_LEVEL=warn any of them is worth a look.
       const logged = server.outputTail().filter((line) => line.startsWith('{'));
       if (logged.length > 0) ctx.warn(`custos serve logged ${logged.length} warning or error line(s) under load, the last: ${logged.at(-1)}`);
