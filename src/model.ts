@@ -95,6 +95,19 @@ export interface RecordedEvent extends AccessEvent {
   seq: number;
 }
 
+/** An access event back from its ledger entry bytes; undefined for an entry that is not one. */
+export function decodeAccessEvent(bytes: Uint8Array): AccessEvent | undefined {
+  try {
+    const v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as Partial<AccessEvent>;
+    if (typeof v.id === 'string' && typeof v.actor === 'string' && typeof v.time === 'string' && Array.isArray(v.customers) && Array.isArray(v.fields)) {
+      return v as AccessEvent;
+    }
+  } catch {
+    /* not an event */
+  }
+  return undefined;
+}
+
 // ---------------------------------------------------------------- field checks
 
 const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;

@@ -1,13 +1,8 @@
 /** /v1/customers: masked views, blind-index search, purpose-bound reveals. */
 import type { FastifyInstance } from 'fastify';
 import type { Broker } from '../broker/broker.ts';
-import { errorBodySchema } from './errors.ts';
+import { errorResponses, idParamSchema } from './errors.ts';
 
-const idParam = {
-  type: 'object',
-  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
-  required: ['id'],
-} as const;
 
 export const maskedCustomerSchema = {
   type: 'object',
@@ -37,7 +32,7 @@ const revealBody = {
   },
 } as const;
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 503: errorBodySchema };
+const errors = errorResponses(400, 401, 403, 404, 503);
 
 export async function customerRoutes(app: FastifyInstance, opts: { broker: Broker }): Promise<void> {
   const { broker } = opts;
@@ -46,7 +41,7 @@ export async function customerRoutes(app: FastifyInstance, opts: { broker: Broke
     schema: {
       summary: 'A customer with every PII field masked',
       tags: ['customers'],
-      params: idParam,
+      params: idParamSchema,
       response: { 200: maskedCustomerSchema, ...errors },
     },
   }, async (req) => broker.viewCustomer(req.actor, req.params.id, { channel: 'api', ip: req.ip }));
@@ -73,7 +68,7 @@ export async function customerRoutes(app: FastifyInstance, opts: { broker: Broke
       summary: 'Reveal fields in clear for a purpose (a case linking you to this customer)',
       description: 'Allowed only if the Cedar policies allow it; recorded in the ledger before any value is returned. 403 bodies carry a machine-readable `reason`.',
       tags: ['customers'],
-      params: idParam,
+      params: idParamSchema,
       body: revealBody,
       response: {
         200: {

@@ -23,6 +23,18 @@ export const errorBodySchema = {
   required: ['error', 'message'],
 } as const;
 
+/** `:id` in a path: the same bounds as every record id. */
+export const idParamSchema = {
+  type: 'object',
+  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
+  required: ['id'],
+} as const;
+
+/** Response schemas for the error statuses a route can answer with. */
+export function errorResponses<S extends number>(...statuses: S[]): Record<S, typeof errorBodySchema> {
+  return Object.fromEntries(statuses.map((s) => [s, errorBodySchema])) as Record<S, typeof errorBodySchema>;
+}
+
 /** ajv's path (`/purpose/kind`) or missing property as a field name: `purpose.kind`. */
 function fieldOfValidation(err: FastifyError): string | undefined {
   const first = err.validation?.[0];

@@ -7,11 +7,11 @@ import type { Custos } from '../app.ts';
 import { InvalidInputError } from '../errors.ts';
 import { consistencyProof, consistencyProofToJson, inclusionProof, inclusionProofToJson, leafHash } from '../ledger/index.ts';
 import { toHex } from '../ledger/proof-format.ts';
-import { errorBodySchema } from './errors.ts';
+import { errorResponses } from './errors.ts';
 import { ledgerReadAllowed } from '../broker/ledger-access.ts';
 
 const MAX_ENTRIES_PER_CALL = 1000;
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema };
+const errors = errorResponses(400, 401, 403, 404);
 const whole = { type: 'integer', minimum: 0 } as const;
 
 export function ledgerRoutes(custos: Custos) {

@@ -10,15 +10,10 @@ import type { RequestContext } from '../broker/decision-log.ts';
 import { InvalidInputError } from '../errors.ts';
 import { parseCase, parseCustomer, parseEmployee } from '../model.ts';
 import { maskedCustomerSchema } from './customers.ts';
-import { errorBodySchema } from './errors.ts';
+import { errorResponses, idParamSchema } from './errors.ts';
 
-const idParam = {
-  type: 'object',
-  properties: { id: { type: 'string', minLength: 1, maxLength: 128 } },
-  required: ['id'],
-} as const;
 
-const errors = { 400: errorBodySchema, 401: errorBodySchema, 403: errorBodySchema, 404: errorBodySchema, 409: errorBodySchema, 503: errorBodySchema };
+const errors = errorResponses(400, 401, 403, 404, 409, 503);
 
 const customerBody = {
   type: 'object',
@@ -95,42 +90,42 @@ export function recordRoutes(manager: RecordManager) {
       return reply.status(201).send(created);
     });
     app.put<WithIdBody>('/v1/customers/:id', {
-      schema: { summary: 'Replace a customer', tags: ['customers'], params: idParam, body: customerBody, response: { 200: maskedCustomerSchema, ...errors } },
+      schema: { summary: 'Replace a customer', tags: ['customers'], params: idParamSchema, body: customerBody, response: { 200: maskedCustomerSchema, ...errors } },
     }, async (req) => manager.putCustomer(req.actor, parseCustomer(withId(req.body, req.params.id)), 'update', ctxOf(req)));
     app.delete<WithId>('/v1/customers/:id', {
-      schema: { summary: 'Delete a customer and destroy its data key (crypto-shredding)', tags: ['customers'], params: idParam, response: { 204: { type: 'null' }, ...errors } },
+      schema: { summary: 'Delete a customer and destroy its data key (crypto-shredding)', tags: ['customers'], params: idParamSchema, response: { 204: { type: 'null' }, ...errors } },
     }, async (req, reply) => {
       await manager.deleteCustomer(req.actor, req.params.id, ctxOf(req));
       return reply.status(204).send();
     });
 
     app.get<WithId>('/v1/employees/:id', {
-      schema: { summary: 'An employee', tags: ['employees'], params: idParam, response: { 200: employeeSchema, ...errors } },
+      schema: { summary: 'An employee', tags: ['employees'], params: idParamSchema, response: { 200: employeeSchema, ...errors } },
     }, async (req) => manager.getEmployee(req.actor, req.params.id, ctxOf(req)));
     app.post<WithBody>('/v1/employees', {
       schema: { summary: 'Create an employee', tags: ['employees'], body: employeeSchema, response: { 201: employeeSchema, ...errors } },
     }, async (req, reply) => reply.status(201).send(await manager.putEmployee(req.actor, parseEmployee(withId(req.body, undefined)), 'create', ctxOf(req))));
     app.put<WithIdBody>('/v1/employees/:id', {
-      schema: { summary: 'Replace an employee', tags: ['employees'], params: idParam, body: employeeSchema, response: { 200: employeeSchema, ...errors } },
+      schema: { summary: 'Replace an employee', tags: ['employees'], params: idParamSchema, body: employeeSchema, response: { 200: employeeSchema, ...errors } },
     }, async (req) => manager.putEmployee(req.actor, parseEmployee(withId(req.body, req.params.id)), 'update', ctxOf(req)));
     app.post<WithId>('/v1/employees/:id/suspend', {
-      schema: { summary: 'Suspend an employee: every later request of theirs is denied', tags: ['employees'], params: idParam, response: { 200: employeeSchema, ...errors } },
+      schema: { summary: 'Suspend an employee: every later request of theirs is denied', tags: ['employees'], params: idParamSchema, response: { 200: employeeSchema, ...errors } },
     }, async (req) => manager.setEmployeeStatus(req.actor, req.params.id, 'suspended', ctxOf(req)));
     app.post<WithId>('/v1/employees/:id/reinstate', {
-      schema: { summary: 'Reinstate a suspended employee', tags: ['employees'], params: idParam, response: { 200: employeeSchema, ...errors } },
+      schema: { summary: 'Reinstate a suspended employee', tags: ['employees'], params: idParamSchema, response: { 200: employeeSchema, ...errors } },
     }, async (req) => manager.setEmployeeStatus(req.actor, req.params.id, 'active', ctxOf(req)));
 
     app.get<WithId>('/v1/cases/:id', {
-      schema: { summary: 'A case', tags: ['cases'], params: idParam, response: { 200: caseSchema, ...errors } },
+      schema: { summary: 'A case', tags: ['cases'], params: idParamSchema, response: { 200: caseSchema, ...errors } },
     }, async (req) => manager.getCase(req.actor, req.params.id, ctxOf(req)));
     app.post<WithBody>('/v1/cases', {
       schema: { summary: 'Open a case linking an employee to a customer (a purpose for reveals)', tags: ['cases'], body: caseSchema, response: { 201: caseSchema, ...errors } },
     }, async (req, reply) => reply.status(201).send(await manager.putCase(req.actor, parseCase(withId(req.body, undefined)), 'create', ctxOf(req))));
     app.put<WithIdBody>('/v1/cases/:id', {
-      schema: { summary: 'Replace a case', tags: ['cases'], params: idParam, body: caseSchema, response: { 200: caseSchema, ...errors } },
+      schema: { summary: 'Replace a case', tags: ['cases'], params: idParamSchema, body: caseSchema, response: { 200: caseSchema, ...errors } },
     }, async (req) => manager.putCase(req.actor, parseCase(withId(req.body, req.params.id)), 'update', ctxOf(req)));
     app.post<WithId>('/v1/cases/:id/close', {
-      schema: { summary: 'Close a case: it no longer justifies reveals', tags: ['cases'], params: idParam, response: { 200: caseSchema, ...errors } },
+      schema: { summary: 'Close a case: it no longer justifies reveals', tags: ['cases'], params: idParamSchema, response: { 200: caseSchema, ...errors } },
     }, async (req) => manager.closeCase(req.actor, req.params.id, ctxOf(req)));
   };
 }

@@ -4,7 +4,7 @@
  * cannot be recorded returns nothing: the recorder's failure is the request's failure.
  */
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.ts';
-import type { Employee, Purpose, RecordedEvent } from '../model.ts';
+import type { CustomerProfile, Employee, Purpose, RecordedEvent } from '../model.ts';
 import { checkId, normalizeEmail, normalizePhone } from '../model.ts';
 import type { PolicyEngine } from '../policy/index.ts';
 import type { StoredCustomer } from '../store/customers.ts';
@@ -179,6 +179,6 @@ function checkFieldList(fields: string[]): string[] {
   return [...new Set(fields)];
 }
 
-export function masked(c: StoredCustomer): MaskedCustomer {
+export function masked(c: CustomerProfile & { masked: Record<string, string> }): MaskedCustomer {
   return { id: c.id, country: c.country, region: c.region, locale: c.locale, vip: c.vip, fields: c.masked };
 }

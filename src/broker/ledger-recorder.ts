@@ -6,7 +6,7 @@
  */
 import { UnavailableError } from '../errors.ts';
 import { canonicalJson, type LedgerAppender } from '../ledger/index.ts';
-import type { AccessEvent, RecordedEvent } from '../model.ts';
+import { decodeAccessEvent, type AccessEvent, type RecordedEvent } from '../model.ts';
 import type { EventStream } from '../stream/stream.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -19,11 +19,8 @@ export function eventEntryBytes(event: AccessEvent): Buffer {
 export function recordedEventsOf(start: number, entries: readonly Uint8Array[]): RecordedEvent[] {
   const out: RecordedEvent[] = [];
   entries.forEach((bytes, i) => {
-    try {
-      out.push({ ...(JSON.parse(Buffer.from(bytes).toString('utf8')) as AccessEvent), seq: start + i });
-    } catch {
-      /* not an event entry */
-    }
+    const event = decodeAccessEvent(bytes);
+    if (event) out.push({ ...event, seq: start + i });
   });
   return out;
 }

@@ -44,7 +44,7 @@ export class RecordManager {
     const sealed = customerSealer(this.deps.keyRing.current)(input);
     await this.deps.store.customers.upsertMany([sealed], this.deps.now());
     this.deps.broker.forgetCustomer(input.id);
-    return masked({ ...sealed, createdAt: '', updatedAt: '' });
+    return masked(sealed);
   }
 
   /** Crypto-shred: the record and its data key go; no copy of its sealed fields opens again. */

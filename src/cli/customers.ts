@@ -1,22 +1,18 @@
 import type { Command } from 'commander';
 import { openCustos } from '../app.ts';
-import { loadConfig } from '../config.ts';
 import { UnauthenticatedError, InvalidInputError } from '../errors.ts';
-import { storeOptions } from './main.ts';
+import { configFromFlags, storeOptions, type StoreFlags } from './main.ts';
 import type { Custos } from '../app.ts';
 
-interface StoreFlags {
-  data?: string;
-  store?: string;
+interface TokenFlags extends StoreFlags {
   token?: string;
 }
 
 /** Open Custos and verify the caller's token exactly as the API does. */
-async function withActor<T>(opts: StoreFlags, work: (custos: Custos, actor: string) => Promise<T>): Promise<T> {
+async function withActor<T>(opts: TokenFlags, work: (custos: Custos, actor: string) => Promise<T>): Promise<T> {
   const token = opts.token ?? process.env.CUSTOS_TOKEN;
   if (!token) throw new UnauthenticatedError('give a token with --token or CUSTOS_TOKEN (custos token issue --employee ID)');
-  const config = loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
-  const custos = await openCustos(config);
+  const custos = await openCustos(configFromFlags(opts));
   try {
     const { actor } = await custos.verifier.verifyToken(token);
     return await work(custos, actor);
@@ -32,7 +28,7 @@ export function registerCustomers(program: Command): void {
   const withToken = (cmd: Command) => storeOptions(cmd).option('--token <jwt>', 'bearer token of the employee acting (env CUSTOS_TOKEN)');
 
   withToken(customers.command('show').description('a customer with every PII field masked').argument('<id>', 'customer id'))
-    .action(async (id: string, opts: StoreFlags) => {
+    .action(async (id: string, opts: TokenFlags) => {
       print(await withActor(opts, (c, actor) => c.broker.viewCustomer(actor, id, { channel: 'cli' })));
     });
 
@@ -43,7 +39,7 @@ export function registerCustomers(program: Command): void {
       .option('--email <address>', 'e-mail address')
       .option('--phone <number>', 'phone number, +<country code>… or national with --country')
       .option('--country <code>', 'ISO 3166-1 alpha-2 country for a national phone number'),
-  ).action(async (opts: StoreFlags & { email?: string; phone?: string; country?: string }) => {
+  ).action(async (opts: TokenFlags & { email?: string; phone?: string; country?: string }) => {
     const query = { ...(opts.email ? { email: opts.email } : {}), ...(opts.phone ? { phone: opts.phone } : {}), ...(opts.country ? { country: opts.country } : {}) };
     print(await withActor(opts, (c, actor) => c.broker.searchCustomers(actor, query, { channel: 'cli' })));
   });
@@ -55,7 +51,7 @@ export function registerCustomers(program: Command): void {
       .argument('<id>', 'customer id')
       .requiredOption('--fields <list>', 'comma-separated fields, e.g. email,phone')
       .option('--case <id>', 'the case that is the purpose of this reveal'),
-  ).action(async (id: string, opts: StoreFlags & { fields: string; case?: string }) => {
+  ).action(async (id: string, opts: TokenFlags & { fields: string; case?: string }) => {
     const fields = opts.fields.split(',').map((f) => f.trim()).filter(Boolean);
     if (fields.length === 0) throw new InvalidInputError('--fields must name at least one field', { field: 'fields' });
     const purpose = opts.case ? { kind: 'case', ref: opts.case } : undefined;

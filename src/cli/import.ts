@@ -1,10 +1,8 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.ts';
 import { importFile, IMPORT_KINDS, type ImportKind } from '../importer/import-file.ts';
 import { InvalidInputError } from '../errors.ts';
-import { Store } from '../store/store.ts';
 import { customerSealer, loadKeyRing } from '../vault/index.ts';
-import { storeOptions } from './main.ts';
+import { configFromFlags, storeOptions, withStore } from './main.ts';
 
 const MAX_REPORTED = 20;
 
@@ -21,11 +19,9 @@ export function registerImport(program: Command): void {
     if (!(IMPORT_KINDS as readonly string[]).includes(kind)) {
       throw new InvalidInputError(`unknown kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}`, { field: 'kind' });
     }
-    const config = loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
-    const keyRing = loadKeyRing({ dir: config.keyDir });
-    const store = await Store.open(config.store);
+    const keyRing = loadKeyRing({ dir: configFromFlags(opts).keyDir });
     let reported = 0;
-    try {
+    await withStore(opts, async (store) => {
       const summary = await importFile(store, customerSealer(keyRing), {
         kind: kind as ImportKind,
         file,
@@ -38,8 +34,6 @@ export function registerImport(program: Command): void {
       });
       if (summary.skipped > MAX_REPORTED) process.stderr.write(`… and ${summary.skipped - MAX_REPORTED} more bad lines\n`);
       process.stdout.write(`imported ${summary.imported} ${kind} from ${file}${summary.skipped ? `, skipped ${summary.skipped} bad lines` : ''} into ${store.describe()}\n`);
-    } finally {
-      await store.close();
-    }
+    });
   });
 }

@@ -1,12 +1,10 @@
 import { Option, type Command } from 'commander';
 import { rotateKeys } from '../broker/key-rotation.ts';
-import { loadConfig } from '../config.ts';
 import { InvalidInputError } from '../errors.ts';
 import { loadSigningKeys, rotateSigningKey, SIGNING_KEY_FILE } from '../ledger/index.ts';
-import { Store } from '../store/store.ts';
 import { loadKeyRing } from '../vault/index.ts';
 import { join } from 'node:path';
-import { storeOptions } from './main.ts';
+import { configFromFlags, storeOptions, withStore } from './main.ts';
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('key-encryption keys (KEKs) and the ledger signing key');
@@ -19,30 +17,25 @@ export function registerKeys(program: Command): void {
   ).action(async (opts: { settleMs: string; data?: string; store?: string }) => {
     const settleMs = Number(opts.settleMs);
     if (!Number.isInteger(settleMs) || settleMs < 0 || settleMs > 600_000) throw new InvalidInputError(`--settle-ms must be a whole number of milliseconds from 0 to 600000, got "${opts.settleMs}"`, { field: 'settle-ms' });
-    const config = loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
-    const ring = loadKeyRing({ dir: config.keyDir });
-    const store = await Store.open(config.store);
-    try {
-      const summary = await rotateKeys(store, ring, { now: () => new Date(), settleMs });
+    await withStore(opts, async (store, config) => {
+      const summary = await rotateKeys(store, loadKeyRing({ dir: config.keyDir }), { now: () => new Date(), settleMs });
       process.stdout.write(
         `new KEK ${summary.newKekId}: re-wrapped ${summary.rewrapped} of ${summary.customers} data keys; retired ${summary.retired.length ? summary.retired.join(', ') : 'none'}\n` +
           'back up the key file now: copies of it made before this rotation no longer open these data keys\n',
       );
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   storeOptions(keys.command('status').description('list the KEKs (ids and dates only, never key material)'))
     .action(async (opts: { data?: string }) => {
-      const config = loadConfig(opts.data ? { data: opts.data } : {});
+      const config = configFromFlags(opts);
       const ring = loadKeyRing({ dir: config.keyDir });
       process.stdout.write(`${JSON.stringify(ring.toJSON(), null, 2)}\n`);
     });
 
   storeOptions(keys.command('rotate-signing').description('add a new ledger signing key; the old one is retired but stays listed so old checkpoints still verify'))
     .action(async (opts: { data?: string }) => {
-      const config = loadConfig(opts.data ? { data: opts.data } : {});
+      const config = configFromFlags(opts);
       const path = join(config.keyDir, SIGNING_KEY_FILE);
       await loadSigningKeys(path);
       const rotated = await rotateSigningKey(path, new Date());

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
-import { loadConfig, type CustosConfig } from '../config.ts';
+import type { CustosConfig } from '../config.ts';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.ts';
 import {
   consistencyProof,
@@ -22,25 +22,9 @@ import {
   type LedgerVerification,
 } from '../ledger/index.ts';
 import { toHex } from '../ledger/proof-format.ts';
-import { Store } from '../store/store.ts';
-import { storeOptions } from './main.ts';
+import { configFromFlags, storeOptions, withStore, type StoreFlags } from './main.ts';
 
-interface StoreFlags {
-  data?: string;
-  store?: string;
-}
-
-const configOf = (opts: StoreFlags): CustosConfig => loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
-
-async function withStore<T>(opts: StoreFlags, work: (store: Store, config: CustosConfig) => Promise<T>): Promise<T> {
-  const config = configOf(opts);
-  const store = await Store.open(config.store);
-  try {
-    return await work(store, config);
-  } finally {
-    await store.close();
-  }
-}
+const configOf = configFromFlags;
 
 function wholeNumber(flag: string, raw: string | undefined): number | undefined {
   if (raw === undefined) return undefined;

@@ -3,7 +3,9 @@
  * line on stderr and a documented exit code (README "Exit codes"); never a stack trace.
  */
 import { Command, CommanderError, Option } from 'commander';
+import { loadConfig, type CustosConfig } from '../config.ts';
 import { CustosError, exitCodeOf, ForbiddenError, InvalidInputError } from '../errors.ts';
+import { Store } from '../store/store.ts';
 import { registerServe } from './serve.ts';
 import { registerImport } from './import.ts';
 import { registerToken } from './token.ts';
@@ -25,6 +27,28 @@ export function buildProgram(): Command {
   registerLedger(program);
   program.commands.forEach((c) => c.exitOverride());
   return program;
+}
+
+/** The flags storeOptions adds. */
+export interface StoreFlags {
+  data?: string;
+  store?: string;
+}
+
+/** The configuration a command's --data/--store flags select. */
+export function configFromFlags(opts: StoreFlags): CustosConfig {
+  return loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
+}
+
+/** Open the store the flags select, run `work`, close it whatever happens. */
+export async function withStore<T>(opts: StoreFlags, work: (store: Store, config: CustosConfig) => Promise<T>): Promise<T> {
+  const config = configFromFlags(opts);
+  const store = await Store.open(config.store);
+  try {
+    return await work(store, config);
+  } finally {
+    await store.close();
+  }
 }
 
 /** The flags every command that touches the store takes. */

@@ -1,9 +1,7 @@
 import { Option, type Command } from 'commander';
-import { loadConfig } from '../config.ts';
 import { issueToken, loadOrCreateTokenIssuer } from '../identity/tokens.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
-import { Store } from '../store/store.ts';
-import { storeOptions } from './main.ts';
+import { configFromFlags, storeOptions, withStore } from './main.ts';
 
 export function registerToken(program: Command): void {
   const token = program.command('token').description('bearer tokens for the API');
@@ -14,16 +12,12 @@ export function registerToken(program: Command): void {
       .requiredOption('--employee <id>', 'the employee the token speaks for')
       .addOption(new Option('--ttl <seconds>', 'lifetime in seconds (30..86400; env CUSTOS_TOKEN_TTL, default 3600)')),
   ).action(async (opts: { employee: string; ttl?: string; data?: string; store?: string }) => {
-    const config = loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
+    const config = configFromFlags(opts);
     const ttl = opts.ttl === undefined ? config.auth.tokenTtlSeconds : Number(opts.ttl);
     if (!Number.isInteger(ttl) || ttl < 30 || ttl > 86_400) throw new InvalidInputError(`--ttl must be a whole number of seconds from 30 to 86400, got "${opts.ttl}"`, { field: 'ttl' });
-    const store = await Store.open(config.store);
-    try {
-      const employee = await store.employees.get(opts.employee);
-      if (!employee) throw new NotFoundError(`no employee "${opts.employee}" in ${store.describe()}`);
-    } finally {
-      await store.close();
-    }
+    await withStore(opts, async (store) => {
+      if (!(await store.employees.get(opts.employee))) throw new NotFoundError(`no employee "${opts.employee}" in ${store.describe()}`);
+    });
     const issuer = await loadOrCreateTokenIssuer(config.keyDir);
     const jwt = await issueToken(issuer, { subject: opts.employee, issuer: config.auth.issuer, audience: config.auth.audience, ttlSeconds: ttl, now: new Date() });
     process.stderr.write(`token for ${opts.employee}, valid ${ttl} s:\n`);

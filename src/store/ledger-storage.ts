@@ -7,7 +7,7 @@ import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ConflictError, IntegrityError } from '../errors.ts';
 import type { LedgerStorage, NodeKey, StoredCheckpoint, StoredEntry, StoredNode } from '../ledger/storage.ts';
-import type { AccessEvent } from '../model.ts';
+import { decodeAccessEvent } from '../model.ts';
 import type { AccessEventsTable, AccessEventCustomersTable, Database } from './schema.ts';
 import type { StoreDialect } from './store.ts';
 
@@ -255,7 +255,7 @@ function indexRows(start: number, entries: Uint8Array[]): { events: AccessEvents
   const events: AccessEventsTable[] = [];
   const links: AccessEventCustomersTable[] = [];
   entries.forEach((bytes, i) => {
-    const e = decodeEvent(bytes);
+    const e = decodeAccessEvent(bytes);
     if (!e) return;
     const seq = start + i;
     events.push({
@@ -276,16 +276,4 @@ function indexRows(start: number, entries: Uint8Array[]): { events: AccessEvents
     for (const customer of new Set(e.customers)) links.push({ customer, seq, time: e.time, actor: e.actor });
   });
   return { events, links };
-}
-
-function decodeEvent(bytes: Uint8Array): AccessEvent | undefined {
-  try {
-    const v = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as Partial<AccessEvent>;
-    if (typeof v.id === 'string' && typeof v.actor === 'string' && typeof v.time === 'string' && Array.isArray(v.customers) && Array.isArray(v.fields)) {
-      return v as AccessEvent;
-    }
-  } catch {
-    /* not an event */
-  }
-  return undefined;
 }
