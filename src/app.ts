@@ -48,7 +48,9 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   const signingKeys = await loadOrCreateSigningKeys(config.keyDir, { now, ...(config.ledger.origin ? { origin: config.ledger.origin } : {}) });
   const tokenIssuer = await loadOrCreateTokenIssuer(config.keyDir);
 
-  const store = await Store.open(config.store);
+  const store = await Store.open(config.store, {
+    eventIndex: { onError: (err) => opts.logger?.error({ err }, 'access-event index projection failed') },
+  });
   const stream = new InProcessStream((err) => opts.logger?.error({ err }, 'event stream subscriber failed'));
   let checkpointer: LedgerCheckpointer | undefined;
   const onCommitted = publishCommitted(stream);

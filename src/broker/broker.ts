@@ -67,7 +67,7 @@ export class Broker {
   async loadBudgets(): Promise<void> {
     const since = new Date(this.deps.now().getTime() - DAY_MS).toISOString();
     for (const row of await this.deps.store.accessEvents.countsByActorSince('reveal', 'allow', since)) {
-      this.budget.seed(row.actor, Date.parse(row.time));
+      this.budget.seed(row.actor, row.timeMs);
     }
   }
 

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
-import type { AccessEventsTable, Database } from './schema.ts';
+import { IntegrityError, InvalidInputError } from '../errors.ts';
+import { decodeAccessEvent, type AccessAction, type Decision, type RecordedEvent } from '../model.ts';
+import type { AccessEventProjection } from './access-event-projection.ts';
+import type { Database } from './schema.ts';
 
 export interface EventQuery {
   /** Inclusive lower bound, RFC 3339. */
@@ -12,93 +14,92 @@ export interface EventQuery {
   limit: number;
 }
 
-/** Reads of the access-event index; writes happen only with the ledger (SqlLedgerStorage). */
+/**
+ * Reads of the access-event index. The index is projected from the ledger (AccessEventProjection);
+ * every read first catches it up, so it never misses an event the ledger has committed.
+ */
 export class AccessEventRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly projection: AccessEventProjection,
+  ) {}
 
   async byActor(actor: string, q: EventQuery): Promise<RecordedEvent[]> {
-    let query = this.db.selectFrom('access_events').selectAll().where('actor', '=', actor);
-    if (q.from) query = query.where('time', '>=', q.from);
-    if (q.to) query = query.where('time', '<', q.to);
-    if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
-    const rows = await query.orderBy('seq').limit(q.limit).execute();
-    return this.withCustomers(rows);
+    await this.projection.catchUp();
+    let query = this.db
+      .selectFrom('access_events as e')
+      .innerJoin('ledger_entries as l', 'l.idx', 'e.seq')
+      .select(['e.seq', 'l.entry'])
+      .where('e.actor', '=', actor);
+    if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
+    if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
+    if (q.afterSeq !== undefined) query = query.where('e.seq', '>', q.afterSeq);
+    return decoded(await query.orderBy('e.seq').limit(q.limit).execute());
   }
 
   async byCustomer(customer: string, q: EventQuery): Promise<RecordedEvent[]> {
+    await this.projection.catchUp();
     let query = this.db
-      .selectFrom('access_event_customers as l')
-      .innerJoin('access_events as e', 'e.seq', 'l.seq')
-      .selectAll('e')
-      .where('l.customer', '=', customer);
-    if (q.from) query = query.where('l.time', '>=', q.from);
-    if (q.to) query = query.where('l.time', '<', q.to);
-    if (q.afterSeq !== undefined) query = query.where('l.seq', '>', q.afterSeq);
-    const rows = await query.orderBy('l.seq').limit(q.limit).execute();
-    return this.withCustomers(rows);
+      .selectFrom('access_event_customers as c')
+      .innerJoin('access_events as e', 'e.seq', 'c.seq')
+      .innerJoin('ledger_entries as l', 'l.idx', 'c.seq')
+      .select(['c.seq', 'l.entry'])
+      .where('c.customer', '=', customer);
+    if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
+    if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
+    if (q.afterSeq !== undefined) query = query.where('c.seq', '>', q.afterSeq);
+    return decoded(await query.orderBy('c.seq').limit(q.limit).execute());
   }
 
   async byTime(q: EventQuery): Promise<RecordedEvent[]> {
-    let query = this.db.selectFrom('access_events').selectAll();
-    if (q.from) query = query.where('time', '>=', q.from);
-    if (q.to) query = query.where('time', '<', q.to);
-    if (q.afterSeq !== undefined) query = query.where('seq', '>', q.afterSeq);
-    const rows = await query.orderBy('seq').limit(q.limit).execute();
-    return this.withCustomers(rows);
+    await this.projection.catchUp();
+    let query = this.db.selectFrom('access_events as e').innerJoin('ledger_entries as l', 'l.idx', 'e.seq').select(['e.seq', 'l.entry']);
+    if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
+    if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
+    if (q.afterSeq !== undefined) query = query.where('e.seq', '>', q.afterSeq);
+    return decoded(await query.orderBy('e.seq').limit(q.limit).execute());
   }
 
   /** How many events of this kind an actor has since `since` (reveal budgets). */
   async countSince(actor: string, action: AccessAction, decision: Decision, since: string): Promise<number> {
+    await this.projection.catchUp();
     const row = await this.db
       .selectFrom('access_events')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('actor', '=', actor)
-      .where('time', '>=', since)
+      .where('time_ms', '>=', timeBound(since, 'since'))
       .where('action', '=', action)
       .where('decision', '=', decision)
       .executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
-  /** Allowed-event counts per actor since `since`: seeds the broker's in-memory budgets at start. */
-  async countsByActorSince(action: AccessAction, decision: Decision, since: string): Promise<Array<{ actor: string; time: string }>> {
-    return this.db
+  /** Allowed-event times per actor since `since`: seeds the broker's in-memory budgets at start. */
+  async countsByActorSince(action: AccessAction, decision: Decision, since: string): Promise<Array<{ actor: string; timeMs: number }>> {
+    await this.projection.catchUp();
+    const rows = await this.db
       .selectFrom('access_events')
-      .select(['actor', 'time'])
-      .where('time', '>=', since)
+      .select(['actor', 'time_ms'])
+      .where('time_ms', '>=', timeBound(since, 'since'))
       .where('action', '=', action)
       .where('decision', '=', decision)
       .orderBy('seq')
       .execute();
+    return rows.map((r) => ({ actor: r.actor, timeMs: Number(r.time_ms) }));
   }
+}
 
-  private async withCustomers(rows: AccessEventsTable[]): Promise<RecordedEvent[]> {
-    if (rows.length === 0) return [];
-    const seqs = rows.map((r) => Number(r.seq));
-    const links = await this.db
-      .selectFrom('access_event_customers')
-      .select(['seq', 'customer'])
-      .where('seq', 'in', seqs)
-      .execute();
-    const customers = new Map<number, string[]>();
-    for (const l of links) {
-      const list = customers.get(Number(l.seq)) ?? [];
-      list.push(l.customer);
-      customers.set(Number(l.seq), list);
-    }
-    return rows.map((r) => ({
-      seq: Number(r.seq),
-      id: r.id,
-      time: r.time,
-      actor: r.actor,
-      action: r.action as AccessAction,
-      customers: (customers.get(Number(r.seq)) ?? []).sort(),
-      fields: JSON.parse(r.fields) as string[],
-      ...(r.purpose_kind ? { purpose: { kind: r.purpose_kind, ref: r.purpose_ref ?? '' } } : {}),
-      decision: r.decision as Decision,
-      ...(r.reason ? { reason: r.reason } : {}),
-      ...(r.channel ? { channel: r.channel } : {}),
-      ...(r.ip ? { ip: r.ip } : {}),
-    }));
-  }
+function timeBound(value: string, field: string): number {
+  const ms = Date.parse(value);
+  if (!Number.isFinite(ms)) throw new InvalidInputError(`${field} is not an RFC 3339 time: "${value}"`, { field });
+  return ms;
+}
+
+/** Events back from their ledger entries; every indexed entry decodes (the projection indexed only events). */
+function decoded(rows: Array<{ seq: number; entry: Uint8Array }>): RecordedEvent[] {
+  return rows.map((r) => {
+    const event = decodeAccessEvent(r.entry);
+    if (!event) throw new IntegrityError(`ledger entry ${Number(r.seq)} is indexed as an access event but is not one (run custos ledger verify)`);
+    return { ...event, seq: Number(r.seq) };
+  });
 }

@@ -1,14 +1,13 @@
 /**
  * The ledger's storage (src/ledger/storage.ts) in SQL. Each batch is one transaction that
- * writes the entries, the Merkle nodes they complete and the access-event query index
- * (a projection of the entries), so the index can never disagree with the log.
+ * writes the entries and the Merkle nodes they complete. The access-event query index is
+ * projected from the committed entries afterwards (access-event-projection.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ConflictError, IntegrityError } from '../errors.ts';
 import type { LedgerStorage, NodeKey, StoredCheckpoint, StoredEntry, StoredNode } from '../ledger/storage.ts';
-import { decodeAccessEvent } from '../model.ts';
-import type { AccessEventsTable, AccessEventCustomersTable, Database } from './schema.ts';
+import type { Database } from './schema.ts';
 import type { StoreDialect } from './store.ts';
 
 const READ_PAGE = 10_000;
@@ -25,6 +24,8 @@ export class SqlLedgerStorage implements LedgerStorage {
   private preparedNodeRange: BetterSqlite3.Statement | undefined;
   private preparedEntryPage: BetterSqlite3.Statement | undefined;
   private sqliteInserts: SqliteInserts | undefined;
+  /** Told the committed size after every batch (the store points it at the index projection). */
+  onAppended: ((size: number) => void) | undefined;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -54,6 +55,7 @@ export class SqlLedgerStorage implements LedgerStorage {
       if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`another writer appended at ${start} first`);
       throw err;
     }
+    this.onAppended?.(start + entries.length);
   }
 
   private async appendInTransaction(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
@@ -62,7 +64,6 @@ export class SqlLedgerStorage implements LedgerStorage {
       if (current !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${current} entries`);
       const entryRows = entries.map((entry, i) => ({ idx: start + i, entry }));
       const nodeRows = nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }));
-      const { events, links } = indexRows(start, entries);
       if (this.sqlite) {
         // Inside kysely's transaction, which holds the only connection: these rows commit with it.
         // Prepared single-row inserts cost a fraction of building multi-row SQL per batch.
@@ -70,16 +71,10 @@ export class SqlLedgerStorage implements LedgerStorage {
         const ins = this.sqliteInserts;
         for (const r of entryRows) ins.entry.run(r.idx, r.entry);
         for (const r of nodeRows) ins.node.run(r.level, r.idx, r.hash);
-        for (const r of events) {
-          ins.event.run(r.seq, r.id, r.time, r.actor, r.action, r.decision, r.reason, r.fields, r.purpose_kind, r.purpose_ref, r.channel, r.ip, r.customer_count);
-        }
-        for (const r of links) ins.link.run(r.customer, r.seq, r.time, r.actor);
         return;
       }
       await insertChunked(tx, 'ledger_entries', entryRows);
       await insertChunked(tx, 'ledger_nodes', nodeRows);
-      await insertChunked(tx, 'access_events', events);
-      await insertChunked(tx, 'access_event_customers', links);
     });
   }
 
@@ -211,19 +206,12 @@ export class SqlLedgerStorage implements LedgerStorage {
 interface SqliteInserts {
   entry: BetterSqlite3.Statement;
   node: BetterSqlite3.Statement;
-  event: BetterSqlite3.Statement;
-  link: BetterSqlite3.Statement;
 }
 
 function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteInserts {
   return {
     entry: sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)'),
     node: sqlite.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)'),
-    event: sqlite.prepare(
-      'INSERT INTO access_events (seq, id, time, actor, action, decision, reason, fields, purpose_kind, purpose_ref, channel, ip, customer_count) ' +
-        'VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ),
-    link: sqlite.prepare('INSERT INTO access_event_customers (customer, seq, time, actor) VALUES (?, ?, ?, ?)'),
   };
 }
 
@@ -239,7 +227,8 @@ function missingNode(k: NodeKey): IntegrityError {
   return new IntegrityError(`ledger node level ${k.level} index ${k.index} is missing from the store`);
 }
 
-async function insertChunked<T extends keyof Database>(
+/** Multi-row INSERTs of at most INSERT_CHUNK rows each (PostgreSQL paths). */
+export async function insertChunked<T extends keyof Database>(
   tx: Transaction<Database>,
   table: T,
   rows: Database[T][],
@@ -248,32 +237,4 @@ async function insertChunked<T extends keyof Database>(
     // kysely cannot type a table chosen at run time; the rows are typed by the caller.
     await tx.insertInto(table).values(rows.slice(i, i + INSERT_CHUNK) as never).execute();
   }
-}
-
-/** Project access-event entries into the query index; entries that are not events are not indexed. */
-function indexRows(start: number, entries: Uint8Array[]): { events: AccessEventsTable[]; links: AccessEventCustomersTable[] } {
-  const events: AccessEventsTable[] = [];
-  const links: AccessEventCustomersTable[] = [];
-  entries.forEach((bytes, i) => {
-    const e = decodeAccessEvent(bytes);
-    if (!e) return;
-    const seq = start + i;
-    events.push({
-      seq,
-      id: e.id,
-      time: e.time,
-      actor: e.actor,
-      action: e.action,
-      decision: e.decision,
-      reason: e.reason ?? null,
-      fields: JSON.stringify(e.fields),
-      purpose_kind: e.purpose?.kind ?? null,
-      purpose_ref: e.purpose?.ref ?? null,
-      channel: e.channel ?? null,
-      ip: e.ip ?? null,
-      customer_count: e.customers.length,
-    });
-    for (const customer of new Set(e.customers)) links.push({ customer, seq, time: e.time, actor: e.actor });
-  });
-  return { events, links };
 }

@@ -69,29 +69,29 @@ export interface LedgerCheckpointsTable {
   signed_at: string;
 }
 
-/** Query index over recorded access events (a projection of the ledger, written in the same transaction). */
+/**
+ * Query index over recorded access events: a projection of the ledger (access-event-projection.ts).
+ * Only the keys queries select by; the event itself is read back from its ledger entry.
+ */
 export interface AccessEventsTable {
   seq: number;
-  id: string;
-  time: string;
+  /** Event time, ms since the epoch. */
+  time_ms: number;
   actor: string;
   action: string;
   decision: string;
-  reason: string | null;
-  fields: string;
-  purpose_kind: string | null;
-  purpose_ref: string | null;
-  channel: string | null;
-  ip: string | null;
-  customer_count: number;
 }
 
 /** One row per (event, customer): blast radius and access reports read by customer. */
 export interface AccessEventCustomersTable {
   customer: string;
   seq: number;
-  time: string;
-  actor: string;
+}
+
+/** One row (id 1): the next ledger index the access-event index has not yet projected. */
+export interface AccessEventProjectionTable {
+  id: number;
+  next_seq: number;
 }
 
 export interface Database {
@@ -103,6 +103,7 @@ export interface Database {
   ledger_checkpoints: LedgerCheckpointsTable;
   access_events: AccessEventsTable;
   access_event_customers: AccessEventCustomersTable;
+  access_event_projection: AccessEventProjectionTable;
 }
 
 export type { Generated };

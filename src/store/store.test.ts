@@ -1,7 +1,8 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { storeTargets, openTestStore } from '../../test/support/stores.ts';
 import { ConflictError } from '../errors.ts';
 import type { SealedCustomer } from './customers.ts';
+import { Store } from './store.ts';
 import { canonicalEventBytes } from './test-events.ts';
 
 const now = new Date('2026-11-01T10:00:00Z');
@@ -65,7 +66,7 @@ for (const target of storeTargets()) {
       }
     });
 
-    it('appends ledger batches atomically with the event index, and refuses a wrong start', async () => {
+    it('appends ledger batches atomically, refuses a wrong start, and indexes the events', async () => {
       const store = await openTestStore(target);
       try {
         const e0 = canonicalEventBytes({ id: 'ev0', time: '2026-11-01T10:00:00.000Z', actor: 'emp1', action: 'reveal', customers: ['c1'], fields: ['email'], decision: 'allow', purpose: { kind: 'case', ref: 'k1' } });
@@ -97,6 +98,67 @@ for (const target of storeTargets()) {
       }
     });
 
+    it('projects the event index after the ledger commits, and every read catches it up first', async () => {
+      // A lag no test reaches: only reads (or close) project.
+      const location = target.location();
+      const store = await Store.open(location, { eventIndex: { maxLag: 1e9, maxDelayMs: 3_600_000 } });
+      try {
+        const events = Array.from({ length: 7 }, (_, i) =>
+          canonicalEventBytes({ id: `ev${i}`, time: `2026-11-01T10:0${i}:00.000Z`, actor: `emp${i % 2}`, action: 'reveal', customers: [`c${i % 3}`], fields: ['email'], decision: 'allow' }),
+        );
+        await store.ledger.appendBatch(0, events.slice(0, 4), []);
+        await store.ledger.appendBatch(4, events.slice(4), []);
+        expect(await indexedRows(store)).toBe(0);
+        expect((await store.accessEvents.byTime({ limit: 100 })).map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+        expect(await indexedRows(store)).toBe(7);
+        expect((await store.accessEvents.byCustomer('c1', { limit: 100 })).map((e) => e.id)).toEqual(['ev1', 'ev4']);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('projects in the background once enough entries wait, and concurrent catch-ups index each event once', async () => {
+      const location = target.location();
+      const a = await Store.open(location, { eventIndex: { maxLag: 3, maxDelayMs: 3_600_000, chunk: 2 } });
+      const b = await Store.open(location, { eventIndex: { chunk: 3 } });
+      try {
+        const events = Array.from({ length: 10 }, (_, i) =>
+          canonicalEventBytes({ id: `ev${i}`, time: `2026-11-01T10:00:0${i}.000Z`, actor: 'emp1', action: 'view', customers: ['c1', 'c2'], fields: [], decision: 'allow' }),
+        );
+        await a.ledger.appendBatch(0, events.slice(0, 5), []);
+        await vi.waitFor(async () => expect(await indexedRows(a)).toBe(5));
+        await a.ledger.appendBatch(5, events.slice(5), []);
+        // a has started projecting 5..9 in the background; b catches up too. On PostgreSQL they
+        // race; two SQLite connections in one thread cannot (the loser's busy wait would block
+        // the winner), so there b goes second. Either way each event lands exactly once.
+        if (target.name === 'postgres') await Promise.all([a.eventIndex.catchUp(), b.eventIndex.catchUp(), a.eventIndex.catchUp()]);
+        else {
+          await a.eventIndex.catchUp();
+          await b.eventIndex.catchUp();
+        }
+        expect(await indexedRows(a)).toBe(10);
+        expect((await b.accessEvents.byCustomer('c2', { limit: 100 })).map((e) => e.seq)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('rebuilds the event index from the ledger when it is lost', async () => {
+      const store = await openTestStore(target);
+      try {
+        const e0 = canonicalEventBytes({ id: 'ev0', time: '2026-11-01T10:00:00.000Z', actor: 'emp1', action: 'reveal', customers: ['c1'], fields: ['email'], decision: 'allow' });
+        await store.ledger.appendBatch(0, [e0, e0], []);
+        expect(await store.accessEvents.countSince('emp1', 'reveal', 'allow', '2026-11-01T00:00:00.000Z')).toBe(2);
+        await store.db.deleteFrom('access_event_customers').execute();
+        await store.db.deleteFrom('access_events').execute();
+        await store.db.updateTable('access_event_projection').set({ next_seq: 0 }).execute();
+        expect(await store.accessEvents.countSince('emp1', 'reveal', 'allow', '2026-11-01T00:00:00.000Z')).toBe(2);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('keeps checkpoints by size', async () => {
       const store = await openTestStore(target);
       try {
@@ -112,4 +174,9 @@ for (const target of storeTargets()) {
       }
     });
   });
+}
+
+async function indexedRows(store: Store): Promise<number> {
+  const row = await store.db.selectFrom('access_events').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  return Number(row.n);
 }

@@ -15,6 +15,7 @@ import { EmployeeRepository } from './employees.ts';
 import { CaseRepository } from './cases.ts';
 import { AccessEventRepository } from './access-events.ts';
 import { SqlLedgerStorage } from './ledger-storage.ts';
+import { AccessEventProjection, type ProjectionOptions } from './access-event-projection.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -51,27 +52,37 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
 }
 
+export interface StoreOptions {
+  /** When and how the access-event index follows the ledger. */
+  eventIndex?: ProjectionOptions;
+}
+
 export class Store {
   readonly customers: CustomerRepository;
   readonly employees: EmployeeRepository;
   readonly cases: CaseRepository;
   readonly accessEvents: AccessEventRepository;
   readonly ledger: SqlLedgerStorage;
+  /** Keeps the access-event index caught up with the ledger. */
+  readonly eventIndex: AccessEventProjection;
 
   private constructor(
     readonly db: Kysely<Database>,
     readonly dialect: StoreDialect,
     readonly location: StoreLocation,
     sqlite: BetterSqlite3.Database | undefined,
+    options: StoreOptions,
   ) {
     this.customers = new CustomerRepository(db, dialect, sqlite);
     this.employees = new EmployeeRepository(db, sqlite);
     this.cases = new CaseRepository(db, sqlite);
-    this.accessEvents = new AccessEventRepository(db);
     this.ledger = new SqlLedgerStorage(db, dialect, sqlite);
+    this.eventIndex = new AccessEventProjection(db, sqlite, this.ledger, options.eventIndex);
+    this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);
+    this.accessEvents = new AccessEventRepository(db, this.eventIndex);
   }
 
-  static async open(location: StoreLocation): Promise<Store> {
+  static async open(location: StoreLocation, options: StoreOptions = {}): Promise<Store> {
     let db: Kysely<Database>;
     let sqlite: BetterSqlite3.Database | undefined;
     if (location.dialect === 'sqlite') {
@@ -106,7 +117,7 @@ export class Store {
         throw new UnavailableError(`cannot reach PostgreSQL at ${redactUrl(location.url)}: ${(err as Error).message}`);
       }
     }
-    const store = new Store(db, location.dialect, location, sqlite);
+    const store = new Store(db, location.dialect, location, sqlite, options);
     try {
       await store.migrate();
     } catch (err) {
@@ -137,7 +148,12 @@ export class Store {
   }
 
   async close(): Promise<void> {
-    await this.db.destroy();
+    try {
+      // The index is rebuilt from the ledger at the next start anyway; this only saves the wait.
+      await this.eventIndex.close();
+    } finally {
+      await this.db.destroy();
+    }
   }
 }
 

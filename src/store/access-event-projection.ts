@@ -1,0 +1,212 @@
+/**
+ * The access-event query index (by actor, by customer, by time) as a projection of the ledger.
+ *
+ * The ledger is the record; the index is derived from it and can always be rebuilt from it.
+ * Written in the ledger's own transaction, the index cost more than the ledger itself: its
+ * B-tree keys (actor, customer) land all over the file, so each small group-commit batch
+ * dirties and rewrites hundreds of pages. Projected in larger batches a little later, the same
+ * rows cost about half as much, and the ledger's commit (the reveal's critical path) carries no
+ * index work at all.
+ *
+ * Correctness does not depend on the lag: the watermark (the next ledger index to project) is
+ * stored in the same transaction as the rows it covers, and every read of the index first
+ * catches up to the ledger's committed size, so a query never misses a committed event.
+ * Another process catching up at the same time is harmless: each pass locks the watermark
+ * first, and a duplicate row would fail the transaction rather than be indexed twice.
+ */
+import type BetterSqlite3 from 'better-sqlite3';
+import type { Kysely, Transaction } from 'kysely';
+import { ConflictError, IntegrityError } from '../errors.ts';
+import { decodeAccessEvent } from '../model.ts';
+import type { AccessEventCustomersTable, AccessEventsTable, Database } from './schema.ts';
+import { insertChunked, type SqlLedgerStorage } from './ledger-storage.ts';
+
+export interface ProjectionOptions {
+  /** Project once this many committed entries wait; default 10,000. */
+  maxLag?: number;
+  /** ...or once the oldest waiting entry has waited this long; default 200 ms. */
+  maxDelayMs?: number;
+  /** Entries per projection transaction; default 10,000. */
+  chunk?: number;
+  /** Failures of a background pass (a later read retries, and fails loudly itself). */
+  onError?: (err: unknown) => void;
+}
+
+/** Lost races with another process in one pass before giving up (each loss means it advanced). */
+const MAX_CONFLICTS = 100;
+
+export class AccessEventProjection {
+  private readonly maxLag: number;
+  private readonly maxDelayMs: number;
+  private readonly chunk: number;
+  private readonly onError: (err: unknown) => void;
+  private inserts: SqliteIndexInserts | undefined;
+  /** The pass in progress, if any; callers wanting a fresh pass chain after it. */
+  private running: Promise<void> | undefined;
+  private rerun = false;
+  private timer: NodeJS.Timeout | undefined;
+  /** Committed ledger size as last reported by appends in this process. */
+  private knownSize = 0;
+  /** Projected through (exclusive) as of this process's last pass. */
+  private projected = 0;
+  private closed = false;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly sqlite: BetterSqlite3.Database | undefined,
+    private readonly ledger: SqlLedgerStorage,
+    options: ProjectionOptions = {},
+  ) {
+    this.maxLag = options.maxLag ?? 10_000;
+    this.maxDelayMs = options.maxDelayMs ?? 200;
+    this.chunk = options.chunk ?? 10_000;
+    this.onError = options.onError ?? (() => {});
+  }
+
+  /** The ledger committed entries up to `size`: project them soon, in bulk. */
+  noteAppended(size: number): void {
+    if (this.closed) return;
+    this.knownSize = Math.max(this.knownSize, size);
+    if (this.knownSize - this.projected >= this.maxLag) {
+      this.clearTimer();
+      void this.catchUp().catch(this.onError);
+    } else if (!this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        void this.catchUp().catch(this.onError);
+      }, this.maxDelayMs);
+      this.timer.unref();
+    }
+  }
+
+  /** Project every entry the ledger has committed by now. Resolves when the index holds them all. */
+  catchUp(): Promise<void> {
+    if (this.running) {
+      // A pass is under way but may have read the ledger's size before our caller's entries
+      // committed: run one more after it.
+      this.rerun = true;
+      return this.running;
+    }
+    const pass = (async () => {
+      try {
+        do {
+          this.rerun = false;
+          await this.projectToEnd();
+        } while (this.rerun);
+      } finally {
+        this.running = undefined;
+      }
+    })();
+    this.running = pass;
+    return pass;
+  }
+
+  /** Stop scheduling and project what is left; a failure is reported, not thrown (the next start catches up). */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.clearTimer();
+    await this.catchUp().catch(this.onError);
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private async projectToEnd(): Promise<void> {
+    const target = await this.ledger.size();
+    this.knownSize = Math.max(this.knownSize, target);
+    let conflicts = 0;
+    for (;;) {
+      let through: number;
+      try {
+        through = await this.projectChunk(target);
+      } catch (err) {
+        // Another process projected the same entries first: its rows are as good as ours.
+        if (!isConflict(err) || ++conflicts > MAX_CONFLICTS) throw err;
+        continue;
+      }
+      this.projected = through;
+      if (through >= target) return;
+      // Let requests in between chunks: on SQLite a chunk holds the one connection.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  /** One transaction: entries [watermark, watermark + chunk) ∩ [.., target) → index rows. Returns the new watermark. */
+  private async projectChunk(target: number): Promise<number> {
+    return this.db.transaction().execute(async (tx) => {
+      const from = await lockWatermark(tx);
+      if (from >= target) return from;
+      const to = Math.min(target, from + this.chunk);
+      const entries: Uint8Array[] = [];
+      for await (const batch of this.ledger.readEntryBatches(from, to, this.chunk)) {
+        for (const e of batch) entries.push(e.entry);
+      }
+      // Below the committed size every index is taken: a hole is an entry removed behind the ledger's back.
+      if (entries.length !== to - from) throw new IntegrityError(`ledger entries ${from}..${to - 1} have a gap: ${to - from - entries.length} missing (run custos ledger verify)`);
+      const { events, links } = indexRows(from, entries);
+      if (this.sqlite) {
+        // Inside kysely's transaction, which holds the only connection: these rows commit with it.
+        this.inserts ??= prepareSqliteInserts(this.sqlite);
+        const ins = this.inserts;
+        for (const r of events) ins.event.run(r.seq, r.time_ms, r.actor, r.action, r.decision);
+        for (const r of links) ins.link.run(r.customer, r.seq);
+      } else {
+        await insertChunked(tx, 'access_events', events);
+        await insertChunked(tx, 'access_event_customers', links);
+      }
+      await tx.updateTable('access_event_projection').set({ next_seq: to }).where('id', '=', 1).execute();
+      return to;
+    });
+  }
+}
+
+/**
+ * The watermark, read with a no-op write so the transaction holds the write lock (SQLite) or
+ * the row lock (PostgreSQL) from its first statement: a second process catching up waits here
+ * and then sees the advanced watermark, instead of racing to insert the same rows.
+ */
+async function lockWatermark(tx: Transaction<Database>): Promise<number> {
+  const row = await tx
+    .updateTable('access_event_projection')
+    .set((eb) => ({ next_seq: eb.ref('next_seq') }))
+    .where('id', '=', 1)
+    .returning('next_seq')
+    .executeTakeFirst();
+  if (!row) throw new IntegrityError('the access-event index has no watermark row (access_event_projection)');
+  return Number(row.next_seq);
+}
+
+function isConflict(err: unknown): boolean {
+  if (err instanceof ConflictError) return true;
+  const code = (err as { code?: string }).code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_BUSY_SNAPSHOT';
+}
+
+interface SqliteIndexInserts {
+  event: BetterSqlite3.Statement;
+  link: BetterSqlite3.Statement;
+}
+
+function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteIndexInserts {
+  return {
+    event: sqlite.prepare('INSERT INTO access_events (seq, time_ms, actor, action, decision) VALUES (?, ?, ?, ?, ?)'),
+    link: sqlite.prepare('INSERT INTO access_event_customers (customer, seq) VALUES (?, ?)'),
+  };
+}
+
+/** Index rows for entries starting at ledger index `start`; entries that are not events are not indexed. */
+function indexRows(start: number, entries: readonly Uint8Array[]): { events: AccessEventsTable[]; links: AccessEventCustomersTable[] } {
+  const events: AccessEventsTable[] = [];
+  const links: AccessEventCustomersTable[] = [];
+  entries.forEach((bytes, i) => {
+    const e = decodeAccessEvent(bytes);
+    const timeMs = e ? Date.parse(e.time) : NaN;
+    if (!e || !Number.isFinite(timeMs)) return;
+    const seq = start + i;
+    events.push({ seq, time_ms: timeMs, actor: e.actor, action: e.action, decision: e.decision });
+    for (const customer of new Set(e.customers)) links.push({ customer, seq });
+  });
+  return { events, links };
+}
