@@ -42,7 +42,7 @@ export interface OpenOptions {
 export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): Promise<Custos> {
   const now = opts.now ?? (() => new Date());
   // Policies and keys first: a bad policy or key file stops start-up before the store is touched.
-  const policy = loadPolicyEngine({ dir: config.policyDir });
+  const policy = loadPolicyEngine({ dir: config.policyDir, cacheSize: config.policyCacheSize });
   for (const warning of policy.warnings) opts.logger?.warn({ warning }, 'policy validation warning');
   const keyRing = new LiveKeyRing(loadKeyRing({ dir: config.keyDir, now: now() }));
   const signingKeys = await loadOrCreateSigningKeys(config.keyDir, { now, ...(config.ledger.origin ? { origin: config.ledger.origin } : {}) });

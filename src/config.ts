@@ -4,6 +4,7 @@
  */
 import { resolve } from 'node:path';
 import { ConfigError } from './errors.ts';
+import { DEFAULT_DECISION_CACHE_SIZE } from './policy/index.ts';
 import { resolveStoreLocation, type StoreLocation } from './store/store.ts';
 
 export interface CustosConfig {
@@ -13,6 +14,8 @@ export interface CustosConfig {
   dataDir: string;
   store: StoreLocation;
   policyDir: string;
+  /** Cedar answers remembered per process (0: ask Cedar every time). */
+  policyCacheSize: number;
   /** Where key files live (KEK ring, ledger signing key, token signing key); defaults to dataDir. */
   keyDir: string;
   ledger: {
@@ -82,6 +85,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
     dataDir,
     store: resolveStoreLocation({ data: dataDir, ...(storeUrl ? { store: storeUrl } : {}) }),
     policyDir: resolve(flags.policies ?? env.CUSTOS_POLICIES ?? new URL('../policies', import.meta.url).pathname),
+    policyCacheSize: intFrom('CUSTOS_POLICY_CACHE', env.CUSTOS_POLICY_CACHE, DEFAULT_DECISION_CACHE_SIZE, 0, 1_000_000),
     keyDir: resolve(flags.keys ?? env.CUSTOS_KEY_DIR ?? dataDir),
     ledger: {
       checkpointEvery: intFrom('CUSTOS_CHECKPOINT_EVERY', env.CUSTOS_CHECKPOINT_EVERY, 1000, 1, 10_000_000),

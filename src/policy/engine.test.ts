@@ -228,3 +228,64 @@ when { resource.vip };
     expect(local.decideReveal(reveal({ actor: abroad }))).toMatchObject({ decision: 'deny', reason: 'not_permitted', policies: ['eu-data-in-eu'] });
   });
 });
+
+describe('the decision cache', () => {
+  // Every combination the reveal policies tell apart, each asked several times in a mixed order.
+  const variants: RevealRequest[] = [];
+  for (const actor of [agent, otherAgent, investigator, undefined, { ...agent, status: 'suspended' as const }]) {
+    for (const c of [customer, canary, { ...customer, id: 'c2' }]) {
+      for (const fields of [['email'], ['email', 'phone'], ['name']]) {
+        const base = reveal({ actor, customer: c, fields });
+        variants.push(base, { ...base, purpose: undefined }, { ...base, case: caseFor(agent, customer, { closedAt: '2026-03-01T09:00:00.000Z' }) });
+      }
+    }
+  }
+
+  it('answers exactly as Cedar does, hit or miss', () => {
+    const uncached = loadPolicyEngine({ cacheSize: 0 });
+    const cached = loadPolicyEngine({ cacheSize: 200 });
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < variants.length; i++) {
+        const req = variants[(i * 7 + round * 13) % variants.length]!;
+        expect(cached.decideReveal(req), `variant ${i}, round ${round}`).toEqual(uncached.decideReveal(req));
+      }
+    }
+    const stats = cached.cacheStats();
+    expect(stats.hits).toBeGreaterThan(0);
+    expect(stats.hits).toBe(2 * variants.length);
+    expect(stats.size).toBe(variants.length);
+    expect(uncached.cacheStats()).toMatchObject({ hits: 0, size: 0, capacity: 0 });
+  });
+
+  it('remembers the least recently used answers last, within its capacity', () => {
+    const small = loadPolicyEngine({ cacheSize: 2 });
+    const [a, b, c] = [reveal(), reveal({ fields: ['phone'] }), reveal({ customer: canary })];
+    small.decideReveal(a);
+    small.decideReveal(b);
+    small.decideReveal(a); // a is now the most recent; b leaves when c arrives
+    small.decideReveal(c);
+    const before = small.cacheStats();
+    small.decideReveal(a);
+    expect(small.cacheStats().hits).toBe(before.hits + 1);
+    small.decideReveal(b);
+    expect(small.cacheStats().misses).toBe(before.misses + 1);
+    expect(small.cacheStats().size).toBe(2);
+  });
+
+  it('keys on time-dependent facts: a case closed since is a fresh question', () => {
+    const local = loadPolicyEngine({ cacheSize: 10 });
+    const req = reveal();
+    expect(local.decideReveal(req).decision).toBe('allow');
+    const closedNow = { ...req, case: { ...req.case!, closedAt: '2026-03-02T09:59:00.000Z' } };
+    expect(local.decideReveal(closedNow)).toMatchObject({ decision: 'deny', reason: 'case_closed' });
+    const later = { ...req, actor: { ...agent, leftAt: '2026-03-02T09:00:00.000Z' } };
+    expect(local.decideReveal(later)).toMatchObject({ decision: 'deny', reason: 'actor_suspended' });
+  });
+
+  it('hands out decisions no caller can change for the next one', () => {
+    const local = loadPolicyEngine({ cacheSize: 10 });
+    const d = local.decideReveal(reveal({ customer: canary }));
+    expect(Object.isFrozen(d) && Object.isFrozen(d.policies)).toBe(true);
+    expect(() => (d.policies as string[]).push('x')).toThrow();
+  });
+});

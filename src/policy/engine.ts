@@ -89,11 +89,61 @@ const EMPTY_CONTEXT: Context = Object.freeze({}) as Context;
 export interface LoadOptions {
   /** Directory holding custos.cedarschema, roles.json and *.cedar; defaults to DEFAULT_POLICY_DIR. */
   dir?: string;
+  /** Cedar answers to remember (DecisionCache); 0 asks Cedar every time. Default 10,000. */
+  cacheSize?: number;
 }
+
+export const DEFAULT_DECISION_CACHE_SIZE = 10_000;
 
 /** Load, validate and preparse a policy directory. Throws ConfigError naming the file at fault. */
 export function loadPolicyEngine(options: LoadOptions = {}): PolicyEngine {
-  return new PolicyEngine(options.dir ?? DEFAULT_POLICY_DIR);
+  return new PolicyEngine(options.dir ?? DEFAULT_POLICY_DIR, options.cacheSize ?? DEFAULT_DECISION_CACHE_SIZE);
+}
+
+export interface DecisionCacheStats {
+  hits: number;
+  misses: number;
+  size: number;
+  capacity: number;
+}
+
+/**
+ * Cedar's answers, remembered by everything Cedar is asked: the preparsed policy set, the
+ * principal, action, resource, context and entities, serialized whole into the key. Cedar is a
+ * pure function of exactly these (time-dependent facts such as "active" or "open" are computed
+ * before the request is built, so they are part of the key), so a hit is the answer Cedar would
+ * give again. A cedar-wasm call costs ~80 µs, most of it moving the request across the
+ * JS/wasm boundary; the key costs a few µs. Least recently used answers leave first.
+ */
+class DecisionCache {
+  private readonly answers = new Map<string, PolicyDecision>();
+  hits = 0;
+  misses = 0;
+
+  constructor(readonly capacity: number) {}
+
+  get(key: string): PolicyDecision | undefined {
+    const found = this.answers.get(key);
+    if (found) {
+      this.hits++;
+      // Re-inserting moves the key to the end of the Map's order: the most recently used.
+      this.answers.delete(key);
+      this.answers.set(key, found);
+    } else {
+      this.misses++;
+    }
+    return found;
+  }
+
+  set(key: string, decision: PolicyDecision): void {
+    if (this.capacity === 0) return;
+    if (this.answers.size >= this.capacity) this.answers.delete(this.answers.keys().next().value as string);
+    this.answers.set(key, decision);
+  }
+
+  get size(): number {
+    return this.answers.size;
+  }
 }
 
 export class PolicyEngine {
@@ -102,8 +152,13 @@ export class PolicyEngine {
   private readonly loaded: readonly LoadedPolicy[];
   /** Validator warnings from load; they did not stop start-up. */
   readonly warnings: readonly string[];
+  private readonly cache: DecisionCache;
 
-  constructor(readonly dir: string) {
+  constructor(
+    readonly dir: string,
+    cacheSize: number = DEFAULT_DECISION_CACHE_SIZE,
+  ) {
+    this.cache = new DecisionCache(cacheSize);
     const { policies, roles, warnings } = readPolicyDir(dir);
     this.loaded = policies;
     this.roleTable = roles;
@@ -169,17 +224,29 @@ export class PolicyEngine {
     return actor ? employeeEntity(actor, now, this.allowedFields(actor.role), keep) : unknownActorEntity(keep);
   }
 
-  private ask(set: ActionPolicies, principal: EntityJson, resource: EntityUidJson, context: Context, entities: EntityJson[]): PolicyDecision {
-    const answer = statefulIsAuthorized({
-      principal: principal.uid,
-      action: set.uid,
-      resource,
-      context,
-      entities,
-      preparsedPolicySetId: set.id,
-    });
-    return interpret(answer, set);
+  /** How the decision cache is doing (hits are answers Cedar was not asked for again). */
+  cacheStats(): DecisionCacheStats {
+    return { hits: this.cache.hits, misses: this.cache.misses, size: this.cache.size, capacity: this.cache.capacity };
   }
+
+  private ask(set: ActionPolicies, principal: EntityJson, resource: EntityUidJson, context: Context, entities: EntityJson[]): PolicyDecision {
+    const call = { principal: principal.uid, action: set.uid, resource, context, entities, preparsedPolicySetId: set.id };
+    if (this.cache.capacity === 0) return interpret(statefulIsAuthorized(call), set);
+    const key = JSON.stringify(call);
+    let decision = this.cache.get(key);
+    if (!decision) {
+      decision = frozen(interpret(statefulIsAuthorized(call), set));
+      this.cache.set(key, decision);
+    }
+    return decision;
+  }
+}
+
+/** A remembered decision is shared by every later caller: none of them may change it. */
+function frozen(d: PolicyDecision): PolicyDecision {
+  Object.freeze(d.policies);
+  if (d.errors) Object.freeze(d.errors);
+  return Object.freeze(d);
 }
 
 function interpret(answer: AuthorizationAnswer, set: ActionPolicies): PolicyDecision {
@@ -188,18 +255,20 @@ function interpret(answer: AuthorizationAnswer, set: ActionPolicies): PolicyDeci
     throw new Error(`cedar could not evaluate a ${set.action} request: ${answer.errors.map((e) => e.message).join('; ')}`);
   }
   const { decision, diagnostics } = answer.response;
+  // Cedar reports the determining policies in no fixed order; sorted, equal answers compare equal.
+  const policies = [...diagnostics.reason].sort();
   const errors = diagnostics.errors.length > 0 ? diagnostics.errors.map((e) => `${e.policyId}: ${e.error.message}`) : undefined;
   if (decision === 'allow') {
     // A forbid that errored was skipped by Cedar and might have applied: fail closed.
     if (errors) return { decision: 'deny', reason: 'not_permitted', policies: [], errors };
-    return { decision: 'allow', policies: diagnostics.reason };
+    return { decision: 'allow', policies };
   }
   const reasons: DenyReason[] = [];
-  for (const id of diagnostics.reason) {
+  for (const id of policies) {
     const r = set.reasons.get(id);
     if (r) reasons.push(r);
   }
-  return { decision: 'deny', reason: mostImportantReason(reasons), policies: diagnostics.reason, ...(errors ? { errors } : {}) };
+  return { decision: 'deny', reason: mostImportantReason(reasons), policies, ...(errors ? { errors } : {}) };
 }
 
 function preparse(action: PolicyAction, all: readonly LoadedPolicy[]): ActionPolicies {

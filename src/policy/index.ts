@@ -1,9 +1,11 @@
 /** The policy module's public surface: load once at start, then decide. */
 export {
+  DEFAULT_DECISION_CACHE_SIZE,
   DEFAULT_POLICY_DIR,
   loadPolicyEngine,
   PolicyEngine,
   type DecideRequest,
+  type DecisionCacheStats,
   type LoadOptions,
   type ManageOperation,
   type PolicyDecision,
