@@ -18,8 +18,9 @@ import { cpuSecondsOf, startCustosServer, type RunningServer } from './child.ts'
 import { median, nowMs, pairedFigure, percentile, summedFigure, type Figure, type RunPair } from './figures.ts';
 import { RUNS, type BenchContext, type Section } from './section.ts';
 
-const AGENT = 'emp-0001';
-const FIELDS = ['email', 'phone'];
+/** The agent every benchmarked reveal is made by, and the fields it reveals. */
+export const AGENT = 'emp-0001';
+export const FIELDS = ['email', 'phone'];
 
 interface Sizes {
   customers: number;
@@ -34,7 +35,7 @@ const FULL: Sizes = { customers: 10_000, pairs: 2000, connections: 50, seconds: 
 const QUICK: Sizes = { customers: 1000, pairs: 200, connections: 20, seconds: 1, warmupSeconds: 1, fixedRate: 500 };
 
 /** A customer and the open case that gives the agent a purpose to reveal them. */
-interface Pair {
+export interface Pair {
   customer: string;
   caseId: string;
 }
@@ -58,7 +59,7 @@ export const revealSection: Section = {
     const sizes = ctx.quick ? QUICK : FULL;
     const dataDir = join(ctx.tmpDir, 'data');
     const policyDir = join(ctx.tmpDir, 'policies');
-    const pairs = await prepareDataDir(ctx, dataDir, policyDir, sizes);
+    const pairs = await prepareDataDir(ctx, 'reveal', dataDir, policyDir, sizes);
     const token = await agentToken(dataDir);
     ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
     const server = await startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], {
@@ -213,9 +214,16 @@ async function load(target: LoadTarget, seconds: number, requestFor: RequestFor,
 /**
  * Seeds the demo organisation in-process, then opens a case for the agent on each of the first
  * `pairs` non-canary customers (a canary reveal is denied by design), with a budget no run can
- * spend. Returns the pairs to rotate over.
+ * spend (in a copy of the policies at `policyDir`). Returns the pairs to rotate over. Shared
+ * with the broker section, which reveals the same data in-process.
  */
-async function prepareDataDir(ctx: BenchContext, dataDir: string, policyDir: string, sizes: Sizes): Promise<Pair[]> {
+export async function prepareDataDir(
+  ctx: BenchContext,
+  section: string,
+  dataDir: string,
+  policyDir: string,
+  sizes: { customers: number; pairs: number },
+): Promise<Pair[]> {
   cpSync(DEFAULT_POLICY_DIR, policyDir, { recursive: true });
   const rolesFile = join(policyDir, ROLES_FILE);
   const roles = JSON.parse(readFileSync(rolesFile, 'utf8')) as { roles: Record<string, { budget: { perHour: number; perDay: number } }> };
@@ -227,7 +235,7 @@ async function prepareDataDir(ctx: BenchContext, dataDir: string, policyDir: str
   const config = loadConfig({ data: dataDir, policies: policyDir }, {});
   const custos = await openCustos(config);
   try {
-    ctx.log(`reveal: seeding ${sizes.customers} demo customers`);
+    ctx.log(`${section}: seeding ${sizes.customers} demo customers`);
     await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now(), sizes.customers);
     const now = custos.now();
     const openedAt = new Date(now.getTime() - 3_600_000).toISOString();

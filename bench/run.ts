@@ -7,6 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { brokerSection } from './broker.ts';
 import { killChildren } from './child.ts';
 import { nowMs, type Figure } from './figures.ts';
 import { importSection } from './import.ts';
@@ -16,7 +17,7 @@ import { revealSection } from './reveal.ts';
 import type { Section } from './section.ts';
 import { renderTable } from './table.ts';
 
-const SECTIONS: readonly Section[] = [revealSection, policySection, importSection, ledgerSection];
+const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 interface Args {
