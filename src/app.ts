@@ -49,7 +49,7 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   const tokenIssuer = await loadOrCreateTokenIssuer(config.keyDir);
 
   const store = await Store.open(config.store, {
-    eventIndex: { onError: (err) => opts.logger?.error({ err }, 'access-event index projection failed') },
+    eventIndex: { onError: (err: unknown) => opts.logger?.error({ err }, 'access-event index projection failed') },
   });
   const stream = new InProcessStream((err) => opts.logger?.error({ err }, 'event stream subscriber failed'));
   let checkpointer: LedgerCheckpointer | undefined;

@@ -19,23 +19,13 @@ import type { Kysely, Transaction } from 'kysely';
 import { ConflictError, IntegrityError } from '../errors.ts';
 import { decodeAccessEvent } from '../model.ts';
 import type { AccessEventCustomersTable, AccessEventsTable, Database } from './schema.ts';
+import type { EventIndex, ProjectionOptions } from './event-index.ts';
 import { insertChunked, type SqlLedgerStorage } from './ledger-storage.ts';
-
-export interface ProjectionOptions {
-  /** Project once this many committed entries wait; default 10,000. */
-  maxLag?: number;
-  /** ...or once the oldest waiting entry has waited this long; default 200 ms. */
-  maxDelayMs?: number;
-  /** Entries per projection transaction; default 10,000. */
-  chunk?: number;
-  /** Failures of a background pass (a later read retries, and fails loudly itself). */
-  onError?: (err: unknown) => void;
-}
 
 /** Lost races with another process in one pass before giving up (each loss means it advanced). */
 const MAX_CONFLICTS = 100;
 
-export class AccessEventProjection {
+export class AccessEventProjection implements EventIndex {
   private readonly maxLag: number;
   private readonly maxDelayMs: number;
   private readonly chunk: number;
@@ -99,6 +89,24 @@ export class AccessEventProjection {
     })();
     this.running = pass;
     return pass;
+  }
+
+  async indexedThrough(): Promise<number> {
+    const row = await this.db.selectFrom('access_event_projection').select('next_seq').where('id', '=', 1).executeTakeFirst();
+    return row ? Number(row.next_seq) : 0;
+  }
+
+  async rebuild(): Promise<void> {
+    // After any pass under way, so it cannot write rows behind the reset.
+    await this.running?.catch(() => {});
+    await this.db.transaction().execute(async (tx) => {
+      await lockWatermark(tx);
+      await tx.deleteFrom('access_event_customers').execute();
+      await tx.deleteFrom('access_events').execute();
+      await tx.updateTable('access_event_projection').set({ next_seq: 0 }).where('id', '=', 1).execute();
+    });
+    this.projected = 0;
+    await this.catchUp();
   }
 
   /** Stop scheduling and project what is left; a failure is reported, not thrown (the next start catches up). */

@@ -1,27 +1,17 @@
 import type { Kysely } from 'kysely';
 import { IntegrityError, InvalidInputError } from '../errors.ts';
 import { decodeAccessEvent, type AccessAction, type Decision, type RecordedEvent } from '../model.ts';
-import type { AccessEventProjection } from './access-event-projection.ts';
+import type { AccessEventQueries, EventIndex, EventQuery } from './event-index.ts';
 import type { Database } from './schema.ts';
-
-export interface EventQuery {
-  /** Inclusive lower bound, RFC 3339. */
-  from?: string;
-  /** Exclusive upper bound, RFC 3339. */
-  to?: string;
-  /** Return only events with seq greater than this (keyset paging). */
-  afterSeq?: number;
-  limit: number;
-}
 
 /**
  * Reads of the access-event index. The index is projected from the ledger (AccessEventProjection);
  * every read first catches it up, so it never misses an event the ledger has committed.
  */
-export class AccessEventRepository {
+export class AccessEventRepository implements AccessEventQueries {
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly projection: AccessEventProjection,
+    private readonly projection: EventIndex,
   ) {}
 
   async byActor(actor: string, q: EventQuery): Promise<RecordedEvent[]> {

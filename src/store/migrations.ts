@@ -2,7 +2,8 @@
  * Versioned migrations, applied in name order by kysely's Migrator at open.
  * Never edit a released migration: add the next one.
  */
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { createIndexTables } from './event-index.ts';
 import type { StoreDialect } from './store.ts';
 
 function byteType(dialect: StoreDialect) {
@@ -119,37 +120,15 @@ function initial(dialect: StoreDialect): Migration {
  * The access-event index becomes a projection of the ledger, written after the ledger commits
  * instead of inside its transaction, and slims down to the keys queries select by (events are
  * read back from their ledger entries). The old index tables are dropped, not converted: the
- * watermark starts at 0 and the first read rebuilds the index from the ledger.
+ * index is rebuilt from the ledger on first use. On SQLite it moves to a file of its own
+ * (event-index.ts says why), which creates its tables itself.
  */
 function indexProjection(dialect: StoreDialect): Migration {
   return {
     async up(db: Kysely<any>) {
       await db.schema.dropTable('access_event_customers').execute();
       await db.schema.dropTable('access_events').execute();
-      await db.schema
-        .createTable('access_events')
-        .addColumn('seq', bigType(dialect), (c) => c.primaryKey())
-        .addColumn('time_ms', bigType(dialect), (c) => c.notNull())
-        .addColumn('actor', 'text', (c) => c.notNull())
-        .addColumn('action', 'text', (c) => c.notNull())
-        .addColumn('decision', 'text', (c) => c.notNull())
-        .execute();
-      await db.schema.createIndex('access_events_actor_time').on('access_events').columns(['actor', 'time_ms']).execute();
-      await db.schema.createIndex('access_events_time').on('access_events').column('time_ms').execute();
-      // SQLite: the primary key is the table (no separate rowid B-tree to update per row).
-      let links = db.schema
-        .createTable('access_event_customers')
-        .addColumn('customer', 'text', (c) => c.notNull())
-        .addColumn('seq', bigType(dialect), (c) => c.notNull())
-        .addPrimaryKeyConstraint('access_event_customers_pk', ['customer', 'seq']);
-      if (dialect === 'sqlite') links = links.modifyEnd(sql`without rowid`);
-      await links.execute();
-      await db.schema
-        .createTable('access_event_projection')
-        .addColumn('id', 'integer', (c) => c.primaryKey())
-        .addColumn('next_seq', bigType(dialect), (c) => c.notNull())
-        .execute();
-      await db.insertInto('access_event_projection').values({ id: 1, next_seq: 0 }).execute();
+      if (dialect === 'postgres') await createIndexTables(db, dialect);
     },
   };
 }

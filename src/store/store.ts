@@ -3,7 +3,7 @@
  * nothing outside src/store writes SQL or knows which database it runs on.
  */
 import { mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
@@ -15,7 +15,9 @@ import { EmployeeRepository } from './employees.ts';
 import { CaseRepository } from './cases.ts';
 import { AccessEventRepository } from './access-events.ts';
 import { SqlLedgerStorage } from './ledger-storage.ts';
-import { AccessEventProjection, type ProjectionOptions } from './access-event-projection.ts';
+import { AccessEventProjection } from './access-event-projection.ts';
+import { WorkerEventIndex } from './event-index-client.ts';
+import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -47,6 +49,11 @@ export function resolveStoreLocation(opts: { data?: string; store?: string }): S
   return { dialect: 'sqlite', file: join(resolve(opts.data ?? 'data'), 'custos.db') };
 }
 
+/** The SQLite store's access-event index file, beside the ledger's: custos.db → custos-index.db. */
+export function indexFileFor(file: string): string {
+  return join(dirname(file), `${basename(file, extname(file))}-index.db`);
+}
+
 /** Never print a password from a connection URL. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
@@ -61,10 +68,11 @@ export class Store {
   readonly customers: CustomerRepository;
   readonly employees: EmployeeRepository;
   readonly cases: CaseRepository;
-  readonly accessEvents: AccessEventRepository;
+  /** The access-event index: by actor, by customer, by time. */
+  readonly accessEvents: AccessEventQueries;
   readonly ledger: SqlLedgerStorage;
   /** Keeps the access-event index caught up with the ledger. */
-  readonly eventIndex: AccessEventProjection;
+  readonly eventIndex: EventIndex;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -77,9 +85,16 @@ export class Store {
     this.employees = new EmployeeRepository(db, sqlite);
     this.cases = new CaseRepository(db, sqlite);
     this.ledger = new SqlLedgerStorage(db, dialect, sqlite);
-    this.eventIndex = new AccessEventProjection(db, sqlite, this.ledger, options.eventIndex);
+    if (location.dialect === 'sqlite') {
+      const index = new WorkerEventIndex(location.file, indexFileFor(location.file), options.eventIndex);
+      this.eventIndex = index;
+      this.accessEvents = index;
+    } else {
+      const projection = new AccessEventProjection(db, sqlite, this.ledger, options.eventIndex);
+      this.eventIndex = projection;
+      this.accessEvents = new AccessEventRepository(db, projection);
+    }
     this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);
-    this.accessEvents = new AccessEventRepository(db, this.eventIndex);
   }
 
   static async open(location: StoreLocation, options: StoreOptions = {}): Promise<Store> {
