@@ -57,8 +57,8 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   const appender = await LedgerAppender.open(store.ledger, {
     maxBatch: config.ledger.maxBatch,
     timeoutMs: config.ledger.appendTimeoutMs,
-    onCommitted: async (start, entries) => {
-      await onCommitted(start, entries);
+    onCommitted: async (start, entries, notes) => {
+      await onCommitted(start, entries, notes);
       await checkpointer?.noteAppended(start + entries.length);
     },
     onHookError: (err) => opts.logger?.error({ err }, 'after-commit hook failed'),

@@ -15,11 +15,15 @@ export function eventEntryBytes(event: AccessEvent): Buffer {
   return canonicalJson(event);
 }
 
-/** Events back from committed entry bytes (for publishing); entries that are not events are skipped. */
-export function recordedEventsOf(start: number, entries: readonly Uint8Array[]): RecordedEvent[] {
+/**
+ * Events of committed entries (for publishing): the event the recorder appended with each entry
+ * when there is one, else decoded from the bytes (entries appended by other writers); entries
+ * that are not events are skipped.
+ */
+export function recordedEventsOf(start: number, entries: readonly Uint8Array[], notes: readonly unknown[] = []): RecordedEvent[] {
   const out: RecordedEvent[] = [];
   entries.forEach((bytes, i) => {
-    const event = decodeAccessEvent(bytes);
+    const event = (notes[i] as AccessEvent | undefined) ?? decodeAccessEvent(bytes);
     if (event) out.push({ ...event, seq: start + i });
   });
   return out;
@@ -32,7 +36,8 @@ export class LedgerRecorder implements Recorder {
 
   async record(event: AccessEvent): Promise<RecordedEvent> {
     if (this.closed) throw new UnavailableError('the recorder is shut down');
-    const { index } = await this.appender.append(eventEntryBytes(event));
+    // The event rides along to the commit hook, which publishes it without decoding the bytes.
+    const { index } = await this.appender.append(eventEntryBytes(event), event);
     return { ...event, seq: index };
   }
 
@@ -43,6 +48,6 @@ export class LedgerRecorder implements Recorder {
 }
 
 /** The appender hook that publishes each durable batch to the stream. */
-export function publishCommitted(stream: EventStream): (start: number, entries: readonly Uint8Array[]) => Promise<void> {
-  return (start, entries) => stream.publish(recordedEventsOf(start, entries));
+export function publishCommitted(stream: EventStream): (start: number, entries: readonly Uint8Array[], notes: readonly unknown[]) => Promise<void> {
+  return (start, entries, notes) => stream.publish(recordedEventsOf(start, entries, notes));
 }

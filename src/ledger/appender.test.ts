@@ -167,6 +167,26 @@ describe('LedgerAppender', () => {
     ]);
   });
 
+  it('hands each entry\'s note to onCommitted beside it, across the appends a batch groups', async () => {
+    const committed: Array<[number, unknown]> = [];
+    const appender = await LedgerAppender.open(new MemoryLedgerStorage(), {
+      onCommitted: (start, entries, notes) => {
+        expect(notes).toHaveLength(entries.length);
+        notes.forEach((n, i) => committed.push([start + i, n]));
+      },
+    });
+    await appender.appendMany([entry(0), entry(1)]);
+    // Queued together, written as one batch.
+    await Promise.all([appender.append(entry(2), 'two'), appender.append(entry(3)), appender.append(entry(4), { four: 4 })]);
+    expect(committed).toEqual([
+      [0, undefined],
+      [1, undefined],
+      [2, 'two'],
+      [3, undefined],
+      [4, { four: 4 }],
+    ]);
+  });
+
   it('close() writes what is queued and refuses later appends', async () => {
     const storage = new MemoryLedgerStorage();
     const appender = await LedgerAppender.open(storage);

@@ -16,15 +16,19 @@ export interface LedgerAppenderOptions {
   timeoutMs?: number;
   /**
    * Called after each batch is durable, before its appends resolve, e.g. to publish or to tell the
-   * checkpointer. Not awaited; a throw or rejection goes to onHookError.
+   * checkpointer. `notes[i]` is what the caller passed with entries[i] (undefined if nothing), so
+   * a hook need not decode the bytes it was handed as objects. Not awaited; a throw or rejection
+   * goes to onHookError.
    */
-  onCommitted?: (start: number, entries: readonly Uint8Array[]) => void | Promise<void>;
+  onCommitted?: (start: number, entries: readonly Uint8Array[], notes: readonly unknown[]) => void | Promise<void>;
   /** Receives onCommitted failures; without it they surface as an unhandled rejection. */
   onHookError?: (err: unknown) => void;
 }
 
 interface QueuedAppend {
   entries: Uint8Array[];
+  /** One per entry, for onCommitted; the ledger never reads them. */
+  notes: unknown[];
   resolve(start: number): void;
   reject(err: unknown): void;
 }
@@ -66,15 +70,15 @@ export class LedgerAppender {
     return this.frontier.root();
   }
 
-  /** Appends one entry; resolves with its index once durable. */
-  async append(entry: Uint8Array): Promise<{ index: number }> {
-    return { index: await this.enqueue([entry]) };
+  /** Appends one entry; resolves with its index once durable. `note` is handed to onCommitted with it. */
+  async append(entry: Uint8Array, note?: unknown): Promise<{ index: number }> {
+    return { index: await this.enqueue([entry], [note]) };
   }
 
   /** Appends entries atomically (one batch) at consecutive indexes from `start`. */
   async appendMany(entries: readonly Uint8Array[]): Promise<{ start: number; count: number }> {
     if (entries.length === 0) return { start: this.size, count: 0 };
-    return { start: await this.enqueue([...entries]), count: entries.length };
+    return { start: await this.enqueue([...entries], new Array<unknown>(entries.length).fill(undefined)), count: entries.length };
   }
 
   /** Writes what is queued, then refuses further appends. */
@@ -83,11 +87,11 @@ export class LedgerAppender {
     await this.flushing;
   }
 
-  private enqueue(entries: Uint8Array[]): Promise<number> {
+  private enqueue(entries: Uint8Array[], notes: unknown[]): Promise<number> {
     if (this.closed) return Promise.reject(new UnavailableError('the ledger appender is closed'));
     if (!entries.every((e) => e instanceof Uint8Array)) return Promise.reject(new InvalidInputError('ledger entries must be bytes'));
     return new Promise<number>((resolve, reject) => {
-      this.queue.push({ entries, resolve, reject });
+      this.queue.push({ entries, notes, resolve, reject });
       this.flushing ??= this.flushLoop();
     });
   }
@@ -138,7 +142,7 @@ export class LedgerAppender {
         return;
       }
     }
-    this.notifyCommitted(start, entries);
+    this.notifyCommitted(start, entries, batch.length === 1 ? (batch[0] as QueuedAppend).notes : batch.flatMap((a) => a.notes));
     let index = start;
     for (const a of batch) {
       a.resolve(index);
@@ -190,7 +194,7 @@ export class LedgerAppender {
     }
   }
 
-  private notifyCommitted(start: number, entries: readonly Uint8Array[]): void {
+  private notifyCommitted(start: number, entries: readonly Uint8Array[], notes: readonly unknown[]): void {
     const hook = this.options.onCommitted;
     if (!hook) return;
     const report = (err: unknown): void => {
@@ -198,7 +202,7 @@ export class LedgerAppender {
       else void Promise.reject(err);
     };
     try {
-      const result = hook(start, entries);
+      const result = hook(start, entries, notes);
       if (result instanceof Promise) result.catch(report);
     } catch (err) {
       report(err);

@@ -10,10 +10,27 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
 
 /** The canonical UTF-8 bytes of a JSON value. Throws InvalidInputError naming the offending path. */
 export function canonicalJson(value: unknown): Buffer {
-  return Buffer.from(canonicalJsonText(value, '$', new Set()), 'utf8');
+  return Buffer.from(canonicalJsonText(value, [], new Set()), 'utf8');
 }
 
-function canonicalJsonText(value: unknown, path: string, ancestors: Set<object>): string {
+/**
+ * Where a value sits, as the keys and indexes leading to it. Kept as a stack and turned into
+ * `$.a[0].b` only for an error message: every entry of every reveal is encoded here.
+ */
+type Path = Array<string | number>;
+
+function pathText(path: Path): string {
+  let text = '$';
+  for (const step of path) text += typeof step === 'number' ? `[${step}]` : `.${step}`;
+  return text;
+}
+
+function refuse(path: Path, what: string): never {
+  const at = pathText(path);
+  throw new InvalidInputError(`${at}: ${what}`, { field: at });
+}
+
+function canonicalJsonText(value: unknown, path: Path, ancestors: Set<object>): string {
   switch (typeof value) {
     case 'string':
       return canonicalString(value, path);
@@ -21,58 +38,57 @@ function canonicalJsonText(value: unknown, path: string, ancestors: Set<object>)
       return value ? 'true' : 'false';
     case 'number':
       // RFC 8785 §3.2.2.3: ECMAScript Number serialization, which JSON.stringify implements (-0 → "0").
-      if (!Number.isFinite(value)) throw new InvalidInputError(`${path}: ${value} has no JSON form`, { field: path });
+      if (!Number.isFinite(value)) refuse(path, `${value} has no JSON form`);
       return JSON.stringify(value);
     case 'object':
       break;
     default:
-      throw new InvalidInputError(`${path}: a ${typeof value} is not JSON data`, { field: path });
+      refuse(path, `a ${typeof value} is not JSON data`);
   }
   if (value === null) return 'null';
-  if (ancestors.has(value)) throw new InvalidInputError(`${path}: the value contains itself`, { field: path });
+  if (ancestors.has(value)) refuse(path, 'the value contains itself');
   ancestors.add(value);
   try {
     if (Array.isArray(value)) return canonicalArray(value, path, ancestors);
     const proto: unknown = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) {
-      throw new InvalidInputError(`${path}: only plain objects are JSON data, got ${describeObject(value)}`, { field: path });
-    }
+    if (proto !== Object.prototype && proto !== null) refuse(path, `only plain objects are JSON data, got ${describeObject(value)}`);
     return canonicalObject(value as Record<string, unknown>, path, ancestors);
   } finally {
     ancestors.delete(value);
   }
 }
 
-function canonicalArray(items: readonly unknown[], path: string, ancestors: Set<object>): string {
-  const parts: string[] = [];
+function canonicalArray(items: readonly unknown[], path: Path, ancestors: Set<object>): string {
+  let text = '[';
   for (let i = 0; i < items.length; i++) {
+    path.push(i);
     // A hole or undefined would become "null" under JSON.stringify; refuse rather than guess.
-    if (!(i in items) || items[i] === undefined) {
-      throw new InvalidInputError(`${path}[${i}]: undefined is not JSON data`, { field: `${path}[${i}]` });
-    }
-    parts.push(canonicalJsonText(items[i], `${path}[${i}]`, ancestors));
+    if (!(i in items) || items[i] === undefined) refuse(path, 'undefined is not JSON data');
+    text += (i > 0 ? ',' : '') + canonicalJsonText(items[i], path, ancestors);
+    path.pop();
   }
-  return `[${parts.join(',')}]`;
+  return `${text}]`;
 }
 
-function canonicalObject(object: Record<string, unknown>, path: string, ancestors: Set<object>): string {
-  if (Object.getOwnPropertySymbols(object).length > 0) {
-    throw new InvalidInputError(`${path}: symbol keys are not JSON data`, { field: path });
-  }
+function canonicalObject(object: Record<string, unknown>, path: Path, ancestors: Set<object>): string {
+  if (Object.getOwnPropertySymbols(object).length > 0) refuse(path, 'symbol keys are not JSON data');
   // RFC 8785 §3.2.3: sort by UTF-16 code units, which is what the default string comparison does.
   const keys = Object.keys(object).sort();
-  const parts: string[] = [];
+  let text = '{';
+  let first = true;
   for (const key of keys) {
     const member = object[key];
     if (member === undefined) continue;
-    const memberPath = `${path}.${key}`;
-    parts.push(`${canonicalString(key, memberPath)}:${canonicalJsonText(member, memberPath, ancestors)}`);
+    path.push(key);
+    text += `${first ? '' : ','}${canonicalString(key, path)}:${canonicalJsonText(member, path, ancestors)}`;
+    path.pop();
+    first = false;
   }
-  return `{${parts.join(',')}}`;
+  return `${text}}`;
 }
 
-function canonicalString(text: string, path: string): string {
-  if (LONE_SURROGATE.test(text)) throw new InvalidInputError(`${path}: string contains a lone UTF-16 surrogate`, { field: path });
+function canonicalString(text: string, path: Path): string {
+  if (LONE_SURROGATE.test(text)) refuse(path, 'string contains a lone UTF-16 surrogate');
   // RFC 8785 §3.2.2.2: exactly the escaping of ECMAScript JSON.stringify.
   return JSON.stringify(text);
 }
