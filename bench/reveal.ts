@@ -62,21 +62,51 @@ export const revealSection: Section = {
     const pairs = await prepareDataDir(ctx, 'reveal', dataDir, policyDir, sizes);
     const token = await agentToken(dataDir);
     ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
-    const server = await startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], {
-      CUSTOS_BENCH_BASELINE: '1',
-      CUSTOS_LOG_LEVEL: 'warn',
-    });
-    try {
-      return await measure(ctx, server, token, pairs, sizes);
-    } finally {
-      const code = await server.stop();
-      if (code !== 0) ctx.warn(`custos serve exited with ${code} on SIGTERM; its last output:\n${server.outputTail().join("\n")}`);
-      // pino writes JSON lines; at CUSTOS_LOG_LEVEL=warn any of them is worth a look.
-      const logged = server.outputTail().filter((line) => line.startsWith('{'));
-      if (logged.length > 0) ctx.warn(`custos serve logged ${logged.length} warning or error line(s) under load, the last: ${logged.at(-1)}`);
-    }
+    const serve = (env: Record<string, string>) =>
+      startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_BENCH_BASELINE: '1', CUSTOS_LOG_LEVEL: 'warn', ...env });
+    const figures = await withServer(ctx, await serve({}), (server) => measure(ctx, server, token, pairs, sizes));
+    // The pairs repeat within a run, so the figures above are mostly decision-cache hits. The
+    // same load with the cache off shows what a reveal costs when Cedar answers every time.
+    ctx.log('reveal: again with the decision cache off (CUSTOS_POLICY_CACHE=0)');
+    figures.push(await withServer(ctx, await serve({ CUSTOS_POLICY_CACHE: '0' }), (server) => measureCacheOff(ctx, server, token, pairs, sizes)));
+    return figures;
   },
 };
+
+/** Runs `fn` against a started server, then stops it and reports anything it logged or an unclean exit. */
+async function withServer<T>(ctx: BenchContext, server: RunningServer, fn: (server: RunningServer) => Promise<T>): Promise<T> {
+  try {
+    return await fn(server);
+  } finally {
+    const code = await server.stop();
+    if (code !== 0) ctx.warn(`custos serve exited with ${code} on SIGTERM; its last output:\n${server.outputTail().join('\n')}`);
+    // pino writes JSON lines; at CUSTOS_LOG_LEVEL=warn any of them is worth a look.
+    const logged = server.outputTail().filter((line) => line.startsWith('{'));
+    if (logged.length > 0) ctx.warn(`custos serve logged ${logged.length} warning or error line(s) under load, the last: ${logged.at(-1)}`);
+  }
+}
+
+/** Throughput only, guarded and unguarded alternating, on a server whose every reveal asks Cedar. */
+async function measureCacheOff(ctx: BenchContext, server: RunningServer, token: string, pairs: readonly Pair[], sizes: Sizes): Promise<Figure> {
+  const target = { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections };
+  await load(target, sizes.warmupSeconds, guardedRequest);
+  await load(target, sizes.warmupSeconds, unguardedRequest);
+  const runs: RunPair[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const g = await load(target, sizes.seconds, guardedRequest);
+    const u = await load(target, sizes.seconds, unguardedRequest);
+    ctx.log(`reveal: cache off run ${i + 1}/${RUNS}: guarded ${describe(g)}; unguarded ${describe(u)}`);
+    runs.push({ value: g.rps, baseline: u.rps });
+  }
+  return pairedFigure({
+    section: 'reveal',
+    name: 'reveal throughput, decision cache off',
+    unit: 'req/s',
+    baselineName: 'unguarded read (bench route)',
+    runs,
+    note: `the same load on a server started with CUSTOS_POLICY_CACHE=0, so Cedar answers every reveal (the figures above mostly hit the cache: ${pairs.length} customer/case pairs repeat within a run)`,
+  });
+}
 
 async function measure(ctx: BenchContext, server: RunningServer, token: string, pairs: readonly Pair[], sizes: Sizes): Promise<Figure[]> {
   const target = { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections };

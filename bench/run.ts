@@ -117,8 +117,8 @@ async function main(): Promise<number> {
         figures.push(...(await section.run({ quick: args.quick, tmpDir, log, warn })));
       } catch (err) {
         // One broken section must not cost the others' figures.
-        failures.push({ section: section.name, error: (err as Error).stack ?? String(err) });
-        log(`bench: section ${section.name} failed: ${(err as Error).stack ?? String(err)}`);
+        failures.push({ section: section.name, error: describeFailure(err) });
+        log(`bench: section ${section.name} failed: ${describeFailure(err)}`);
       } finally {
         rmSync(tmpDir, { recursive: true, force: true });
       }
@@ -152,3 +152,12 @@ async function main(): Promise<number> {
 
 // Exit explicitly: a driver's idle socket or timer must not keep a finished benchmark alive.
 process.exit(await main());
+
+/** The stack, and the chain of causes under it (a failed append says why only in its cause). */
+function describeFailure(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    parts.push(depth === 0 ? ((e as Error).stack ?? String(e)) : `caused by: ${(e as Error).stack ?? String(e)}`);
+  }
+  return parts.join('\n');
+}

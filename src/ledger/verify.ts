@@ -269,16 +269,17 @@ async function replayStoredEntries(
   };
   reachTargets();
   for await (const batch of entryBatches(storage, size, batchSize)) {
-    const completed: StoredNode[] = [];
+    // The nodes each leaf completes are collected only to compare them with the stored ones.
+    const completed: StoredNode[] | undefined = compareNodes ? [] : undefined;
     for (const { index, entry } of batch) {
       const expected = frontier.size;
       if (index > expected) throw new VerificationProblem(`entry ${expected} is missing (deleted?)`, expected);
       if (index < expected) throw new VerificationProblem(`entry ${index} appears twice or out of order`, index);
       frontier.append(leafHash(entry), completed);
-      reachTargets();
+      if (pending.length > 0) reachTargets();
     }
     // Stored nodes first: a changed entry is reported at its index, not at the next checkpoint.
-    if (compareNodes) await compareStoredNodes(storage, completed);
+    if (completed) await compareStoredNodes(storage, completed);
     for (const { target, root } of rootsReached.splice(0)) compareRoot(target.checkpoint, root, target.label);
     onProgress?.(frontier.size, size);
   }

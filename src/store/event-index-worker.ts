@@ -1,10 +1,9 @@
 /**
  * The SQLite store's access-event index, in a worker thread (event-index.ts says why).
  *
- * Its connection opens the index file and attaches the ledger's file read-only in spirit: it
- * only ever reads ledger_entries there, and WAL readers never block the ledger's writer. The
- * projection and the queries are the same code PostgreSQL runs in process; this file only
- * carries messages. The index file holds nothing the ledger does not: when its layout version
+ * Its connection opens the index file and attaches the ledger's file, where it only ever reads
+ * ledger_entries (a WAL reader never blocks the ledger's writer). The projection and the
+ * queries are the same code PostgreSQL runs in process; this file only carries messages. The index file holds nothing the ledger does not: when its layout version
  * differs from this code's, it is emptied and rebuilt.
  */
 import { parentPort, workerData } from 'node:worker_threads';

@@ -145,23 +145,26 @@ export class SqlLedgerStorage implements LedgerStorage {
 
   /** Verification reads the log a page per query and hands it over in batches. */
   async *readEntryBatches(from: number, to: number, batchSize: number): AsyncIterable<StoredEntry[]> {
+    // Pages of at most batchSize rows, each handed over as it is: SQLite rows come back already
+    // shaped as StoredEntry, so a million-entry verification allocates nothing per entry but the bytes.
+    const page = Math.max(1, Math.min(READ_PAGE, batchSize));
     let next = from;
     while (next < to) {
-      const rows = this.sqlite
-        ? (this.preparedEntryPage ??= this.sqlite.prepare('SELECT idx, entry FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?')).all(next, to, READ_PAGE) as Array<{ idx: number; entry: Buffer }>
-        : await this.db
-            .selectFrom('ledger_entries')
-            .select(['idx', 'entry'])
-            .where('idx', '>=', next)
-            .where('idx', '<', to)
-            .orderBy('idx')
-            .limit(READ_PAGE)
-            .execute();
+      const rows: StoredEntry[] = this.sqlite
+        ? ((this.preparedEntryPage ??= this.sqlite.prepare('SELECT idx AS "index", entry FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?')).all(next, to, page) as StoredEntry[])
+        : (
+            await this.db
+              .selectFrom('ledger_entries')
+              .select(['idx', 'entry'])
+              .where('idx', '>=', next)
+              .where('idx', '<', to)
+              .orderBy('idx')
+              .limit(page)
+              .execute()
+          ).map((r) => ({ index: Number(r.idx), entry: r.entry }));
       if (rows.length === 0) return;
-      for (let i = 0; i < rows.length; i += batchSize) {
-        yield rows.slice(i, i + batchSize).map((r) => ({ index: Number(r.idx), entry: r.entry }));
-      }
-      next = Number(rows[rows.length - 1]!.idx) + 1;
+      yield rows;
+      next = rows[rows.length - 1]!.index + 1;
     }
   }
 
