@@ -56,22 +56,25 @@ async function collect(lines: AsyncIterable<string>): Promise<string[]> {
   return all;
 }
 
-describe('verifyLedger', () => {
+for (const hashWorkerFrom of [Infinity, 0]) {
+describe(`verifyLedger, leaves hashed ${hashWorkerFrom === 0 ? 'on a worker thread' : 'in process'}`, () => {
+  const verify: typeof verifyLedger = (storage, keys, options = {}) => verifyLedger(storage, keys, { hashWorkerFrom, ...options });
+
   it('accepts an untouched ledger and reports its size, root and checkpoints', async () => {
     const storage = await buildLedger();
     const progress: number[] = [];
-    const result = await verifyLedger(storage, verifierKeys, { batchSize: 32, onProgress: (done) => progress.push(done) });
+    const result = await verify(storage, verifierKeys, { batchSize: 32, onProgress: (done) => progress.push(done) });
     const leaves = Array.from({ length: 100 }, (_, n) => leafHash(entry(n)));
     expect(result).toEqual({ ok: true, size: 100, root: Buffer.from(rootOf(leaves)).toString('hex'), checkpoints: 10, latestCheckpointSize: 100 });
     expect(progress).toEqual([32, 64, 96, 100]);
   });
 
   it('accepts an empty ledger, and one with entries beyond the last checkpoint', async () => {
-    expect(await verifyLedger(new MemoryLedgerStorage(), verifierKeys)).toMatchObject({ ok: true, size: 0, checkpoints: 0 });
+    expect(await verify(new MemoryLedgerStorage(), verifierKeys)).toMatchObject({ ok: true, size: 0, checkpoints: 0 });
     const storage = await buildLedger(25, 10);
     const appender = await LedgerAppender.open(storage);
     await appender.append(entry(25));
-    expect(await verifyLedger(storage, verifierKeys)).toMatchObject({ ok: true, size: 26, checkpoints: 3, latestCheckpointSize: 25 });
+    expect(await verify(storage, verifierKeys)).toMatchObject({ ok: true, size: 26, checkpoints: 3, latestCheckpointSize: 25 });
   });
 
   it('detects one changed byte in an entry, naming the index', async () => {
@@ -79,7 +82,7 @@ describe('verifyLedger', () => {
     const bytes = entry(41);
     bytes[5] = (bytes[5] as number) ^ 1;
     storage.tamperEntry(41, bytes);
-    expect(await verifyLedger(storage, verifierKeys)).toEqual({
+    expect(await verify(storage, verifierKeys)).toEqual({
       ok: false,
       index: 41,
       problem: 'entry 41: leaf hash does not match the tree (entry bytes changed?)',
@@ -89,20 +92,20 @@ describe('verifyLedger', () => {
   it('detects a deleted entry, naming the missing index', async () => {
     const storage = await buildLedger();
     storage.deleteEntry(41);
-    expect(await verifyLedger(storage, verifierKeys)).toEqual({ ok: false, index: 41, problem: 'entry 41 is missing (deleted?)' });
+    expect(await verify(storage, verifierKeys)).toEqual({ ok: false, index: 41, problem: 'entry 41 is missing (deleted?)' });
   });
 
   it('detects the last entries deleted, through the checkpoint that covered them', async () => {
     const storage = await buildLedger();
     storage.deleteEntry(99);
-    const result = await verifyLedger(storage, verifierKeys);
+    const result = await verify(storage, verifierKeys);
     expect(result).toMatchObject({ ok: false, problem: 'checkpoint at size 100: the log holds only 99 entries (entries removed from the end?)' });
   });
 
   it('detects two swapped entries at the first of them', async () => {
     const storage = await buildLedger();
     storage.swapEntries(17, 63);
-    expect(await verifyLedger(storage, verifierKeys)).toMatchObject({ ok: false, index: 17 });
+    expect(await verify(storage, verifierKeys)).toMatchObject({ ok: false, index: 17 });
   });
 
   it('detects an entry rewritten together with its leaf node, through the first checkpoint after it', async () => {
@@ -110,7 +113,7 @@ describe('verifyLedger', () => {
     const forged = Buffer.from('{"id":"evt-41","actor":"mallory"}');
     storage.tamperEntry(41, forged);
     storage.tamperNode({ level: 0, index: 41 }, leafHash(forged));
-    expect(await verifyLedger(storage, verifierKeys)).toEqual({
+    expect(await verify(storage, verifierKeys)).toEqual({
       ok: false,
       problem: 'entries 40–41: the stored tree node (level 1, index 20) does not match the entries (entries or tree nodes altered?)',
     });
@@ -130,7 +133,7 @@ describe('verifyLedger', () => {
         storage.tamperNode({ level, index }, hash as Uint8Array);
       }
     }
-    expect(await verifyLedger(storage, verifierKeys)).toMatchObject({
+    expect(await verify(storage, verifierKeys)).toMatchObject({
       ok: false,
       problem: 'checkpoint at size 50: signed root does not match the root of the entries (entries changed after signing?)',
     });
@@ -142,7 +145,7 @@ describe('verifyLedger', () => {
     const [origin, size, , ...rest] = original.note.split('\n');
     const altered = [origin, size, Buffer.alloc(32, 7).toString('base64'), ...rest].join('\n');
     storage.tamperCheckpoint({ ...original, note: altered });
-    expect(await verifyLedger(storage, verifierKeys)).toEqual({ ok: false, problem: 'checkpoint at size 50: signature does not verify under any known key' });
+    expect(await verify(storage, verifierKeys)).toEqual({ ok: false, problem: 'checkpoint at size 50: signature does not verify under any known key' });
   });
 
   it('detects a checkpoint re-signed by a key it does not know, or stored under another size', async () => {
@@ -150,11 +153,11 @@ describe('verifyLedger', () => {
     const forger = parseSignerKey(generateNoteKey(ORIGIN).signerKey);
     const note = signCheckpoint({ origin: ORIGIN, size: 30, root: await rootAt(storage, 30), extensions: [] }, forger);
     storage.tamperCheckpoint({ size: 30, note, signedAt: '2025-03-01T00:00:00Z' });
-    expect(await verifyLedger(storage, verifierKeys)).toMatchObject({ ok: false, problem: 'checkpoint at size 30: signature does not verify under any known key' });
+    expect(await verify(storage, verifierKeys)).toMatchObject({ ok: false, problem: 'checkpoint at size 30: signature does not verify under any known key' });
 
     const other = await buildLedger();
     other.tamperCheckpoint({ ...(await checkpointAt(other, 40)), size: 45 });
-    expect(await verifyLedger(other, verifierKeys)).toMatchObject({ ok: false, problem: 'checkpoint at size 45: the signed note is for size 40' });
+    expect(await verify(other, verifierKeys)).toMatchObject({ ok: false, problem: 'checkpoint at size 45: the signed note is for size 40' });
   });
 
   it('detects a checkpoint signed by the key over a forked tree', async () => {
@@ -162,13 +165,13 @@ describe('verifyLedger', () => {
     const forkedRoot = Buffer.alloc(32, 9);
     const note = signCheckpoint({ origin: ORIGIN, size: 55, root: forkedRoot, extensions: [] }, signer);
     storage.tamperCheckpoint({ size: 55, note, signedAt: '2025-03-01T00:00:00Z' });
-    expect(await verifyLedger(storage, verifierKeys)).toMatchObject({ ok: false, problem: expect.stringMatching(/^checkpoint at size 55: signed root does not match/) });
+    expect(await verify(storage, verifierKeys)).toMatchObject({ ok: false, problem: expect.stringMatching(/^checkpoint at size 55: signed root does not match/) });
   });
 
   it('detects an altered interior tree node when asked to compare every node (deep)', async () => {
     const storage = await buildLedger();
     storage.tamperNode({ level: 5, index: 1 }, Buffer.alloc(32, 1)); // covers entries 32..63
-    expect(await verifyLedger(storage, verifierKeys, { deep: true })).toEqual({
+    expect(await verify(storage, verifierKeys, { deep: true })).toEqual({
       ok: false,
       problem: 'entries 32–63: the stored tree node (level 5, index 1) does not match the entries (entries or tree nodes altered?)',
     });
@@ -182,7 +185,7 @@ describe('verifyLedger', () => {
         return storage.getNodes(keys);
       },
     });
-    expect(await verifyLedger(broken, verifierKeys, { batchSize: 10, deep: true })).toMatchObject({ ok: false, index: 70 });
+    expect(await verify(broken, verifierKeys, { batchSize: 10, deep: true })).toMatchObject({ ok: false, index: 70 });
   });
 
   it('gives the same answers without readEntryBatches', async () => {
@@ -196,15 +199,15 @@ describe('verifyLedger', () => {
       latestCheckpoint: () => storage.latestCheckpoint(),
       listCheckpoints: () => storage.listCheckpoints(),
     };
-    expect(await verifyLedger(plain, verifierKeys, { batchSize: 7 })).toMatchObject({ ok: true, size: 100 });
+    expect(await verify(plain, verifierKeys, { batchSize: 7 })).toMatchObject({ ok: true, size: 100 });
     storage.deleteEntry(12);
-    expect(await verifyLedger(plain, verifierKeys, { batchSize: 7 })).toMatchObject({ ok: false, index: 12 });
+    expect(await verify(plain, verifierKeys, { batchSize: 7 })).toMatchObject({ ok: false, index: 12 });
   });
 
   it('checks an outsider-held checkpoint against the log', async () => {
     const storage = await buildLedger();
     const trusted = (await checkpointAt(storage, 60)).note;
-    expect(await verifyLedger(storage, verifierKeys, { trusted })).toMatchObject({ ok: true });
+    expect(await verify(storage, verifierKeys, { trusted })).toMatchObject({ ok: true });
 
     // The operator rebuilt the log with entry 7 changed and re-signed every checkpoint with the same key.
     const rebuilt = new MemoryLedgerStorage();
@@ -214,24 +217,25 @@ describe('verifyLedger', () => {
       const { index } = await appender.append(n === 7 ? Buffer.from('{"rewritten":true}') : entry(n));
       await checkpointer.noteAppended(index + 1);
     }
-    expect(await verifyLedger(rebuilt, verifierKeys)).toMatchObject({ ok: true });
-    expect(await verifyLedger(rebuilt, verifierKeys, { trusted })).toMatchObject({
+    expect(await verify(rebuilt, verifierKeys)).toMatchObject({ ok: true });
+    expect(await verify(rebuilt, verifierKeys, { trusted })).toMatchObject({
       ok: false,
       problem: 'trusted checkpoint at size 60: signed root does not match the root of the entries (entries changed after signing?)',
     });
 
     const truncated = await buildLedger(50, 10);
-    expect(await verifyLedger(truncated, verifierKeys, { trusted })).toMatchObject({ ok: false, problem: expect.stringMatching(/^trusted checkpoint at size 60: the log holds only 50/) });
+    expect(await verify(truncated, verifierKeys, { trusted })).toMatchObject({ ok: false, problem: expect.stringMatching(/^trusted checkpoint at size 60: the log holds only 50/) });
 
     const stranger = generateNoteKey('custos/stranger');
     const foreign = signCheckpoint({ origin: 'custos/stranger', size: 10, root: await rootAt(storage, 10), extensions: [] }, parseSignerKey(stranger.signerKey));
-    expect(await verifyLedger(storage, [...verifierKeys, stranger.verifierKey], { trusted: foreign })).toMatchObject({ ok: false, problem: expect.stringMatching(/is not this log's/) });
+    expect(await verify(storage, [...verifierKeys, stranger.verifierKey], { trusted: foreign })).toMatchObject({ ok: false, problem: expect.stringMatching(/is not this log's/) });
   });
 
   it('throws InvalidInputError for a malformed verifier key', async () => {
-    await expect(verifyLedger(new MemoryLedgerStorage(), ['not a key'])).rejects.toBeInstanceOf(InvalidInputError);
+    await expect(verify(new MemoryLedgerStorage(), ['not a key'])).rejects.toBeInstanceOf(InvalidInputError);
   });
 });
+}
 
 describe('verifyExport', () => {
   it('verifies an export against a checkpoint with no store', async () => {

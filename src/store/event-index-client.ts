@@ -11,7 +11,8 @@ import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
 import type { AccessEventQueries, EventIndex, EventQuery, ProjectionOptions } from './event-index.ts';
 import { deserializeError, type IndexReply, type IndexRequest, type IndexWorkerData, type QueryMethod } from './event-index-protocol.ts';
 
-const BOOT = new URL('./event-index-worker-boot.mjs', import.meta.url);
+const BOOT = new URL('../worker-boot.mjs', import.meta.url);
+const WORKER_MODULE = new URL('./event-index-worker.ts', import.meta.url).href;
 
 interface Pending {
   resolve(value: unknown): void;
@@ -108,7 +109,7 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
 
   private start(): Running {
     if (this.running) return this.running;
-    const worker = new Worker(BOOT, { workerData: this.data });
+    const worker = new Worker(BOOT, { workerData: { ...this.data, module: WORKER_MODULE } });
     // A store left open must not keep its process alive; the index catches up on the next start.
     worker.unref();
     let settle!: { resolve(): void; reject(err: unknown): void };
