@@ -30,7 +30,6 @@ sqlite.pragma('journal_mode = WAL');
 sqlite.pragma('synchronous = NORMAL');
 sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('cache_size = -65536');
-sqlite.prepare('ATTACH DATABASE ? AS ledger').run(data.ledgerFile);
 const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
 
 async function prepareLayout(): Promise<void> {
@@ -75,7 +74,10 @@ async function handle(req: Exclude<IndexRequest, { kind: 'appended' }>): Promise
 }
 
 try {
+  // Before attaching the ledger: BEGIN IMMEDIATE locks every attached database, and the ledger's
+  // writer must never wait on this thread.
   await prepareLayout();
+  sqlite.prepare('ATTACH DATABASE ? AS ledger').run(data.ledgerFile);
   port.postMessage({ kind: 'ready' } satisfies IndexReply);
 } catch (err) {
   port.postMessage({ kind: 'failed', error: serializeError(err) } satisfies IndexReply);

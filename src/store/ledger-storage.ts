@@ -15,6 +15,8 @@ const READ_PAGE = 10_000;
 const DENSE_MIN = 8;
 // Bound parameters per multi-row INSERT stay far below both dialects' limits.
 const INSERT_CHUNK = 1_000;
+// Tries of one batch against a write lock held elsewhere: ~2 s of backoff in all.
+const BUSY_ATTEMPTS = 50;
 
 export class SqlLedgerStorage implements LedgerStorage {
   // Hot reads on SQLite go through prepared statements: verification reads millions of rows,
@@ -47,13 +49,23 @@ export class SqlLedgerStorage implements LedgerStorage {
   }
 
   async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
-    try {
-      await this.appendInTransaction(start, entries, nodes);
-    } catch (err) {
-      // Two writers that read the same size race to the same index; the loser learns it here.
-      const code = (err as { code?: string }).code;
-      if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`another writer appended at ${start} first`);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.appendInTransaction(start, entries, nodes);
+        break;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        // SQLite: another process held or took the write lock after this transaction read the
+        // size, which SQLite reports at once rather than waiting. Nothing was written: wait a
+        // little, without blocking the thread, and try again (the appender's timeout bounds it).
+        if ((code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') && attempt < BUSY_ATTEMPTS) {
+          await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 ** attempt)));
+          continue;
+        }
+        // Two writers that read the same size race to the same index; the loser learns it here.
+        if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`another writer appended at ${start} first`);
+        throw err;
+      }
     }
     this.onAppended?.(start + entries.length);
   }

@@ -1,6 +1,8 @@
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { storeTargets, openTestStore } from '../../test/support/stores.ts';
 import { rmSync } from 'node:fs';
+import BetterSqlite3 from 'better-sqlite3';
+import { LedgerAppender } from '../ledger/index.ts';
 import { ConflictError, InvalidInputError } from '../errors.ts';
 import type { SealedCustomer } from './customers.ts';
 import { indexFileFor, Store } from './store.ts';
@@ -163,6 +165,35 @@ for (const target of storeTargets()) {
         await store.close();
       }
     });
+
+    if (target.name === 'sqlite') {
+      it('starts the index worker while another connection holds the ledger\'s write lock, and appends through a busy store', async () => {
+        const location = target.location();
+        const store = await Store.open(location);
+        const other = new BetterSqlite3((location as { file: string }).file);
+        other.pragma('busy_timeout = 5000');
+        try {
+          other.exec('CREATE TABLE scratch (x integer)');
+          // The worker prepares its own file only; it never takes the ledger's lock.
+          other.exec('BEGIN IMMEDIATE');
+          expect(await store.eventIndex.indexedThrough()).toBe(0);
+          other.exec('COMMIT');
+
+          // Another process commits while a batch waits for the lock: the batch is retried, not failed.
+          const appender = await LedgerAppender.open(store.ledger);
+          other.exec('BEGIN IMMEDIATE');
+          other.prepare('INSERT INTO scratch VALUES (1)').run();
+          setTimeout(() => other.exec('COMMIT'), 100);
+          const e0 = canonicalEventBytes({ id: 'ev0', time: '2026-11-01T10:00:00.000Z', actor: 'emp1', action: 'view', customers: ['c1'], fields: [], decision: 'allow' });
+          expect(await appender.append(e0)).toEqual({ index: 0 });
+          await appender.close();
+          expect(await store.accessEvents.countSince('emp1', 'view', 'allow', '2026-11-01T00:00:00.000Z')).toBe(1);
+        } finally {
+          other.close();
+          await store.close();
+        }
+      });
+    }
 
     it('rejects a query bound that is not a time, naming it', async () => {
       const store = await openTestStore(target);
