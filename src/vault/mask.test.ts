@@ -139,6 +139,11 @@ describe('masks never show more than their rule allows', () => {
     );
   });
 
+  it('phone: a short number lengthened by its country\'s rules shows no digits', () => {
+    // San Marino: libphonenumber reads +378 800000 as 0549 800000; only six digits were given.
+    expect(maskPhone('+378800000')).toBe('+378 ***-***-****');
+  });
+
   it('phone: calling code and at most four digits, from at least eight', () => {
     const digits = fc.string({ unit: fc.constantFrom(...'0123456789'), minLength: 4, maxLength: 15 });
     fc.assert(

@@ -59,7 +59,11 @@ export function maskPhone(value: string, country?: string): string {
   }
   if (!parsed || !parsed.isPossible()) return HIDDEN;
   const digits = parsed.nationalNumber;
-  const tail = digits.length >= PHONE_MIN_DIGITS_FOR_TAIL ? digits.slice(-PHONE_TAIL_DIGITS) : '*'.repeat(PHONE_TAIL_DIGITS);
+  // Count what was given, too: libphonenumber may lengthen a short number (San Marino's
+  // "+378 800000" becomes 0549 800000), and four of six given digits is too many to show.
+  const given = v.replace(/\D/g, '').length - (/^(\+|00)/.test(v) ? parsed.countryCallingCode.length : 0);
+  const showTail = Math.min(digits.length, given) >= PHONE_MIN_DIGITS_FOR_TAIL;
+  const tail = showTail ? digits.slice(-PHONE_TAIL_DIGITS) : '*'.repeat(PHONE_TAIL_DIGITS);
   return `+${parsed.countryCallingCode} ***-***-${tail}`;
 }
 
