@@ -50,6 +50,7 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
 
   const store = await Store.open(config.store, {
     eventIndex: { onError: (err: unknown) => opts.logger?.error({ err }, 'access-event index projection failed') },
+    onError: (err: unknown) => opts.logger?.error({ err }, 'store background thread failed'),
   });
   const stream = new InProcessStream((err) => opts.logger?.error({ err }, 'event stream subscriber failed'));
   let checkpointer: LedgerCheckpointer | undefined;

@@ -5,6 +5,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { HASH_SIZE, leafHash } from './merkle.ts';
+import { packEntries } from './packed-entries.ts';
 
 const BOOT = new URL('../worker-boot.mjs', import.meta.url);
 const WORKER_MODULE = new URL('./leaf-hash-worker.ts', import.meta.url).href;
@@ -68,16 +69,7 @@ export class WorkerLeafHasher implements LeafHasher {
 
   hash(entries: readonly Uint8Array[]): Promise<Uint8Array[]> {
     if (this.failure) return Promise.reject(this.failure);
-    let total = 0;
-    for (const e of entries) total += e.length;
-    const bytes = new Uint8Array(total);
-    const offsets = new Uint32Array(entries.length + 1);
-    let at = 0;
-    entries.forEach((e, i) => {
-      bytes.set(e, at);
-      at += e.length;
-      offsets[i + 1] = at;
-    });
+    const { bytes, offsets } = packEntries(entries);
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject, count: entries.length });

@@ -1,4 +1,4 @@
-/** Messages between the store and its SQLite index worker (event-index-worker.ts). */
+/** Messages between the store and its SQLite workers (event-index-worker.ts, ledger-writer-worker.ts). */
 import { ConfigError, ConflictError, CustosError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError } from '../errors.ts';
 import type { AccessEventQueries, ProjectionOptions } from './event-index.ts';
 
@@ -15,11 +15,7 @@ export type IndexRequest =
   | { kind: 'catchUp' | 'indexedThrough' | 'rebuild' | 'close'; id: number }
   | { kind: 'query'; id: number; method: QueryMethod; args: unknown[] };
 
-export type IndexReply =
-  | { kind: 'ready' }
-  | { kind: 'failed'; error: SerializedError }
-  | { kind: 'result'; id: number; result?: unknown; error?: SerializedError }
-  | { kind: 'background-error'; error: SerializedError };
+export type { WorkerReply as IndexReply } from './worker-rpc.ts';
 
 export interface SerializedError {
   name: string;

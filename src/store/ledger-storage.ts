@@ -1,12 +1,14 @@
 /**
  * The ledger's storage (src/ledger/storage.ts) in SQL. Each batch is one transaction that
- * writes the entries and the Merkle nodes they complete. The access-event query index is
- * projected from the committed entries afterwards (access-event-projection.ts).
+ * writes the entries and the Merkle nodes they complete: on PostgreSQL through the pool, on
+ * SQLite on the writer thread (ledger-writer.ts). The access-event query index is projected
+ * from the committed entries afterwards (access-event-projection.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { ConflictError, IntegrityError } from '../errors.ts';
 import type { LedgerStorage, NodeKey, StoredCheckpoint, StoredEntry, StoredNode } from '../ledger/storage.ts';
+import type { LedgerWriter } from './ledger-writer.ts';
 import type { Database } from './schema.ts';
 import type { StoreDialect } from './store.ts';
 
@@ -15,8 +17,6 @@ const READ_PAGE = 10_000;
 const DENSE_MIN = 8;
 // Bound parameters per multi-row INSERT stay far below both dialects' limits.
 const INSERT_CHUNK = 1_000;
-// Tries of one batch against a write lock held elsewhere: ~2 s of backoff in all.
-const BUSY_ATTEMPTS = 50;
 
 export class SqlLedgerStorage implements LedgerStorage {
   // Hot reads on SQLite go through prepared statements: verification reads millions of rows,
@@ -25,7 +25,6 @@ export class SqlLedgerStorage implements LedgerStorage {
   private preparedNodeLookup: BetterSqlite3.Statement | undefined;
   private preparedNodeRange: BetterSqlite3.Statement | undefined;
   private preparedEntryPage: BetterSqlite3.Statement | undefined;
-  private sqliteInserts: SqliteInserts | undefined;
   /** Told the committed size after every batch (the store points it at the index projection). */
   onAppended: ((size: number) => void) | undefined;
 
@@ -33,6 +32,7 @@ export class SqlLedgerStorage implements LedgerStorage {
     private readonly db: Kysely<Database>,
     private readonly dialect: StoreDialect,
     private readonly sqlite: BetterSqlite3.Database | undefined,
+    private readonly writer?: LedgerWriter,
   ) {}
 
   // Proof generation is latency-sensitive; a prepared statement skips query compilation.
@@ -49,45 +49,26 @@ export class SqlLedgerStorage implements LedgerStorage {
   }
 
   async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
+    if (this.sqlite) {
+      // SQLite batches are written by the writer thread (ledger-writer.ts); without one this
+      // storage only reads (the index worker's view of the ledger).
+      if (!this.writer) throw new Error('this SQLite ledger storage has no writer: it is read-only');
+      await this.writer.writeBatch(start, entries, nodes);
+    } else {
       try {
-        await this.appendInTransaction(start, entries, nodes);
-        break;
+        await this.db.transaction().execute(async (tx) => {
+          const current = await sizeIn(tx);
+          if (current !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${current} entries`);
+          await insertChunked(tx, 'ledger_entries', entries.map((entry, i) => ({ idx: start + i, entry })));
+          await insertChunked(tx, 'ledger_nodes', nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash })));
+        });
       } catch (err) {
-        const code = (err as { code?: string }).code;
-        // SQLite: another process held or took the write lock after this transaction read the
-        // size, which SQLite reports at once rather than waiting. Nothing was written: wait a
-        // little, without blocking the thread, and try again (the appender's timeout bounds it).
-        if ((code === 'SQLITE_BUSY' || code === 'SQLITE_BUSY_SNAPSHOT') && attempt < BUSY_ATTEMPTS) {
-          await new Promise((resolve) => setTimeout(resolve, Math.min(50, 2 ** attempt)));
-          continue;
-        }
         // Two writers that read the same size race to the same index; the loser learns it here.
-        if (code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw new ConflictError(`another writer appended at ${start} first`);
+        if ((err as { code?: string }).code === '23505') throw new ConflictError(`another writer appended at ${start} first`);
         throw err;
       }
     }
     this.onAppended?.(start + entries.length);
-  }
-
-  private async appendInTransaction(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
-    await this.db.transaction().execute(async (tx) => {
-      const current = await sizeIn(tx);
-      if (current !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${current} entries`);
-      const entryRows = entries.map((entry, i) => ({ idx: start + i, entry }));
-      const nodeRows = nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash }));
-      if (this.sqlite) {
-        // Inside kysely's transaction, which holds the only connection: these rows commit with it.
-        // Prepared single-row inserts cost a fraction of building multi-row SQL per batch.
-        this.sqliteInserts ??= prepareSqliteInserts(this.sqlite);
-        const ins = this.sqliteInserts;
-        for (const r of entryRows) ins.entry.run(r.idx, r.entry);
-        for (const r of nodeRows) ins.node.run(r.level, r.idx, r.hash);
-        return;
-      }
-      await insertChunked(tx, 'ledger_entries', entryRows);
-      await insertChunked(tx, 'ledger_nodes', nodeRows);
-    });
   }
 
   /**
@@ -216,18 +197,6 @@ export class SqlLedgerStorage implements LedgerStorage {
   get dialectName(): StoreDialect {
     return this.dialect;
   }
-}
-
-interface SqliteInserts {
-  entry: BetterSqlite3.Statement;
-  node: BetterSqlite3.Statement;
-}
-
-function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteInserts {
-  return {
-    entry: sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)'),
-    node: sqlite.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)'),
-  };
 }
 
 async function sizeIn(db: Kysely<Database> | Transaction<Database>): Promise<number> {

@@ -17,6 +17,7 @@ import { AccessEventRepository } from './access-events.ts';
 import { SqlLedgerStorage } from './ledger-storage.ts';
 import { AccessEventProjection } from './access-event-projection.ts';
 import { WorkerEventIndex } from './event-index-client.ts';
+import { LedgerWriter } from './ledger-writer.ts';
 import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -62,6 +63,8 @@ export function redactUrl(url: string): string {
 export interface StoreOptions {
   /** When and how the access-event index follows the ledger. */
   eventIndex?: ProjectionOptions;
+  /** Failures of the store's background threads that no caller is waiting on. */
+  onError?: (err: unknown) => void;
 }
 
 export class Store {
@@ -73,6 +76,8 @@ export class Store {
   readonly ledger: SqlLedgerStorage;
   /** Keeps the access-event index caught up with the ledger. */
   readonly eventIndex: EventIndex;
+  /** SQLite: the thread that writes ledger batches. */
+  private readonly writer: LedgerWriter | undefined;
 
   private constructor(
     readonly db: Kysely<Database>,
@@ -84,7 +89,8 @@ export class Store {
     this.customers = new CustomerRepository(db, dialect, sqlite);
     this.employees = new EmployeeRepository(db, sqlite);
     this.cases = new CaseRepository(db, sqlite);
-    this.ledger = new SqlLedgerStorage(db, dialect, sqlite);
+    this.writer = location.dialect === 'sqlite' ? new LedgerWriter(location.file, options.onError) : undefined;
+    this.ledger = new SqlLedgerStorage(db, dialect, sqlite, this.writer);
     if (location.dialect === 'sqlite') {
       const index = new WorkerEventIndex(location.file, indexFileFor(location.file), options.eventIndex);
       this.eventIndex = index;
@@ -162,8 +168,14 @@ export class Store {
       : `${redactUrl(this.location.url)}${this.location.schema ? ` (schema ${this.location.schema})` : ''}`;
   }
 
+  /** Start the store's background threads now rather than when first needed (a server's first request). */
+  async warmUp(): Promise<void> {
+    await this.writer?.start();
+  }
+
   async close(): Promise<void> {
     try {
+      await this.writer?.close();
       // The index is rebuilt from the ledger at the next start anyway; this only saves the wait.
       await this.eventIndex.close();
     } finally {

@@ -1,0 +1,56 @@
+/**
+ * The SQLite ledger's writer, in a worker thread (ledger-writer.ts says why). Each request is
+ * one batch: its entries and the tree nodes they complete, in one IMMEDIATE transaction on this
+ * thread's own connection, durable (synchronous = FULL) before the answer goes back.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import BetterSqlite3 from 'better-sqlite3';
+import { ConflictError } from '../errors.ts';
+import { serializeError } from './event-index-protocol.ts';
+import type { LedgerWriterData, WriteBatchRequest } from './ledger-writer.ts';
+import type { WorkerReply } from './worker-rpc.ts';
+
+const port = parentPort;
+if (!port) throw new Error('ledger-writer-worker.ts runs only as a worker thread');
+const { file } = workerData as LedgerWriterData;
+
+const sqlite = new BetterSqlite3(file);
+sqlite.pragma('journal_mode = WAL');
+// FULL: a committed batch survives power loss, which the fail-closed promise needs.
+sqlite.pragma('synchronous = FULL');
+// Waiting for another writer's lock blocks this thread only, never a request.
+sqlite.pragma('busy_timeout = 5000');
+sqlite.pragma('cache_size = -65536');
+
+const lastIndex = sqlite.prepare('SELECT max(idx) AS last FROM ledger_entries');
+const insertEntry = sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)');
+const insertNode = sqlite.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+
+const writeBatch = sqlite.transaction((req: WriteBatchRequest) => {
+  const last = (lastIndex.get() as { last: number | null }).last;
+  const size = last === null ? 0 : last + 1;
+  if (size !== req.start) throw new ConflictError(`ledger append at ${req.start} but the log holds ${size} entries`);
+  const bytes = Buffer.from(req.entries);
+  for (let i = 0; i + 1 < req.offsets.length; i++) insertEntry.run(req.start + i, bytes.subarray(req.offsets[i], req.offsets[i + 1]));
+  const hashes = Buffer.from(req.nodeHashes);
+  for (let i = 0; 2 * i < req.nodeKeys.length; i++) insertNode.run(req.nodeKeys[2 * i], req.nodeKeys[2 * i + 1], hashes.subarray(32 * i, 32 * i + 32));
+});
+
+port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number }) => {
+  if (req.kind === 'close') {
+    sqlite.close();
+    port.postMessage({ kind: 'result', id: req.id } satisfies WorkerReply);
+    return;
+  }
+  try {
+    // IMMEDIATE: the write lock is taken first, so a busy store is waited for, not failed.
+    writeBatch.immediate(req);
+    port.postMessage({ kind: 'result', id: req.id } satisfies WorkerReply);
+  } catch (err) {
+    // Two writers that read the same size race to the same index; the loser learns it here.
+    const code = (err as { code?: string }).code;
+    const reported = code === 'SQLITE_CONSTRAINT_PRIMARYKEY' ? new ConflictError(`another writer appended at ${req.start} first`) : err;
+    port.postMessage({ kind: 'result', id: req.id, error: serializeError(reported) } satisfies WorkerReply);
+  }
+});
+port.postMessage({ kind: 'ready' } satisfies WorkerReply);

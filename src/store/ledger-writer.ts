@@ -1,0 +1,59 @@
+/**
+ * The SQLite ledger's batches are written on a worker thread with a connection of its own
+ * (ledger-writer-worker.ts). better-sqlite3 is synchronous: on the request thread every
+ * group-commit batch held the event loop for its inserts and the WAL fsync, a sixth of a
+ * guarded reveal's time under load. Reads stay on the store's connection: in WAL mode they see
+ * each batch once it commits, and never wait for the writer.
+ */
+import { packEntries } from '../ledger/packed-entries.ts';
+import type { StoredNode } from '../ledger/storage.ts';
+import { WorkerRpc } from './worker-rpc.ts';
+
+const WORKER_MODULE = new URL('./ledger-writer-worker.ts', import.meta.url);
+
+export interface LedgerWriterData {
+  file: string;
+}
+
+/** One batch, packed into transferable buffers: entries back to back, node hashes 32 bytes each. */
+export interface WriteBatchRequest {
+  kind: 'writeBatch';
+  id: number;
+  start: number;
+  entries: ArrayBuffer;
+  /** Entry i is entries[offsets[i], offsets[i + 1]). */
+  offsets: Uint32Array;
+  nodeHashes: ArrayBuffer;
+  /** (level, index) per node. */
+  nodeKeys: Float64Array;
+}
+
+export class LedgerWriter {
+  private readonly rpc: WorkerRpc;
+
+  constructor(file: string, onError: (err: unknown) => void = () => {}) {
+    this.rpc = new WorkerRpc('ledger writer', WORKER_MODULE, { file } satisfies LedgerWriterData, onError);
+  }
+
+  /** Start the worker before the first batch needs it. */
+  start(): Promise<void> {
+    return this.rpc.start();
+  }
+
+  async writeBatch(start: number, entries: readonly Uint8Array[], nodes: readonly StoredNode[]): Promise<void> {
+    const { bytes, offsets } = packEntries(entries);
+    const nodeHashes = new Uint8Array(32 * nodes.length);
+    const nodeKeys = new Float64Array(2 * nodes.length);
+    nodes.forEach((n, i) => {
+      nodeHashes.set(n.hash, 32 * i);
+      nodeKeys[2 * i] = n.level;
+      nodeKeys[2 * i + 1] = n.index;
+    });
+    const request: Omit<WriteBatchRequest, 'id'> = { kind: 'writeBatch', start, entries: bytes.buffer, offsets, nodeHashes: nodeHashes.buffer, nodeKeys };
+    await this.rpc.call(request, [bytes.buffer, offsets.buffer, nodeHashes.buffer, nodeKeys.buffer]);
+  }
+
+  close(): Promise<void> {
+    return this.rpc.close({ kind: 'close' });
+  }
+}

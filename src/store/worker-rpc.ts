@@ -1,0 +1,121 @@
+/**
+ * Requests to a worker thread of the store's, and their answers. The worker starts on first
+ * use (or on `start()`); if it dies, calls in flight fail with UnavailableError and the next
+ * call starts a new one. Errors cross as the same classes (event-index-protocol.ts), so HTTP
+ * and CLI map them as usual.
+ */
+import { Worker, type TransferListItem } from 'node:worker_threads';
+import { UnavailableError } from '../errors.ts';
+import { deserializeError, type SerializedError } from './event-index-protocol.ts';
+
+const BOOT = new URL('../worker-boot.mjs', import.meta.url);
+
+/** What a worker sends back: readiness, the answer to request `id`, or anything else (`onMessage`). */
+export type WorkerReply =
+  | { kind: 'ready' }
+  | { kind: 'failed'; error: SerializedError }
+  | { kind: 'result'; id: number; result?: unknown; error?: SerializedError }
+  | { kind: 'background-error'; error: SerializedError };
+
+interface Running {
+  worker: Worker;
+  ready: Promise<void>;
+}
+
+export class WorkerRpc {
+  private running: Running | undefined;
+  private readonly pending = new Map<number, { resolve(value: unknown): void; reject(err: unknown): void }>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    /** What the worker is, for error messages. */
+    private readonly name: string,
+    private readonly module: URL,
+    private readonly data: object,
+    /** Failures the worker reports on its own, and its unexpected death. */
+    private readonly onError: (err: unknown) => void,
+  ) {}
+
+  /** Starts the worker now rather than on the first call; resolves once it is ready. */
+  start(): Promise<void> {
+    return this.ensure().ready;
+  }
+
+  /** Sends without waiting for an answer. */
+  post(message: object): void {
+    if (this.closed) return;
+    this.ensure().worker.postMessage(message);
+  }
+
+  async call(request: object, transfer: readonly TransferListItem[] = []): Promise<unknown> {
+    if (this.closed) throw new UnavailableError(`the ${this.name} is closed`);
+    const running = this.ensure();
+    await running.ready;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      running.worker.postMessage({ ...request, id }, transfer);
+    });
+  }
+
+  /** `farewell`, if given, is called first so the worker can finish its work; then it is stopped. */
+  async close(farewell?: object): Promise<void> {
+    if (this.closed) return;
+    const running = this.running;
+    if (running && farewell) {
+      try {
+        await this.call(farewell);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    this.closed = true;
+    this.running = undefined;
+    await running?.worker.terminate();
+  }
+
+  private ensure(): Running {
+    if (this.running) return this.running;
+    const worker = new Worker(BOOT, { workerData: { ...this.data, module: this.module.href } });
+    // A store left open must not keep its process alive.
+    worker.unref();
+    let settle!: { resolve(): void; reject(err: unknown): void };
+    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
+    // Callers that only post never await it; a failure reaches them through onError.
+    ready.catch(() => {});
+    const running: Running = { worker, ready };
+    worker.on('message', (reply: WorkerReply) => {
+      switch (reply.kind) {
+        case 'ready':
+          settle.resolve();
+          break;
+        case 'failed':
+          settle.reject(deserializeError(reply.error));
+          break;
+        case 'background-error':
+          this.onError(deserializeError(reply.error));
+          break;
+        case 'result': {
+          const p = this.pending.get(reply.id);
+          this.pending.delete(reply.id);
+          if (reply.error) p?.reject(deserializeError(reply.error));
+          else p?.resolve(reply.result);
+        }
+      }
+    });
+    const stopped = (why: string) => {
+      if (this.running !== running) return;
+      this.running = undefined;
+      const err = new UnavailableError(`the ${this.name} stopped: ${why}`);
+      settle.reject(err);
+      for (const p of this.pending.values()) p.reject(err);
+      this.pending.clear();
+      if (!this.closed) this.onError(err);
+    };
+    worker.on('error', (err) => stopped(err.message));
+    worker.on('exit', (code) => stopped(`exit code ${code}`));
+    this.running = running;
+    return running;
+  }
+}
