@@ -3,4 +3,7 @@
 import { register } from 'tsx/esm/api';
 
 register();
-await import('../src/cli/main.ts');
+// Called, not left to main.ts to detect from argv[1]: npx and npm link run this file under
+// other paths (the .bin shim), and the command would silently do nothing.
+const { main } = await import('../src/cli/main.ts');
+await main(process.argv);

@@ -84,12 +84,16 @@ export function reportFailure(err: unknown): number {
   return exitCodeOf(err);
 }
 
-if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('bin/custos.js')) {
-  const code = await run(process.argv);
+/** The `custos` command (bin/custos.js): run, then exit with the command's code. */
+export async function main(argv: string[]): Promise<void> {
+  const code = await run(argv);
   // serve keeps running until a signal; every other command exits once its output is flushed,
   // even if a driver left a socket or timer behind.
-  if (code !== 0 || process.argv[2] !== 'serve') {
+  if (code !== 0 || argv[2] !== 'serve') {
     process.exitCode = code;
     process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
   }
 }
+
+// Run directly (tsx src/cli/main.ts …) as well as through bin/custos.js.
+if (import.meta.url === `file://${process.argv[1]}`) await main(process.argv);

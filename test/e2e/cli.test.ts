@@ -1,11 +1,21 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { custosCli } from '../support/cli.ts';
+import { BIN, custosCli } from '../support/cli.ts';
 import { storeTargets } from '../support/stores.ts';
 import { Store } from '../../src/store/store.ts';
 import { generateNoteKey } from '../../src/ledger/index.ts';
+
+describe('the custos command', () => {
+  it('runs under another path, as npx and npm link run it (node_modules/.bin/custos)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-bin-'));
+    mkdirSync(join(dir, '.bin'));
+    symlinkSync(BIN, join(dir, '.bin', 'custos'));
+    const r = await custosCli(['--version'], { bin: join(dir, '.bin', 'custos') });
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^\d+\.\d+\.\d+\n$/) });
+  });
+});
 
 const lines = (...objects: unknown[]) => objects.map((o) => (typeof o === 'string' ? o : JSON.stringify(o))).join('\n') + '\n';
 

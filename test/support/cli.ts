@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../bin/custos.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../bin/custos.js', import.meta.url));
 
 export interface CliResult {
   code: number;
@@ -10,9 +10,9 @@ export interface CliResult {
   stderr: string;
 }
 
-export function custosCli(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<CliResult> {
+export function custosCli(args: string[], opts: { env?: Record<string, string>; input?: string; bin?: string } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [opts.bin ?? BIN, ...args], {
       env: { ...process.env, CUSTOS_LOG_LEVEL: 'silent', ...(opts.env ?? {}) },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
