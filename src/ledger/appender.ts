@@ -142,7 +142,7 @@ export class LedgerAppender {
         return;
       }
     }
-    this.notifyCommitted(start, entries, batch.length === 1 ? (batch[0] as QueuedAppend).notes : batch.flatMap((a) => a.notes));
+    this.notifyCommitted(start, entries, batch.flatMap((a) => a.notes));
     let index = start;
     for (const a of batch) {
       a.resolve(index);

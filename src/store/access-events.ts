@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { IntegrityError, InvalidInputError } from '../errors.ts';
 import { decodeAccessEvent, type AccessAction, type Decision, type RecordedEvent } from '../model.ts';
 import type { AccessEventQueries, EventIndex, EventQuery } from './event-index.ts';
@@ -16,38 +16,29 @@ export class AccessEventRepository implements AccessEventQueries {
 
   async byActor(actor: string, q: EventQuery): Promise<RecordedEvent[]> {
     await this.projection.catchUp();
-    let query = this.db
+    const query = this.db
       .selectFrom('access_events as e')
       .innerJoin('ledger_entries as l', 'l.idx', 'e.seq')
       .select(['e.seq', 'l.entry'])
       .where('e.actor', '=', actor);
-    if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
-    if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
-    if (q.afterSeq !== undefined) query = query.where('e.seq', '>', q.afterSeq);
-    return decoded(await query.orderBy('e.seq').limit(q.limit).execute());
+    return page(query, q, 'e.seq');
   }
 
   async byCustomer(customer: string, q: EventQuery): Promise<RecordedEvent[]> {
     await this.projection.catchUp();
-    let query = this.db
+    const query = this.db
       .selectFrom('access_event_customers as c')
       .innerJoin('access_events as e', 'e.seq', 'c.seq')
       .innerJoin('ledger_entries as l', 'l.idx', 'c.seq')
       .select(['c.seq', 'l.entry'])
       .where('c.customer', '=', customer);
-    if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
-    if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
-    if (q.afterSeq !== undefined) query = query.where('c.seq', '>', q.afterSeq);
-    return decoded(await query.orderBy('c.seq').limit(q.limit).execute());
+    // Ordered by the link's own seq, which its primary key (customer, seq) already holds in order.
+    return page(query, q, 'c.seq');
   }
 
   async byTime(q: EventQuery): Promise<RecordedEvent[]> {
     await this.projection.catchUp();
-    let query = this.db.selectFrom('access_events as e').innerJoin('ledger_entries as l', 'l.idx', 'e.seq').select(['e.seq', 'l.entry']);
-    if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
-    if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
-    if (q.afterSeq !== undefined) query = query.where('e.seq', '>', q.afterSeq);
-    return decoded(await query.orderBy('e.seq').limit(q.limit).execute());
+    return page(this.db.selectFrom('access_events as e').innerJoin('ledger_entries as l', 'l.idx', 'e.seq').select(['e.seq', 'l.entry']), q, 'e.seq');
   }
 
   /** How many events of this kind an actor has since `since` (reveal budgets). */
@@ -77,6 +68,17 @@ export class AccessEventRepository implements AccessEventQueries {
       .execute();
     return rows.map((r) => ({ actor: r.actor, timeMs: Number(r.time_ms) }));
   }
+}
+
+/**
+ * One page of events: `query` selects seq and entry with access_events joined as `e`; the time
+ * bounds, keyset and limit of `q` apply, in `seq` order.
+ */
+async function page(query: SelectQueryBuilder<any, any, { seq: number; entry: Uint8Array }>, q: EventQuery, seq: 'e.seq' | 'c.seq'): Promise<RecordedEvent[]> {
+  if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
+  if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
+  if (q.afterSeq !== undefined) query = query.where(seq, '>', q.afterSeq);
+  return decoded(await query.orderBy(seq).limit(q.limit).execute());
 }
 
 function timeBound(value: string, field: string): number {
