@@ -6,7 +6,7 @@
 import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
 import type { AccessEventQueries, EventIndex, EventQuery, ProjectionOptions } from './event-index.ts';
 import type { IndexRequest, IndexWorkerData, QueryMethod } from './event-index-protocol.ts';
-import { WorkerRpc } from './worker-rpc.ts';
+import { WorkerRpc } from '../worker-rpc.ts';
 
 const WORKER_MODULE = new URL('./event-index-worker.ts', import.meta.url);
 

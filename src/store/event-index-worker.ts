@@ -12,7 +12,8 @@ import { Kysely, SqliteDialect } from 'kysely';
 import { AccessEventProjection } from './access-event-projection.ts';
 import { AccessEventRepository } from './access-events.ts';
 import { createIndexTables, type ProjectionOptions } from './event-index.ts';
-import { serializeError, type IndexReply, type IndexRequest, type IndexWorkerData } from './event-index-protocol.ts';
+import { serializeError } from '../worker-rpc.ts';
+import type { IndexReply, IndexRequest, IndexWorkerData } from './event-index-protocol.ts';
 import { SqlLedgerStorage } from './ledger-storage.ts';
 import type { Database } from './schema.ts';
 

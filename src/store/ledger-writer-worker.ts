@@ -6,9 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConflictError } from '../errors.ts';
-import { serializeError } from './event-index-protocol.ts';
 import type { LedgerWriterData, WriteBatchRequest } from './ledger-writer.ts';
-import type { WorkerReply } from './worker-rpc.ts';
+import { serializeError, type WorkerReply } from '../worker-rpc.ts';
 
 const port = parentPort;
 if (!port) throw new Error('ledger-writer-worker.ts runs only as a worker thread');

@@ -7,7 +7,7 @@
  */
 import { packEntries } from '../ledger/packed-entries.ts';
 import type { StoredNode } from '../ledger/storage.ts';
-import { WorkerRpc } from './worker-rpc.ts';
+import { WorkerRpc } from '../worker-rpc.ts';
 
 const WORKER_MODULE = new URL('./ledger-writer-worker.ts', import.meta.url);
 

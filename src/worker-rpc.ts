@@ -1,14 +1,13 @@
 /**
- * Requests to a worker thread of the store's, and their answers. The worker starts on first
- * use (or on `start()`); if it dies, calls in flight fail with UnavailableError and the next
- * call starts a new one. Errors cross as the same classes (event-index-protocol.ts), so HTTP
- * and CLI map them as usual.
+ * Requests to a worker thread and their answers: the store's SQLite workers and the ledger's
+ * leaf hasher. The worker (run through worker-boot.mjs) starts on first use or on `start()`;
+ * if it dies, calls in flight fail with UnavailableError and the next call starts a new one.
+ * Errors cross as the same classes, so HTTP and CLI map them as usual.
  */
 import { Worker, type TransferListItem } from 'node:worker_threads';
-import { UnavailableError } from '../errors.ts';
-import { deserializeError, type SerializedError } from './event-index-protocol.ts';
+import { ConfigError, ConflictError, CustosError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError } from './errors.ts';
 
-const BOOT = new URL('../worker-boot.mjs', import.meta.url);
+const BOOT = new URL('./worker-boot.mjs', import.meta.url);
 
 /** What a worker sends back: readiness, the answer to request `id`, or anything else (`onMessage`). */
 export type WorkerReply =
@@ -78,7 +77,7 @@ export class WorkerRpc {
   private ensure(): Running {
     if (this.running) return this.running;
     const worker = new Worker(BOOT, { workerData: { ...this.data, module: this.module.href } });
-    // A store left open must not keep its process alive.
+    // Work left open (a store not closed) must not keep its process alive.
     worker.unref();
     let settle!: { resolve(): void; reject(err: unknown): void };
     const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
@@ -117,5 +116,41 @@ export class WorkerRpc {
     worker.on('exit', (code) => stopped(`exit code ${code}`));
     this.running = running;
     return running;
+  }
+}
+
+export interface SerializedError {
+  name: string;
+  message: string;
+  details?: Record<string, unknown>;
+}
+
+export function serializeError(err: unknown): SerializedError {
+  if (err instanceof CustosError) return { name: err.name, message: err.message, details: err.details };
+  if (err instanceof Error) return { name: err.name, message: err.message };
+  return { name: 'Error', message: String(err) };
+}
+
+/** The same class on this side of the thread boundary, so HTTP and CLI map it as usual. */
+export function deserializeError(e: SerializedError): Error {
+  const details = e.details ?? {};
+  switch (e.name) {
+    case 'InvalidInputError':
+      return new InvalidInputError(e.message, details as { field?: string });
+    case 'NotFoundError':
+      return new NotFoundError(e.message, details);
+    case 'ConflictError':
+      return new ConflictError(e.message, details);
+    case 'IntegrityError':
+      return new IntegrityError(e.message, details);
+    case 'UnavailableError':
+      return new UnavailableError(e.message, details);
+    case 'ConfigError':
+      return new ConfigError(e.message, details);
+    default: {
+      const err = new Error(e.message);
+      err.name = e.name;
+      return err;
+    }
   }
 }
