@@ -6,7 +6,6 @@
  * `record` durable before it resolves, with no tree and no checkpoints. Both brokers share one
  * store, key ring and policy engine; their runs alternate, so drift hits both alike.
  */
-import { join } from 'node:path';
 import { openCustos, type Custos } from '../src/app.ts';
 import { Broker, type RequestContext } from '../src/broker/broker.ts';
 import { loadConfig } from '../src/config.ts';
@@ -46,9 +45,7 @@ export const brokerSection: Section = {
   description: 'in-process reveals through the Broker: ledger recorder against an append-only table',
   async run(ctx) {
     const sizes = ctx.quick ? QUICK : FULL;
-    const dataDir = join(ctx.tmpDir, 'data');
-    const policyDir = join(ctx.tmpDir, 'policies');
-    const pairs = await prepareDataDir(ctx, 'broker', dataDir, policyDir, sizes);
+    const { dataDir, policyDir, pairs } = await prepareDataDir(ctx, 'broker', sizes);
     // Failures of the ledger's after-commit work (checkpoint signing, publishing) are only logged;
     // a run that silently skipped them would look faster, so the reader must hear of any.
     const logger = createLogger('warn', { write: (line: string) => ctx.warn(`custos logged under load: ${line.trim()}`) });

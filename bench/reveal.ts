@@ -57,9 +57,7 @@ export const revealSection: Section = {
   description: 'guarded reveals over HTTP (autocannon) against the unguarded bench route',
   async run(ctx) {
     const sizes = ctx.quick ? QUICK : FULL;
-    const dataDir = join(ctx.tmpDir, 'data');
-    const policyDir = join(ctx.tmpDir, 'policies');
-    const pairs = await prepareDataDir(ctx, 'reveal', dataDir, policyDir, sizes);
+    const { dataDir, policyDir, pairs } = await prepareDataDir(ctx, 'reveal', sizes);
     const token = await agentToken(dataDir);
     ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
     const serve = (env: Record<string, string>) =>
@@ -242,18 +240,19 @@ async function load(target: LoadTarget, seconds: number, requestFor: RequestFor,
 }
 
 /**
- * Seeds the demo organisation in-process, then opens a case for the agent on each of the first
- * `pairs` non-canary customers (a canary reveal is denied by design), with a budget no run can
- * spend (in a copy of the policies at `policyDir`). Returns the pairs to rotate over. Shared
- * with the broker section, which reveals the same data in-process.
+ * Seeds the demo organisation in-process into `data/` under the section's scratch directory,
+ * then opens a case for the agent on each of the first `pairs` non-canary customers (a canary
+ * reveal is denied by design), with a budget no run can spend (in a copy of the policies at
+ * `policies/`). Returns both directories and the pairs to rotate over. Shared with the broker
+ * section, which reveals the same data in-process.
  */
 export async function prepareDataDir(
   ctx: BenchContext,
   section: string,
-  dataDir: string,
-  policyDir: string,
   sizes: { customers: number; pairs: number },
-): Promise<Pair[]> {
+): Promise<{ dataDir: string; policyDir: string; pairs: Pair[] }> {
+  const dataDir = join(ctx.tmpDir, 'data');
+  const policyDir = join(ctx.tmpDir, 'policies');
   cpSync(DEFAULT_POLICY_DIR, policyDir, { recursive: true });
   const rolesFile = join(policyDir, ROLES_FILE);
   const roles = JSON.parse(readFileSync(rolesFile, 'utf8')) as { roles: Record<string, { budget: { perHour: number; perDay: number } }> };
@@ -280,7 +279,7 @@ export async function prepareDataDir(
       cases.push({ id: caseId, employee: AGENT, customer: customer.id, openedAt, kind: 'support' });
     }
     await custos.store.cases.upsertMany(cases, now);
-    return pairs;
+    return { dataDir, policyDir, pairs };
   } finally {
     await custos.close();
   }
