@@ -74,13 +74,50 @@ export interface Purpose {
   ref: string;
 }
 
-/** One access decision, the unit the ledger records and the stream carries (DESIGN.md events.jsonl). */
+/** What an event acted on (DESIGN.md `target`). */
+export const TARGET_TYPES = ['customer', 'employee', 'case', 'ledger', 'directory', 'key', 'token'] as const;
+export type TargetType = (typeof TARGET_TYPES)[number];
+
+export interface EventTarget {
+  type: TargetType;
+  /** The record's id; for the directory, ledger and keys, a fixed name (`customers`, `ledger`, `kek`, `signing`). */
+  id: string;
+}
+
+/** The operation an event records, finer than `action` (DESIGN.md `operation`). */
+export const OPERATIONS = [
+  'view', 'search', 'reveal',
+  'create', 'replace', 'update', 'suspend', 'reinstate', 'reassign', 'close', 'reopen', 'delete',
+  'read', 'export', 'import', 'issue', 'rotate', 'init',
+] as const;
+export type Operation = (typeof OPERATIONS)[number];
+
+/** One non-PII attribute a change touched: its value before and after (null: absent). */
+export interface AttributeChange {
+  before: string | null;
+  after: string | null;
+}
+
+/** A search as recorded: never the query itself, only its kind, a keyed hash of it and the hit count. */
+export interface SearchRecord {
+  kind: 'email' | 'phone';
+  /** Keyed hash (hex) of the normalized query: equal queries hash equal, so repeated probes show. */
+  hash: string;
+  hits: number;
+}
+
+/**
+ * One access decision, the unit the ledger records and the stream carries (DESIGN.md events.jsonl).
+ * Files from other systems carry the first block only; events Custos records itself add the rest.
+ * Every added field is optional, so entries recorded before they existed stay valid and readable.
+ */
 export interface AccessEvent {
   id: string;
   time: string;
   actor: string;
   action: AccessAction;
   customers: string[];
+  /** PII fields returned in clear (empty for a masked view or a deny). */
   fields: string[];
   purpose?: Purpose;
   decision: Decision;
@@ -88,6 +125,17 @@ export interface AccessEvent {
   reason?: string;
   channel?: string;
   ip?: string;
+  /** What the act was on. */
+  target?: EventTarget;
+  operation?: Operation;
+  /** Fields asked for, recorded on a deny too (apart from `fields`, those returned). */
+  requested?: string[];
+  /** For changes: before → after of each non-PII attribute that changed. */
+  change?: Record<string, AttributeChange>;
+  /** For searches. */
+  search?: SearchRecord;
+  /** Facts about an operator act that have no field of their own (import: file, sha256, counts; token: lifetime). */
+  details?: Record<string, string | number | boolean>;
 }
 
 /** An access event once recorded: its position in the ledger. */
