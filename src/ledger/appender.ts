@@ -124,16 +124,18 @@ export class LedgerAppender {
   /** Never throws: the outcome goes to the batch's promises. */
   private async writeBatch(batch: QueuedAppend[]): Promise<void> {
     const entries = batch.flatMap((a) => a.entries);
+    const deadline = Date.now() + this.timeoutMs;
     let start = 0;
-    for (let attempt = 1; ; attempt++) {
+    for (;;) {
       try {
         start = await this.tryWrite(entries);
         break;
       } catch (err) {
         this.stale = true;
-        // Another process appended first (a CLI beside the server): nothing of ours was
-        // written, so re-read the tree and place the batch after theirs, once.
-        if (err instanceof ConflictError && attempt === 1) continue;
+        // Another process appended first (another server, a CLI): nothing of ours was written,
+        // so re-read the tree and place the batch after theirs, for as long as the append may
+        // take. Each conflict means another writer made progress, so the log as a whole does.
+        if (err instanceof ConflictError && Date.now() < deadline) continue;
         const failure = new UnavailableError(
           err instanceof UnavailableError ? err.message : 'the ledger could not durably record the entry',
         );

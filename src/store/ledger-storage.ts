@@ -13,6 +13,8 @@ import type { Database } from './schema.ts';
 import type { StoreDialect } from './store.ts';
 
 const READ_PAGE = 10_000;
+/** Names the PostgreSQL advisory lock that sequences ledger batches (one per schema). */
+const LEDGER_SEQUENCER = ':custos-ledger-sequencer';
 // Fewer keys than this on one level are looked up one by one (a proof's handful).
 const DENSE_MIN = 8;
 // Bound parameters per multi-row INSERT stay far below both dialects' limits.
@@ -57,6 +59,10 @@ export class SqlLedgerStorage implements LedgerStorage {
     } else {
       try {
         await this.db.transaction().execute(async (tx) => {
+          // The sequencer: one appender at a time per schema, held until this transaction ends
+          // (commit, rollback, or the connection dying with its process), as tessera's MySQL
+          // storage holds its tree-state row. Under it the size read is the size written after.
+          await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${LEDGER_SEQUENCER}))`.execute(tx);
           const current = await sizeIn(tx);
           if (current !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${current} entries`);
           await insertChunked(tx, 'ledger_entries', entries.map((entry, i) => ({ idx: start + i, entry })));

@@ -125,7 +125,10 @@ export class Store {
       const pool = new pg.Pool({
         connectionString: location.url,
         max: 10,
-        ...(location.schema ? { options: `-c search_path=${location.schema}` } : {}),
+        // A process that hangs (not dies) inside a transaction, e.g. holding the ledger's
+        // sequencer, is cut off after 10 s so the others go on; Custos's transactions are
+        // never idle that long.
+        options: `-c idle_in_transaction_session_timeout=10000${location.schema ? ` -c search_path=${location.schema}` : ''}`,
       });
       pool.on('error', () => {
         /* idle client errors surface on the next query */
