@@ -2,7 +2,7 @@
  * Versioned migrations, applied in name order by kysely's Migrator at open.
  * Never edit a released migration: add the next one.
  */
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { createIndexTables } from './event-index.ts';
 import type { StoreDialect } from './store.ts';
 
@@ -133,10 +133,25 @@ function indexProjection(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Budgets counted in the store (budgets.ts). PostgreSQL keeps them in the schema; SQLite in a
+ * file of its own, created by SqliteBudgetCounter, so nothing to do here.
+ */
+function budgetUses(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (dialect !== 'postgres') return;
+      await sql`CREATE TABLE budget_uses (id bigserial PRIMARY KEY, actor text NOT NULL, kind text NOT NULL, at_ms bigint NOT NULL)`.execute(db);
+      await sql`CREATE INDEX budget_uses_actor ON budget_uses (actor, kind, at_ms)`.execute(db);
+      await sql`CREATE TABLE budget_seeded (kind text PRIMARY KEY)`.execute(db);
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_access_event_projection': indexProjection(dialect) };
+      return { '0001_initial': initial(dialect), '0002_access_event_projection': indexProjection(dialect), '0006_budget_uses': budgetUses(dialect) };
     },
   };
 }

@@ -94,6 +94,19 @@ export interface AccessEventProjectionTable {
   next_seq: number;
 }
 
+/** One reserved use of a budget (budgets.ts); rows older than a day are pruned. */
+export interface BudgetUsesTable {
+  id: Generated<number>;
+  actor: string;
+  kind: string;
+  at_ms: number;
+}
+
+/** Budget kinds already seeded from the access events (budgets.ts seedOnce). */
+export interface BudgetSeededTable {
+  kind: string;
+}
+
 export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
@@ -104,6 +117,8 @@ export interface Database {
   access_events: AccessEventsTable;
   access_event_customers: AccessEventCustomersTable;
   access_event_projection: AccessEventProjectionTable;
+  budget_uses: BudgetUsesTable;
+  budget_seeded: BudgetSeededTable;
 }
 
 export type { Generated };

@@ -19,6 +19,7 @@ import { AccessEventProjection } from './access-event-projection.ts';
 import { WorkerEventIndex } from './event-index-client.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
+import { PostgresBudgetCounter, SqliteBudgetCounter, type BudgetCounter } from './budgets.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -55,6 +56,11 @@ export function indexFileFor(file: string): string {
   return join(dirname(file), `${basename(file, extname(file))}-index.db`);
 }
 
+/** The SQLite store's budgets file, beside the ledger's: custos.db → custos-budgets.db. */
+export function budgetsFileFor(file: string): string {
+  return join(dirname(file), `${basename(file, extname(file))}-budgets.db`);
+}
+
 /** Never print a password from a connection URL. */
 export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:/@]+):[^@/]*@/, '//$1:***@');
@@ -76,6 +82,8 @@ export class Store {
   readonly ledger: SqlLedgerStorage;
   /** Keeps the access-event index caught up with the ledger. */
   readonly eventIndex: EventIndex;
+  /** Reveal and search budgets, shared by every process on this store. */
+  readonly budgets: BudgetCounter;
   /** SQLite: the thread that writes ledger batches. */
   private readonly writer: LedgerWriter | undefined;
 
@@ -101,6 +109,7 @@ export class Store {
       this.accessEvents = new AccessEventRepository(db, projection);
     }
     this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);
+    this.budgets = location.dialect === 'sqlite' ? new SqliteBudgetCounter(budgetsFileFor(location.file)) : new PostgresBudgetCounter(db);
   }
 
   static async open(location: StoreLocation, options: StoreOptions = {}): Promise<Store> {
@@ -145,6 +154,7 @@ export class Store {
     try {
       await store.migrate();
     } catch (err) {
+      await store.budgets.close();
       await db.destroy();
       throw err;
     }
@@ -181,6 +191,7 @@ export class Store {
       await this.writer?.close();
       // The index is rebuilt from the ledger at the next start anyway; this only saves the wait.
       await this.eventIndex.close();
+      await this.budgets.close();
     } finally {
       await this.db.destroy();
     }
