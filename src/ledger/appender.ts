@@ -155,6 +155,7 @@ export class LedgerAppender {
   /** One attempt at a batch; returns its first index once durable. */
   private async tryWrite(entries: Uint8Array[]): Promise<number> {
     if (this.stale) await this.resync();
+    if (this.storage.appendSequenced) return this.tryWriteSequenced(this.storage.appendSequenced.bind(this.storage), entries);
     const start = this.frontier.size;
     // Advance a copy: the frontier moves only once the batch is durable.
     const next = this.frontier.clone();
@@ -165,6 +166,24 @@ export class LedgerAppender {
       this.lingeringWrite = write;
     });
     this.frontier = next;
+    return start;
+  }
+
+  /** The storage places the batch under its sequencer; the frontier is re-read only if another writer appended. */
+  private async tryWriteSequenced(append: NonNullable<LedgerStorage['appendSequenced']>, entries: Uint8Array[]): Promise<number> {
+    let next: MerkleFrontier | undefined;
+    const write = append(entries, async (size) => {
+      const base = size === this.frontier.size ? this.frontier : await loadFrontier(this.storage, size);
+      const advanced = base.clone();
+      const nodes: StoredNode[] = [];
+      for (const entry of entries) advanced.append(leafHash(entry), nodes);
+      next = advanced;
+      return nodes;
+    });
+    const start = await this.withinTimeout(write, () => {
+      this.lingeringWrite = write;
+    });
+    this.frontier = next!;
     return start;
   }
 

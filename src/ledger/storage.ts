@@ -37,6 +37,12 @@ export interface LedgerStorage {
    * complete-subtree nodes that the batch completes. Must fail if `start` is not the current size.
    */
   appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void>;
+  /**
+   * Optional, for storages several processes append to: append at whatever the size is once
+   * this writer holds the log's sequencer. `place(size)` returns the nodes the batch completes
+   * at that size; resolves with the batch's first index once durable.
+   */
+  appendSequenced?(entries: Uint8Array[], place: (size: number) => Promise<StoredNode[]>): Promise<number>;
   /** Stored node hashes in the order asked; throws if any is missing. */
   getNodes(keys: NodeKey[]): Promise<Uint8Array[]>;
   /** Entries with from <= index < to, in index order, streamed. */

@@ -14,7 +14,7 @@ import { AccessEventRepository } from './access-events.ts';
 import { createIndexTables, type ProjectionOptions } from './event-index.ts';
 import { serializeError } from '../worker-rpc.ts';
 import type { IndexReply, IndexRequest, IndexWorkerData } from './event-index-protocol.ts';
-import { SqlLedgerStorage } from './ledger-storage.ts';
+import { SqliteLedgerStorage } from './ledger-storage.ts';
 import type { Database } from './schema.ts';
 
 /** Bump when the index tables change: older index files are then rebuilt from the ledger. */
@@ -52,7 +52,7 @@ const options: ProjectionOptions = {
   onError: (err) => port.postMessage({ kind: 'background-error', error: serializeError(err) } satisfies IndexReply),
 };
 // Unqualified, ledger_entries resolves to the attached ledger: the index file has no such table.
-const projection = new AccessEventProjection(db, sqlite, new SqlLedgerStorage(db, 'sqlite', sqlite), options);
+const projection = new AccessEventProjection(db, sqlite, new SqliteLedgerStorage(db, sqlite), options);
 const queries = new AccessEventRepository(db, projection);
 
 async function handle(req: Exclude<IndexRequest, { kind: 'appended' }>): Promise<unknown> {

@@ -1,7 +1,7 @@
 /**
- * The ledger's storage (src/ledger/storage.ts) in SQL. Each batch is one transaction that
- * writes the entries and the Merkle nodes they complete: on PostgreSQL through the pool, on
- * SQLite on the writer thread (ledger-writer.ts). The access-event query index is projected
+ * The ledger's storage (src/ledger/storage.ts) in SQL, one class per dialect. Each batch is one
+ * transaction that writes the entries and the Merkle nodes they complete: on PostgreSQL through
+ * the pool under the sequencer, on SQLite on the writer thread (ledger-writer.ts). The access-event query index is projected
  * from the committed entries afterwards (access-event-projection.ts).
  */
 import type BetterSqlite3 from 'better-sqlite3';
@@ -10,7 +10,6 @@ import { ConflictError, IntegrityError } from '../errors.ts';
 import type { LedgerStorage, NodeKey, StoredCheckpoint, StoredEntry, StoredNode } from '../ledger/storage.ts';
 import type { LedgerWriter } from './ledger-writer.ts';
 import type { Database } from './schema.ts';
-import type { StoreDialect } from './store.ts';
 
 const READ_PAGE = 10_000;
 /** Names the PostgreSQL advisory lock that sequences ledger batches (one per schema). */
@@ -20,67 +19,32 @@ const DENSE_MIN = 8;
 // Bound parameters per multi-row INSERT stay far below both dialects' limits.
 const INSERT_CHUNK = 1_000;
 
-export class SqlLedgerStorage implements LedgerStorage {
-  // Hot reads on SQLite go through prepared statements: verification reads millions of rows,
-  // and kysely's per-query compilation would dominate. On the shared connection such a read may
-  // see rows of a batch still being committed, but callers only read below the committed size.
-  private preparedNodeLookup: BetterSqlite3.Statement | undefined;
-  private preparedNodeRange: BetterSqlite3.Statement | undefined;
-  private preparedEntryPage: BetterSqlite3.Statement | undefined;
+/**
+ * What both dialects share: sizes, node and entry reads by the same queries, checkpoints. Each
+ * dialect's class below adds how it writes a batch and its own fast paths for reads.
+ */
+export abstract class SqlLedgerStorage implements LedgerStorage {
   /** Told the committed size after every batch (the store points it at the index projection). */
   onAppended: ((size: number) => void) | undefined;
 
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly dialect: StoreDialect,
-    private readonly sqlite: BetterSqlite3.Database | undefined,
-    private readonly writer?: LedgerWriter,
-  ) {}
+  constructor(protected readonly db: Kysely<Database>) {}
 
-  // Proof generation is latency-sensitive; a prepared statement skips query compilation.
-  // Prepared lazily: the table exists only once migrations ran.
-  private get nodeLookup(): BetterSqlite3.Statement | undefined {
-    if (this.sqlite && !this.preparedNodeLookup) {
-      this.preparedNodeLookup = this.sqlite.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?');
-    }
-    return this.preparedNodeLookup;
-  }
+  abstract appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void>;
+  /** Nodes at scattered keys of one or more levels (a proof's handful), into `found` by "level/index". */
+  protected abstract lookupSparse(keys: NodeKey[], found: Map<string, Uint8Array>): Promise<void>;
+  /** One level's nodes with lo <= index <= hi. */
+  protected abstract nodeRange(level: number, lo: number, hi: number): Promise<Array<{ idx: number; hash: Uint8Array }>>;
+  /** At most `limit` entries with from <= index < to, in index order. */
+  protected abstract entryPage(from: number, to: number, limit: number): Promise<StoredEntry[]>;
 
   async size(): Promise<number> {
     return sizeIn(this.db);
   }
 
-  async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
-    if (this.sqlite) {
-      // SQLite batches are written by the writer thread (ledger-writer.ts); without one this
-      // storage only reads (the index worker's view of the ledger).
-      if (!this.writer) throw new Error('this SQLite ledger storage has no writer: it is read-only');
-      await this.writer.writeBatch(start, entries, nodes);
-    } else {
-      try {
-        await this.db.transaction().execute(async (tx) => {
-          // The sequencer: one appender at a time per schema, held until this transaction ends
-          // (commit, rollback, or the connection dying with its process), as tessera's MySQL
-          // storage holds its tree-state row. Under it the size read is the size written after.
-          await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${LEDGER_SEQUENCER}))`.execute(tx);
-          const current = await sizeIn(tx);
-          if (current !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${current} entries`);
-          await insertChunked(tx, 'ledger_entries', entries.map((entry, i) => ({ idx: start + i, entry })));
-          await insertChunked(tx, 'ledger_nodes', nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash })));
-        });
-      } catch (err) {
-        // Two writers that read the same size race to the same index; the loser learns it here.
-        if ((err as { code?: string }).code === '23505') throw new ConflictError(`another writer appended at ${start} first`);
-        throw err;
-      }
-    }
-    this.onAppended?.(start + entries.length);
-  }
-
   /**
    * Proofs ask for a few nodes at scattered (level, index) keys; verification asks for long
    * contiguous runs per level. Each level's keys are read with one range query when they are
-   * dense, else key by key (SQLite, prepared) or with one tuple IN query (PostgreSQL).
+   * dense, else through the dialect's sparse lookup.
    */
   async getNodes(keys: NodeKey[]): Promise<Uint8Array[]> {
     if (keys.length === 0) return [];
@@ -105,22 +69,7 @@ export class SqlLedgerStorage implements LedgerStorage {
         sparse.push(...list);
       }
     }
-    if (sparse.length > 0) {
-      const lookup = this.nodeLookup;
-      if (lookup) {
-        for (const k of sparse) {
-          const row = lookup.get(k.level, k.index) as { hash: Buffer } | undefined;
-          if (row) found.set(`${k.level}/${k.index}`, row.hash);
-        }
-      } else {
-        const rows = await this.db
-          .selectFrom('ledger_nodes')
-          .select(['level', 'idx', 'hash'])
-          .where((eb) => eb(eb.refTuple('level', 'idx'), 'in', sparse.map((k) => eb.tuple(k.level, k.index))))
-          .execute();
-        for (const r of rows) found.set(`${r.level}/${Number(r.idx)}`, r.hash);
-      }
-    }
+    if (sparse.length > 0) await this.lookupSparse(sparse, found);
     return keys.map((k) => {
       const hash = found.get(`${k.level}/${k.index}`);
       if (!hash) throw missingNode(k);
@@ -128,39 +77,12 @@ export class SqlLedgerStorage implements LedgerStorage {
     });
   }
 
-  private async nodeRange(level: number, lo: number, hi: number): Promise<Array<{ idx: number; hash: Uint8Array }>> {
-    if (this.sqlite) {
-      this.preparedNodeRange ??= this.sqlite.prepare('SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx BETWEEN ? AND ?');
-      return this.preparedNodeRange.all(level, lo, hi) as Array<{ idx: number; hash: Buffer }>;
-    }
-    return this.db
-      .selectFrom('ledger_nodes')
-      .select(['idx', 'hash'])
-      .where('level', '=', level)
-      .where('idx', '>=', lo)
-      .where('idx', '<=', hi)
-      .execute();
-  }
-
   /** Verification reads the log a page per query and hands it over in batches. */
   async *readEntryBatches(from: number, to: number, batchSize: number): AsyncIterable<StoredEntry[]> {
-    // Pages of at most batchSize rows, each handed over as it is: SQLite rows come back already
-    // shaped as StoredEntry, so a million-entry verification allocates nothing per entry but the bytes.
     const page = Math.max(1, Math.min(READ_PAGE, batchSize));
     let next = from;
     while (next < to) {
-      const rows: StoredEntry[] = this.sqlite
-        ? ((this.preparedEntryPage ??= this.sqlite.prepare('SELECT idx AS "index", entry FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?')).all(next, to, page) as StoredEntry[])
-        : (
-            await this.db
-              .selectFrom('ledger_entries')
-              .select(['idx', 'entry'])
-              .where('idx', '>=', next)
-              .where('idx', '<', to)
-              .orderBy('idx')
-              .limit(page)
-              .execute()
-          ).map((r) => ({ index: Number(r.idx), entry: r.entry }));
+      const rows = await this.entryPage(next, to, page);
       if (rows.length === 0) return;
       yield rows;
       next = rows[rows.length - 1]!.index + 1;
@@ -199,9 +121,123 @@ export class SqlLedgerStorage implements LedgerStorage {
       after = Number(rows[rows.length - 1]!.size);
     }
   }
+}
 
-  get dialectName(): StoreDialect {
-    return this.dialect;
+/**
+ * SQLite: batches are written by the writer thread (ledger-writer.ts); without one this storage
+ * only reads (the index worker's view of the ledger). Hot reads go through prepared statements:
+ * verification reads millions of rows and proofs are latency-sensitive, and kysely's per-query
+ * compilation would dominate. On the shared connection such a read may see rows of a batch
+ * still being committed, but callers only read below the committed size.
+ */
+export class SqliteLedgerStorage extends SqlLedgerStorage {
+  // Prepared lazily: the tables exist only once migrations ran.
+  private preparedNodeLookup: BetterSqlite3.Statement | undefined;
+  private preparedNodeRange: BetterSqlite3.Statement | undefined;
+  private preparedEntryPage: BetterSqlite3.Statement | undefined;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly sqlite: BetterSqlite3.Database,
+    private readonly writer?: LedgerWriter,
+  ) {
+    super(db);
+  }
+
+  async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
+    if (!this.writer) throw new Error('this SQLite ledger storage has no writer: it is read-only');
+    await this.writer.writeBatch(start, entries, nodes);
+    this.onAppended?.(start + entries.length);
+  }
+
+  protected async lookupSparse(keys: NodeKey[], found: Map<string, Uint8Array>): Promise<void> {
+    const lookup = (this.preparedNodeLookup ??= this.sqlite.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?'));
+    for (const k of keys) {
+      const row = lookup.get(k.level, k.index) as { hash: Buffer } | undefined;
+      if (row) found.set(`${k.level}/${k.index}`, row.hash);
+    }
+  }
+
+  protected async nodeRange(level: number, lo: number, hi: number): Promise<Array<{ idx: number; hash: Uint8Array }>> {
+    this.preparedNodeRange ??= this.sqlite.prepare('SELECT idx, hash FROM ledger_nodes WHERE level = ? AND idx BETWEEN ? AND ?');
+    return this.preparedNodeRange.all(level, lo, hi) as Array<{ idx: number; hash: Buffer }>;
+  }
+
+  protected async entryPage(from: number, to: number, limit: number): Promise<StoredEntry[]> {
+    // Rows come back already shaped as StoredEntry, so a million-entry verification allocates
+    // nothing per entry but the bytes.
+    this.preparedEntryPage ??= this.sqlite.prepare('SELECT idx AS "index", entry FROM ledger_entries WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?');
+    return this.preparedEntryPage.all(from, to, limit) as StoredEntry[];
+  }
+}
+
+/**
+ * PostgreSQL: any number of processes append through the pool. One at a time holds the
+ * sequencer, a transaction-scoped advisory lock per schema, as tessera's MySQL storage holds
+ * its tree-state row; it goes with the transaction (commit, rollback, or the connection dying
+ * with its process).
+ */
+export class PostgresLedgerStorage extends SqlLedgerStorage {
+  async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
+    await this.appendSequenced(entries, async (size) => {
+      if (size !== start) throw new ConflictError(`ledger append at ${start} but the log holds ${size} entries`);
+      return nodes;
+    });
+  }
+
+  /**
+   * Under the sequencer, the size read is the size written at: `place` computes the batch's
+   * nodes for it (re-reading the tree if another process appended since), so a batch never
+   * conflicts with another writer and never retries.
+   */
+  async appendSequenced(entries: Uint8Array[], place: (size: number) => Promise<StoredNode[]>): Promise<number> {
+    let start = 0;
+    try {
+      await this.db.transaction().execute(async (tx) => {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ${LEDGER_SEQUENCER}))`.execute(tx);
+        start = await sizeIn(tx);
+        const nodes = await place(start);
+        await insertChunked(tx, 'ledger_entries', entries.map((entry, i) => ({ idx: start + i, entry })));
+        await insertChunked(tx, 'ledger_nodes', nodes.map((n) => ({ level: n.level, idx: n.index, hash: n.hash })));
+      });
+    } catch (err) {
+      // Only a writer that does not take the sequencer (an older version) can race us here.
+      if ((err as { code?: string }).code === '23505') throw new ConflictError('another writer appended at the same index first');
+      throw err;
+    }
+    this.onAppended?.(start + entries.length);
+    return start;
+  }
+
+  protected async lookupSparse(keys: NodeKey[], found: Map<string, Uint8Array>): Promise<void> {
+    const rows = await this.db
+      .selectFrom('ledger_nodes')
+      .select(['level', 'idx', 'hash'])
+      .where((eb) => eb(eb.refTuple('level', 'idx'), 'in', keys.map((k) => eb.tuple(k.level, k.index))))
+      .execute();
+    for (const r of rows) found.set(`${r.level}/${Number(r.idx)}`, r.hash);
+  }
+
+  protected nodeRange(level: number, lo: number, hi: number): Promise<Array<{ idx: number; hash: Uint8Array }>> {
+    return this.db
+      .selectFrom('ledger_nodes')
+      .select(['idx', 'hash'])
+      .where('level', '=', level)
+      .where('idx', '>=', lo)
+      .where('idx', '<=', hi)
+      .execute();
+  }
+
+  protected async entryPage(from: number, to: number, limit: number): Promise<StoredEntry[]> {
+    const rows = await this.db
+      .selectFrom('ledger_entries')
+      .select(['idx', 'entry'])
+      .where('idx', '>=', from)
+      .where('idx', '<', to)
+      .orderBy('idx')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ index: Number(r.idx), entry: r.entry }));
   }
 }
 

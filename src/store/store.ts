@@ -14,7 +14,7 @@ import { CustomerRepository } from './customers.ts';
 import { EmployeeRepository } from './employees.ts';
 import { CaseRepository } from './cases.ts';
 import { AccessEventRepository } from './access-events.ts';
-import { SqlLedgerStorage } from './ledger-storage.ts';
+import { PostgresLedgerStorage, SqliteLedgerStorage, type SqlLedgerStorage } from './ledger-storage.ts';
 import { AccessEventProjection } from './access-event-projection.ts';
 import { WorkerEventIndex } from './event-index-client.ts';
 import { LedgerWriter } from './ledger-writer.ts';
@@ -98,7 +98,7 @@ export class Store {
     this.employees = new EmployeeRepository(db, sqlite);
     this.cases = new CaseRepository(db, sqlite);
     this.writer = location.dialect === 'sqlite' ? new LedgerWriter(location.file, options.onError) : undefined;
-    this.ledger = new SqlLedgerStorage(db, dialect, sqlite, this.writer);
+    this.ledger = sqlite ? new SqliteLedgerStorage(db, sqlite, this.writer) : new PostgresLedgerStorage(db);
     if (location.dialect === 'sqlite') {
       const index = new WorkerEventIndex(location.file, indexFileFor(location.file), options.eventIndex);
       this.eventIndex = index;

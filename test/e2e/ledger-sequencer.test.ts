@@ -35,7 +35,7 @@ for (const target of storeTargets()) {
       } finally {
         for (const s of stores) await s.close();
       }
-    });
+    }, 180_000);
 
     if (target.name === 'postgres') {
       it('goes on within a second when a writer is killed holding the sequencer', async () => {
@@ -88,7 +88,7 @@ for (const target of storeTargets()) {
         } finally {
           await store.close();
         }
-      });
+      }, 120_000);
     }
   });
 }
