@@ -162,16 +162,37 @@ export class Store {
   }
 
   async migrate(): Promise<void> {
+    const provider = migrationsFor(this.dialect);
+    // Most opens find the store up to date. Asking our own migration table says so in one query;
+    // kysely's Migrator would first introspect every table of the whole database, which is slow
+    // with many schemas and fails when another schema is dropped meanwhile.
+    if (await this.appliedAll(Object.keys(await provider.getMigrations()))) return;
     const migrator = new Migrator({
       db: this.db,
-      provider: migrationsFor(this.dialect),
+      provider,
       // Without it kysely would find another schema's migration tables and skip creating ours.
       ...(this.location.dialect === 'postgres' && this.location.schema ? { migrationTableSchema: this.location.schema } : {}),
     });
-    const { error, results } = await migrator.migrateToLatest();
-    if (error) {
+    for (let attempt = 1; ; attempt++) {
+      const { error, results } = await migrator.migrateToLatest();
+      if (!error) return;
       const failed = results?.find((r) => r.status === 'Error')?.migrationName;
+      // A failure before any migration ran is the Migrator's introspection racing a schema
+      // dropped elsewhere in the database: it is safe to ask again.
+      if (!failed && attempt < 3) continue;
       throw new UnavailableError(`store migration ${failed ?? ''} failed: ${(error as Error).message}`);
+    }
+  }
+
+  /** Whether every migration named is recorded as applied (false when the table is missing). */
+  private async appliedAll(names: string[]): Promise<boolean> {
+    try {
+      // The PostgreSQL pool's search_path is the store's schema, where the Migrator keeps its table.
+      const rows = await this.db.selectFrom('kysely_migration' as never).select('name' as never).execute() as Array<{ name: string }>;
+      const applied = new Set(rows.map((r) => r.name));
+      return names.every((n) => applied.has(n));
+    } catch {
+      return false;
     }
   }
 
