@@ -148,10 +148,34 @@ function budgetUses(dialect: StoreDialect): Migration {
   };
 }
 
+/** Cases keep their history: every open, reassign, close and reopen is a row of its own. */
+function caseHistory(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('case_events')
+        .addColumn('case_id', 'text', (c) => c.notNull())
+        .addColumn('n', 'integer', (c) => c.notNull())
+        .addColumn('at', 'text', (c) => c.notNull())
+        .addColumn('operation', 'text', (c) => c.notNull())
+        .addColumn('employee', 'text', (c) => c.notNull())
+        .addColumn('actor', 'text')
+        .addColumn('seq', bigType(dialect))
+        .addPrimaryKeyConstraint('case_events_pk', ['case_id', 'n'])
+        .execute();
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
-      return { '0001_initial': initial(dialect), '0002_access_event_projection': indexProjection(dialect), '0006_budget_uses': budgetUses(dialect) };
+      return {
+        '0001_initial': initial(dialect),
+        '0002_access_event_projection': indexProjection(dialect),
+        '0003_case_history': caseHistory(dialect),
+        '0006_budget_uses': budgetUses(dialect),
+      };
     },
   };
 }

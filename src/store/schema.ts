@@ -50,6 +50,23 @@ export interface CasesTable {
   updated_at: string;
 }
 
+/**
+ * A case's lifecycle, one row per act: opened, reassigned, closed, reopened. Rows are only ever
+ * added, so an earlier assignment is never lost; `employee` is the assignee once the act is done.
+ */
+export interface CaseEventsTable {
+  case_id: string;
+  /** 1, 2, … per case, in the order the acts happened. */
+  n: number;
+  at: string;
+  operation: string;
+  employee: string;
+  /** Who did it; null for the acts an import carried (the case's opening and closing as imported). */
+  actor: string | null;
+  /** Ledger index of the recorded decision that allowed it; null for imported acts. */
+  seq: number | null;
+}
+
 /** Ledger leaves: the exact canonical bytes of each access event. */
 export interface LedgerEntriesTable {
   idx: number;
@@ -111,6 +128,7 @@ export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
   cases: CasesTable;
+  case_events: CaseEventsTable;
   ledger_entries: LedgerEntriesTable;
   ledger_nodes: LedgerNodesTable;
   ledger_checkpoints: LedgerCheckpointsTable;
