@@ -47,6 +47,7 @@ export type DenyReason =
   | 'actor_suspended'
   | 'actor_unknown'
   | 'canary'
+  | 'separation_of_duties'
   | 'not_permitted';
 
 export class ForbiddenError extends CustosError {

@@ -67,5 +67,6 @@ const DENY_MESSAGES: Record<DenyReason, string> = {
   actor_suspended: 'your access is suspended',
   actor_unknown: 'you are not a known employee',
   canary: 'this record may not be revealed',
+  separation_of_duties: 'separation of duties: nobody changes their own role or status, nor opens, reopens or takes a case of their own',
   not_permitted: 'not permitted by policy',
 };

@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CaseRecord, CustomerProfile, Employee } from '../model.ts';
-import { loadPolicyEngine, type RevealRequest } from './engine.ts';
+import { loadPolicyEngine, MANAGE_OPERATIONS, type DecideRequest, type ManageChange, type ManageOperation, type RevealRequest } from './engine.ts';
 import { policyDirWith, removePolicyDirs } from './test-policy-dir.ts';
 
 afterAll(removePolicyDirs);
@@ -133,21 +133,63 @@ describe('other actions under the default policies', () => {
     expect(engine.decide({ ...base, action: 'search', actor: undefined, resource: { type: 'Directory' } }).reason).toBe('actor_unknown');
   });
 
+  type ManageResource = Extract<DecideRequest, { action: 'manage' }>['resource'];
+  const manage = (actor: Employee, operation: ManageOperation, resource: ManageResource, change: ManageChange = { changes: [] }) =>
+    engine.decide({ ...base, action: 'manage', operation, actor, resource, ...change });
+
   it('manage: admins everything, supervisors cases (not deletes), agents nothing', () => {
     const k = caseFor(agent, customer);
-    const manage = (actor: Employee, operation: 'create' | 'update' | 'close' | 'delete', resource: Parameters<typeof engine.decide>[0]['resource']) =>
-      engine.decide({ ...base, action: 'manage', operation, actor, resource } as Parameters<typeof engine.decide>[0]);
-    expect(manage(admin, 'update', { type: 'Customer', customer })).toEqual({ decision: 'allow', policies: ['manage-admin'] });
+    expect(manage(admin, 'replace', { type: 'Customer', customer })).toEqual({ decision: 'allow', policies: ['manage-admin'] });
     expect(manage(admin, 'create', { type: 'Employee', id: 'e-new' }).decision).toBe('allow');
     // Their own record: the principal and the resource are the same entity.
-    expect(manage(admin, 'update', { type: 'Employee', employee: admin }).decision).toBe('allow');
+    expect(manage(admin, 'replace', { type: 'Employee', employee: admin }, { changes: ['team'] }).decision).toBe('allow');
     expect(manage(admin, 'delete', { type: 'Case', case: k }).decision).toBe('allow');
     expect(manage(supervisor, 'create', { type: 'Case', case: k })).toEqual({ decision: 'allow', policies: ['manage-cases-supervisor'] });
-    expect(manage(supervisor, 'close', { type: 'Case', case: k }).decision).toBe('allow');
+    for (const op of ['replace', 'reassign', 'close', 'reopen'] as const) expect(manage(supervisor, op, { type: 'Case', case: k }).decision).toBe('allow');
     expect(manage(supervisor, 'delete', { type: 'Case', case: k })).toEqual({ decision: 'deny', reason: 'not_permitted', policies: [] });
-    expect(manage(supervisor, 'update', { type: 'Customer', customer }).reason).toBe('not_permitted');
+    expect(manage(supervisor, 'replace', { type: 'Customer', customer }).reason).toBe('not_permitted');
     expect(manage(agent, 'close', { type: 'Case', case: k }).reason).toBe('not_permitted');
-    expect(manage({ ...admin, status: 'suspended' }, 'update', { type: 'Customer', customer }).reason).toBe('actor_suspended');
+    expect(manage({ ...admin, status: 'suspended' }, 'replace', { type: 'Customer', customer }).reason).toBe('actor_suspended');
+  });
+
+  it('manage: the answer for an id alone is the answer for the record, so a missing id tells nothing to those who may not act', () => {
+    const k = caseFor(agent, customer);
+    const records: ManageResource[] = [{ type: 'Case', case: k }, { type: 'Employee', employee: otherAgent }, { type: 'Customer', customer }];
+    for (const actor of [admin, supervisor, agent, { ...admin, status: 'suspended' as const }]) {
+      for (const r of records) {
+        const id: ManageResource = { type: r.type, id: 'case' in r ? r.case.id : 'employee' in r ? r.employee.id : customer.id };
+        for (const op of MANAGE_OPERATIONS) expect(manage(actor, op, id), `${actor.id} ${op} ${r.type}`).toEqual(manage(actor, op, r));
+      }
+    }
+  });
+
+  it('separation of duties: nobody changes their own role or status, nor opens, reopens or takes a case of their own', () => {
+    const sod = { decision: 'deny', reason: 'separation_of_duties' };
+    const self = { type: 'Employee', employee: admin } as const;
+    expect(manage(admin, 'replace', self, { changes: ['role'] })).toMatchObject({ ...sod, policies: ['sod-own-role-or-status'] });
+    expect(manage(admin, 'replace', self, { changes: ['status', 'team'] })).toMatchObject(sod);
+    expect(manage(admin, 'suspend', self, { changes: [] })).toMatchObject(sod);
+    expect(manage(admin, 'reinstate', self)).toMatchObject(sod);
+    // Someone else's role: allowed.
+    expect(manage(admin, 'replace', { type: 'Employee', employee: otherAgent }, { changes: ['role', 'status'] }).decision).toBe('allow');
+    expect(manage(admin, 'suspend', { type: 'Employee', employee: otherAgent }, { changes: ['status'] }).decision).toBe('allow');
+
+    const own = caseFor(supervisor, customer);
+    for (const op of ['create', 'reopen', 'reassign'] as const) {
+      expect(manage(supervisor, op, { type: 'Case', case: own }, { changes: [], assignee: supervisor.id }), op).toMatchObject({ ...sod, policies: ['sod-own-case'] });
+      expect(manage(admin, op, { type: 'Case', id: 'k-new' }, { changes: [], assignee: admin.id }), op).toMatchObject(sod);
+      expect(manage(supervisor, op, { type: 'Case', case: own }, { changes: [], assignee: agent.id }).decision, op).toBe('allow');
+    }
+    // Closing one's own case, or reassigning it away, is fine.
+    expect(manage(supervisor, 'close', { type: 'Case', case: own }, { changes: ['closedAt'], assignee: supervisor.id }).decision).toBe('allow');
+  });
+
+  it('lists of employees and cases: those who run or audit the records, not agents', () => {
+    for (const list of ['employees', 'cases'] as const) {
+      const view = (actor: Employee) => engine.decide({ ...base, action: 'view', actor, resource: { type: 'Directory', id: list } });
+      for (const actor of [admin, supervisor, privacyOfficer, auditor]) expect(view(actor)).toEqual({ decision: 'allow', policies: ['view-lists'] });
+      for (const actor of [agent, investigator]) expect(view(actor)).toEqual({ decision: 'deny', reason: 'not_permitted', policies: [] });
+    }
   });
 
   it('read_ledger: admins, privacy officers and auditors', () => {
@@ -209,13 +251,13 @@ when { resource.vip };
       'vip.cedar': '@id("vip-customers-frozen")\n@reason("not_permitted")\nforbid (principal, action == Action::"manage", resource is Customer) when { resource.vip };\n',
     });
     const local = loadPolicyEngine({ dir });
-    const d = local.decide({ action: 'manage', operation: 'create', actor: admin, resource: { type: 'Customer', id: 'c-new' }, now: NOW });
+    const d = local.decide({ action: 'manage', operation: 'create', actor: admin, resource: { type: 'Customer', id: 'c-new' }, changes: [], now: NOW });
     expect(d.decision).toBe('deny');
     expect(d.reason).toBe('not_permitted');
     expect(d.errors?.[0]).toMatch(/^vip-customers-frozen: /);
     // With the record, it evaluates.
-    expect(local.decide({ action: 'manage', operation: 'update', actor: admin, resource: { type: 'Customer', customer }, now: NOW }).decision).toBe('allow');
-    expect(local.decide({ action: 'manage', operation: 'update', actor: admin, resource: { type: 'Customer', customer: { ...customer, vip: true } }, now: NOW }).reason).toBe('not_permitted');
+    expect(local.decide({ action: 'manage', operation: 'replace', actor: admin, resource: { type: 'Customer', customer }, changes: [], now: NOW }).decision).toBe('allow');
+    expect(local.decide({ action: 'manage', operation: 'replace', actor: admin, resource: { type: 'Customer', customer: { ...customer, vip: true } }, changes: [], now: NOW }).reason).toBe('not_permitted');
   });
 
   it('can use team and location, which the default policies do not read', () => {

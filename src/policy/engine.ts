@@ -67,13 +67,26 @@ export type RecordResource =
   | { type: 'Case'; case: CaseRecord }
   | { type: 'Customer' | 'Employee' | 'Case'; id: string };
 
-export type ManageOperation = 'create' | 'update' | 'close' | 'delete';
+/** What `manage` can do to a record (context.operation). */
+export const MANAGE_OPERATIONS = ['create', 'replace', 'suspend', 'reinstate', 'reassign', 'close', 'reopen', 'delete'] as const;
+export type ManageOperation = (typeof MANAGE_OPERATIONS)[number];
+
+/** A list of records as the resource of view: Directory::"employees" or Directory::"cases". */
+export type RecordList = { type: 'Directory'; id: 'employees' | 'cases' };
+
+/** What a manage request would change, as policies see it in its context. */
+export interface ManageChange {
+  /** Names of the attributes it changes (context.changes); never their values. */
+  changes: readonly string[];
+  /** For a case: its assignee once the operation is done (context.assignee). */
+  assignee?: string;
+}
 
 /** Any decision but a reveal. */
 export type DecideRequest = { actor: Employee | undefined; now: Date } & (
-  | { action: 'view'; resource: RecordResource }
+  | { action: 'view'; resource: RecordResource | RecordList }
   | { action: 'search'; resource: { type: 'Directory' } }
-  | { action: 'manage'; operation: ManageOperation; resource: RecordResource }
+  | ({ action: 'manage'; operation: ManageOperation; resource: RecordResource } & ManageChange)
   | { action: 'read_ledger'; resource: { type: 'Ledger' } }
   | { action: 'import'; resource: { type: 'Directory' } }
 );
@@ -194,7 +207,7 @@ export class PolicyEngine {
     let resource: EntityUidJson;
     const r = req.resource;
     if (r.type === 'Ledger') resource = LEDGER_UID;
-    else if (r.type === 'Directory') resource = DIRECTORY_UID;
+    else if (r.type === 'Directory') resource = 'id' in r ? { type: 'Directory', id: r.id } : DIRECTORY_UID;
     else if ('id' in r) {
       // No record (yet): the uid alone; a policy reading its attributes fails, and so denies.
       resource = { type: r.type, id: r.id };
@@ -204,7 +217,7 @@ export class PolicyEngine {
       // An employee managing their own record: Cedar rejects the same entity twice.
       if (!sameUid(resource, principal.uid)) entities.push(entity);
     }
-    const context: Context = req.action === 'manage' ? { operation: req.operation } : EMPTY_CONTEXT;
+    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : EMPTY_CONTEXT;
     return this.ask(set, principal, resource, context, entities);
   }
 
@@ -295,6 +308,13 @@ function preparse(action: PolicyAction, all: readonly LoadedPolicy[]): ActionPol
     if (p.reason) reasons.set(p.id, p.reason);
   }
   return { action, id, uid: Object.freeze({ type: 'Action', id: action }), keep, reasons };
+}
+
+function manageContext(operation: ManageOperation, change: ManageChange): Context {
+  // Sorted: equal requests make equal cache keys whatever order the changes were found in.
+  const context: Context = { operation, changes: [...change.changes].sort() };
+  if (change.assignee !== undefined) context.assignee = change.assignee;
+  return context;
 }
 
 function recordEntity(

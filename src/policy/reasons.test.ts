@@ -12,6 +12,7 @@ describe('deny reasons', () => {
       'case_closed',
       'field_not_allowed',
       'budget_exceeded',
+      'separation_of_duties',
       'not_permitted',
     ]);
   });

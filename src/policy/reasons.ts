@@ -15,7 +15,8 @@ const RANK: Record<DenyReason, number> = {
   case_closed: 5,
   field_not_allowed: 6,
   budget_exceeded: 7,
-  not_permitted: 8,
+  separation_of_duties: 8,
+  not_permitted: 9,
 };
 
 /** Every deny reason, most important first. */

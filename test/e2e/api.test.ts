@@ -196,7 +196,7 @@ for (const target of storeTargets()) {
       const badRegion = await t.call('POST', '/v1/customers', { token: admin, body: { ...body, id: 'cus-bad', region: 'FR-75' } });
       expect(badRegion.body.field).toBe('region');
 
-      const opened = await t.call('POST', '/v1/cases', { token: await t.token('sup-0001'), body: { id: 'case-new', employee: 'emp-0003', customer: 'cus-new', openedAt: hourAgo(), kind: 'delivery' } });
+      const opened = await t.call('POST', '/v1/cases', { token: await t.token('sup-0001'), body: { id: 'case-new', employee: 'emp-0003', customer: 'cus-new', kind: 'delivery' } });
       expect(opened.status).toBe(201);
       const emp3 = await t.token('emp-0003');
       const ok = await reveal(emp3, 'cus-new', { fields: ['phone'], purpose: { kind: 'case', ref: 'case-new' } });
