@@ -1,13 +1,15 @@
 /**
  * Requests to a worker thread and their answers: the store's SQLite workers and the ledger's
- * leaf hasher. The worker (run through worker-boot.mjs) starts on first use or on `start()`;
- * if it dies, calls in flight fail with UnavailableError and the next call starts a new one.
+ * leaf hasher. The worker starts on first use or on `start()`; if it dies, calls in flight fail
+ * with UnavailableError and the next call starts a new one.
  * Errors cross as the same classes, so HTTP and CLI map them as usual.
  */
 import { Worker, type TransferListItem } from 'node:worker_threads';
 import { ConfigError, ConflictError, CustosError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError } from './errors.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
+/** Run from the TypeScript sources (vitest, tsx) rather than compiled into dist/. */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
 
 /** What a worker sends back: readiness, the answer to request `id`, or anything else (`onMessage`). */
 export type WorkerReply =
@@ -30,6 +32,7 @@ export class WorkerRpc {
   constructor(
     /** What the worker is, for error messages. */
     private readonly name: string,
+    /** The worker's source file (`.ts`); compiled, the `.js` beside it runs. */
     private readonly module: URL,
     private readonly data: object,
     /** Failures the worker reports on its own, and its unexpected death. */
@@ -76,7 +79,11 @@ export class WorkerRpc {
 
   private ensure(): Running {
     if (this.running) return this.running;
-    const worker = new Worker(BOOT, { workerData: { ...this.data, module: this.module.href } });
+    // A thread starts without its parent's module hooks: from sources, worker-boot.mjs registers
+    // tsx first; compiled code needs none.
+    const worker = FROM_SOURCES
+      ? new Worker(BOOT, { workerData: { ...this.data, module: this.module.href } })
+      : new Worker(new URL(this.module.href.replace(/\.ts$/, '.js')), { workerData: this.data });
     // Work left open (a store not closed) must not keep its process alive.
     worker.unref();
     let settle!: { resolve(): void; reject(err: unknown): void };

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { openCustos } from '../app.ts';
 import { UnauthenticatedError, InvalidInputError } from '../errors.ts';
-import { configFromFlags, storeOptions, type StoreFlags } from './main.ts';
+import { configFromFlags, storeOptions, type StoreFlags } from './store-flags.ts';
 import type { Custos } from '../app.ts';
 
 interface TokenFlags extends StoreFlags {

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { importFile, IMPORT_KINDS, type ImportKind } from '../importer/import-file.ts';
 import { InvalidInputError } from '../errors.ts';
 import { customerSealer, loadKeyRing } from '../vault/index.ts';
-import { configFromFlags, storeOptions, withStore } from './main.ts';
+import { configFromFlags, storeOptions, withStore } from './store-flags.ts';
 
 const MAX_REPORTED = 20;
 

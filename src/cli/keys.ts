@@ -4,7 +4,7 @@ import { InvalidInputError } from '../errors.ts';
 import { loadSigningKeys, rotateSigningKey, SIGNING_KEY_FILE } from '../ledger/index.ts';
 import { loadKeyRing } from '../vault/index.ts';
 import { join } from 'node:path';
-import { configFromFlags, storeOptions, withStore } from './main.ts';
+import { configFromFlags, storeOptions, withStore } from './store-flags.ts';
 
 export function registerKeys(program: Command): void {
   const keys = program.command('keys').description('key-encryption keys (KEKs) and the ledger signing key');

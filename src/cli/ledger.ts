@@ -22,7 +22,7 @@ import {
   type LedgerVerification,
 } from '../ledger/index.ts';
 import { toHex } from '../ledger/proof-format.ts';
-import { configFromFlags, storeOptions, withStore, type StoreFlags } from './main.ts';
+import { configFromFlags, storeOptions, withStore, type StoreFlags } from './store-flags.ts';
 
 const configOf = configFromFlags;
 

@@ -2,65 +2,73 @@
  * `custos`: parse flags, call services, print. No logic lives here. Every failure is one
  * line on stderr and a documented exit code (README "Exit codes"); never a stack trace.
  */
-import { Command, CommanderError, Option } from 'commander';
-import { loadConfig, type CustosConfig } from '../config.ts';
+import { Command, CommanderError } from 'commander';
 import { CustosError, exitCodeOf, ForbiddenError, InvalidInputError } from '../errors.ts';
-import { Store } from '../store/store.ts';
-import { registerServe } from './serve.ts';
-import { registerImport } from './import.ts';
-import { registerToken } from './token.ts';
-import { registerKeys } from './keys.ts';
-import { registerCustomers } from './customers.ts';
-import { registerLedger } from './ledger.ts';
 
-export function buildProgram(): Command {
+/** A top-level command as `custos --help` lists it, and how to load its module. */
+export interface LazyCommand {
+  /** The name and arguments, in commander's syntax. */
+  usage: string;
+  summary: string;
+  load(): Promise<(program: Command) => void>;
+}
+
+/**
+ * A command's module, and everything it imports (the store, Cedar, fastify…), is loaded only
+ * when the command is named: `custos --version` and `--help` load none of them, `custos token
+ * issue` only what tokens need. `usage` and `summary` repeat what each module registers;
+ * main.test.ts checks that they agree.
+ */
+export const COMMANDS: readonly LazyCommand[] = [
+  { usage: 'serve', summary: 'run the API (and seed a demo organisation into an empty store)', load: async () => (await import('./serve.ts')).registerServe },
+  {
+    usage: 'import <kind> <file>',
+    summary: 'load customers, employees or cases from .jsonl or .csv (streamed; idempotent by id)',
+    load: async () => (await import('./import.ts')).registerImport,
+  },
+  { usage: 'token', summary: 'bearer tokens for the API', load: async () => (await import('./token.ts')).registerToken },
+  { usage: 'keys', summary: 'key-encryption keys (KEKs) and the ledger signing key', load: async () => (await import('./keys.ts')).registerKeys },
+  {
+    usage: 'customers',
+    summary: 'customer records through the broker: masked, or revealed for a purpose (recorded like any API call)',
+    load: async () => (await import('./customers.ts')).registerCustomers,
+  },
+  {
+    usage: 'ledger',
+    summary: 'the tamper-evident access ledger: checkpoints, proofs, verification, export',
+    load: async () => (await import('./ledger.ts')).registerLedger,
+  },
+];
+
+/** The program for `argv`: the command it names registered in full, the others as their summary. */
+export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command('custos')
     .description('Custos guards customers\' personal data from misuse by the people trusted with it.')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerServe(program);
-  registerImport(program);
-  registerToken(program);
-  registerKeys(program);
-  registerCustomers(program);
-  registerLedger(program);
+  const named = commandNamed(argv);
+  for (const command of COMMANDS) {
+    if (commandName(command) === named) (await command.load())(program);
+    else program.command(command.usage).description(command.summary);
+  }
   program.commands.forEach((c) => c.exitOverride());
   return program;
 }
 
-/** The flags storeOptions adds. */
-export interface StoreFlags {
-  data?: string;
-  store?: string;
+export function commandName(command: LazyCommand): string {
+  return command.usage.split(' ')[0] as string;
 }
 
-/** The configuration a command's --data/--store flags select. */
-export function configFromFlags(opts: StoreFlags): CustosConfig {
-  return loadConfig({ ...(opts.data ? { data: opts.data } : {}), ...(opts.store ? { store: opts.store } : {}) });
-}
-
-/** Open the store the flags select, run `work`, close it whatever happens. */
-export async function withStore<T>(opts: StoreFlags, work: (store: Store, config: CustosConfig) => Promise<T>): Promise<T> {
-  const config = configFromFlags(opts);
-  const store = await Store.open(config.store);
-  try {
-    return await work(store, config);
-  } finally {
-    await store.close();
-  }
-}
-
-/** The flags every command that touches the store takes. */
-export function storeOptions(cmd: Command): Command {
-  return cmd
-    .addOption(new Option('--data <dir>', 'data directory for the embedded store and key files (env CUSTOS_DATA)'))
-    .addOption(new Option('--store <url>', 'store URL: postgres://… (env CUSTOS_STORE); default: SQLite under --data'));
+/** The top-level command `argv` names, if any: its first word, or the next after `help`. */
+function commandNamed(argv: readonly string[]): string | undefined {
+  const words = argv.slice(2).filter((a) => !a.startsWith('-'));
+  return words[0] === 'help' ? words[1] : words[0];
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const program = buildProgram();
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     return 0;
   } catch (err) {

@@ -5,7 +5,7 @@ import { loadConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { seedDemoIfEmpty } from '../simulate/seed-demo.ts';
-import { storeOptions } from './main.ts';
+import { storeOptions } from './store-flags.ts';
 
 export function registerServe(program: Command): void {
   storeOptions(

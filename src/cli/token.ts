@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import { issueToken, loadOrCreateTokenIssuer } from '../identity/tokens.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
-import { configFromFlags, storeOptions, withStore } from './main.ts';
+import { configFromFlags, storeOptions, withStore } from './store-flags.ts';
 
 export function registerToken(program: Command): void {
   const token = program.command('token').description('bearer tokens for the API');

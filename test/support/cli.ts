@@ -1,6 +1,10 @@
 /** Run the real `custos` command as a user would, capturing its output and exit code. */
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { ensureFreshBuild } from './build.ts';
+
+// The command runs compiled code: never an older build than the sources under test.
+ensureFreshBuild();
 
 export const BIN = fileURLToPath(new URL('../../bin/custos.js', import.meta.url));
 
