@@ -15,9 +15,10 @@ import { ledgerSection } from './ledger.ts';
 import { policySection } from './policy.ts';
 import { revealSection } from './reveal.ts';
 import type { Section } from './section.ts';
+import { startupSection } from './startup.ts';
 import { renderTable } from './table.ts';
 
-const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection];
+const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 interface Args {

@@ -14,7 +14,7 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** Written by every build (the build deletes dist/ first), so its age is the build's. */
 const BUILT = join(ROOT, 'dist', 'cli', 'main.js');
 const LOCK = join(ROOT, '.build-lock');
-const BUILD_INPUTS = ['src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
+const BUILD_INPUTS = ['src', 'scripts', 'tsconfig.json', 'tsconfig.build.json', 'package.json'];
 const LOCK_WAIT_MS = 300_000;
 
 export function ensureFreshBuild(): void {
