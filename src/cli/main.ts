@@ -56,7 +56,7 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
   return program;
 }
 
-export function commandName(command: LazyCommand): string {
+function commandName(command: LazyCommand): string {
   return command.usage.split(' ')[0] as string;
 }
 
