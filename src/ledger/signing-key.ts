@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { requirePrivateMode } from '../key-file-mode.ts';
 import { ed25519Signer, isValidKeyName, type NoteSigner } from './note.ts';
 
 export const SIGNING_KEY_FILE = 'ledger-signing.json';
@@ -151,10 +152,7 @@ function serialize(file: KeyFile): string {
   return `${JSON.stringify({ version: FORMAT_VERSION, origin: file.origin, keys }, null, 2)}\n`;
 }
 
-/**
- * A private key readable by others can sign forged checkpoints; refuse it as OpenSSH refuses an
- * open private key, rather than warn into a log nobody reads. (POSIX modes only.)
- */
+/** A private key readable by others can sign forged checkpoints (key-file-mode.ts). */
 async function requirePrivateFile(path: string): Promise<void> {
   let mode: number;
   try {
@@ -162,11 +160,7 @@ async function requirePrivateFile(path: string): Promise<void> {
   } catch (err) {
     throw new ConfigError(`cannot read the ledger signing key file ${path}: ${(err as Error).message}`);
   }
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new ConfigError(
-      `the ledger signing key file ${path} is accessible to other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
-    );
-  }
+  requirePrivateMode(path, mode);
 }
 
 /** Writes a new file only if none exists, never exposing a half-written key (temp file + link). */
