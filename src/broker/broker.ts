@@ -3,14 +3,14 @@
  * Every request runs decide → record → (only then) decrypt → return. A decision that
  * cannot be recorded returns nothing: the recorder's failure is the request's failure.
  */
-import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
 import type { CustomerProfile, Employee, Purpose, RecordedEvent } from '../model.ts';
 import { checkId, normalizeEmail, normalizePhone } from '../model.ts';
 import type { PolicyEngine } from '../policy/index.ts';
 import type { StoredCustomer } from '../store/customers.ts';
 import type { Store } from '../store/store.ts';
-import { blindIndexEmail, blindIndexPhone, type LiveKeyRing } from '../vault/index.ts';
-import { DataKeyCache, openField } from '../vault/decrypt.ts';
+import type { Vault } from '../vault/index.ts';
+import { openerFor, type FieldOpener } from '../vault/decrypt.ts';
 import { DecisionLog, denied, type RequestContext } from './decision-log.ts';
 import type { Recorder } from './recorder.ts';
 import { RevealBudget } from './reveal-budget.ts';
@@ -36,7 +36,7 @@ export interface RevealResult {
 
 export interface BrokerDeps {
   store: Store;
-  keyRing: LiveKeyRing;
+  vault: Vault;
   /** How many unwrapped data keys to keep (LRU); 0 unwraps on every reveal. */
   dataKeyCacheSize?: number;
   policy: PolicyEngine;
@@ -50,17 +50,17 @@ export const MAX_SEARCH_RESULTS = 50;
 
 export class Broker {
   private readonly budget = new RevealBudget();
-  private readonly dataKeys: DataKeyCache;
+  private readonly opener: FieldOpener;
   private readonly decisions: DecisionLog;
 
   constructor(private readonly deps: BrokerDeps) {
     this.decisions = new DecisionLog(deps.recorder, deps.now);
-    this.dataKeys = new DataKeyCache(deps.dataKeyCacheSize !== undefined ? { maxEntries: deps.dataKeyCacheSize } : {});
+    this.opener = openerFor(deps.vault, deps.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: deps.dataKeyCacheSize } : {});
   }
 
   /** A deleted customer's key must not outlive it in memory. */
   forgetCustomer(customerId: string): void {
-    this.dataKeys.forget(customerId);
+    this.opener.forget(customerId);
   }
 
   /** Load the last day's allowed reveals so budgets survive a restart. */
@@ -146,28 +146,18 @@ export class Broker {
   }
 
   private openFields(customer: StoredCustomer, fields: string[]): Record<string, string> {
-    let dataKey: Buffer;
-    try {
-      dataKey = this.dataKeys.get(this.deps.keyRing.current, customer.id, customer.wrappedKey);
-    } catch (err) {
-      // Wrapped under a KEK this process has not loaded yet (a rotation elsewhere): reload once.
-      if (!(err instanceof IntegrityError && err.details.reason === 'kek_unknown' && this.deps.keyRing.refreshIfChanged())) throw err;
-      dataKey = this.dataKeys.get(this.deps.keyRing.current, customer.id, customer.wrappedKey);
-    }
-    const out: Record<string, string> = {};
-    for (const f of fields) out[f] = openField(dataKey, customer.id, f, customer.sealed[f]!);
-    return out;
+    return this.opener.open(customer, fields);
   }
 
   private searchIndex(query: { email?: string; phone?: string; country?: string }): { kind: 'email' | 'phone'; value: string } {
     if (query.email !== undefined && query.phone !== undefined) throw new InvalidInputError('search by email or by phone, not both', { field: 'email' });
     if (query.email !== undefined) {
       if (!normalizeEmail(query.email).includes('@')) throw new InvalidInputError('email is not an e-mail address', { field: 'email' });
-      return { kind: 'email', value: blindIndexEmail(this.deps.keyRing.current, query.email) };
+      return { kind: 'email', value: this.deps.vault.blindIndexEmail(query.email) };
     }
     if (query.phone !== undefined) {
       if (!normalizePhone(query.phone, query.country)) throw new InvalidInputError('phone is not a phone number (use +<country code>… or give country)', { field: 'phone' });
-      return { kind: 'phone', value: blindIndexPhone(this.deps.keyRing.current, query.phone, query.country) };
+      return { kind: 'phone', value: this.deps.vault.blindIndexPhone(query.phone, query.country) };
     }
     throw new InvalidInputError('give email or phone to search by', { field: 'email' });
   }

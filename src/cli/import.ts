@@ -1,7 +1,9 @@
 import { Option, type Command } from 'commander';
 import { importFile, IMPORT_KINDS, type ImportKind } from '../importer/import-file.ts';
 import { InvalidInputError } from '../errors.ts';
-import { customerSealer, loadKeyRing } from '../vault/index.ts';
+import { storeCustomers } from '../broker/customer-writes.ts';
+import { vaultForStore } from '../broker/key-ring-binding.ts';
+import { openVault } from '../vault/index.ts';
 import { configFromFlags, storeOptions, withStore } from './store-flags.ts';
 
 const MAX_REPORTED = 20;
@@ -19,10 +21,13 @@ export function registerImport(program: Command): void {
     if (!(IMPORT_KINDS as readonly string[]).includes(kind)) {
       throw new InvalidInputError(`unknown kind "${kind}"; expected one of ${IMPORT_KINDS.join(', ')}`, { field: 'kind' });
     }
-    const keyRing = loadKeyRing({ dir: configFromFlags(opts).keyDir });
+    const keyDir = configFromFlags(opts).keyDir;
+    const found = openVault({ dir: keyDir });
     let reported = 0;
     await withStore(opts, async (store) => {
-      const summary = await importFile(store, customerSealer(keyRing), {
+      const vault = await vaultForStore(store, { keyDir, found, now: () => new Date(), createIfEmpty: true });
+      const writeCustomers = async (inputs: Parameters<typeof storeCustomers>[2], now: Date) => void (await storeCustomers(store, vault, inputs, now));
+      const summary = await importFile(store, writeCustomers, {
         kind: kind as ImportKind,
         file,
         ...(opts.format ? { format: opts.format } : {}),

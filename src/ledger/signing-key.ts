@@ -40,6 +40,11 @@ export interface SigningKeyOptions {
   /** Origin for a new file; for an existing file it must match the one recorded there. */
   origin?: string;
   now: () => Date;
+  /**
+   * Whether a missing file may be created: not when the log already has entries, whose
+   * checkpoints a new key and origin would not continue (the file was lost or misplaced).
+   */
+  mayCreate?: () => Promise<boolean>;
 }
 
 /**
@@ -53,6 +58,11 @@ export async function loadOrCreateSigningKeys(dir: string, options: SigningKeyOp
   if (await exists(path)) {
     keys = await loadSigningKeys(path);
   } else {
+    if (options.mayCreate && !(await options.mayCreate())) {
+      throw new ConfigError(`${path}: no ledger signing key file, but the ledger already holds entries; restore the file (its origin names this log) or point --data/CUSTOS_KEY_DIR at it`, {
+        source: path,
+      });
+    }
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const origin = options.origin ?? `custos/${randomBytes(4).toString('hex')}`;
     const created = await createExclusive(path, { origin, keys: [newKey(options.now())] });

@@ -167,6 +167,25 @@ function caseHistory(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * The store records which key ring it belongs to and which KEK new data keys must be wrapped
+ * under (key-ring-identity.ts): one row, written on first use.
+ */
+function keyRingIdentity(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('key_ring_identity')
+        .addColumn('singleton', 'integer', (c) => c.primaryKey().check(sql`singleton = 1`))
+        .addColumn('ring_id', 'text', (c) => c.notNull())
+        .addColumn('current_kek', 'text', (c) => c.notNull())
+        .addColumn('bound_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .execute();
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -174,6 +193,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0001_initial': initial(dialect),
         '0002_access_event_projection': indexProjection(dialect),
         '0003_case_history': caseHistory(dialect),
+        '0004_keyring_identity': keyRingIdentity(),
         '0006_budget_uses': budgetUses(dialect),
       };
     },

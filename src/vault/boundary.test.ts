@@ -1,8 +1,9 @@
 /**
  * The architecture rule, checked: only src/broker/ imports the vault's decryption module,
- * and code outside src/vault/ reaches the vault only through index.ts or decrypt.ts (so a
- * direct import of field-cipher.ts or envelope.ts cannot sidestep the rule). Test files are
- * exempt: they are not a path to customer data.
+ * and code outside src/vault/ reaches the vault only through index.ts or decrypt.ts — never
+ * keyring.ts (no module outside the vault holds a key ring or a live key object), and no direct
+ * import of field-cipher.ts, envelope.ts or vault.ts sidesteps the rule. Test files are exempt:
+ * they are not a path to customer data.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -38,8 +39,9 @@ function vaultImportViolations(srcDir: string): string[] {
 }
 
 describe('vault boundary', () => {
-  it('only src/broker/ imports vault/decrypt.ts; others use vault/index.ts', () => {
+  it('only src/broker/ imports vault/decrypt.ts; others use vault/index.ts, never keyring.ts', () => {
     expect(vaultImportViolations(SRC)).toEqual([]);
+    expect(vaultImportViolations(join(SRC, '..', 'bench'))).toEqual([]);
   });
 
   it('catches a decrypting import outside the broker, and a side door into the vault', () => {
@@ -54,9 +56,15 @@ describe('vault boundary', () => {
       put('api/side.ts', "import { unwrapDataKey } from '../vault/envelope.ts';\n");
       put('api/lazy.ts', "const m = await import('../vault/field-cipher.ts');\n");
       put('importer/bad.test.ts', "import { openField } from '../vault/decrypt.ts';\n");
+      put('cli/ring.ts', "import { readKeyRingFile } from '../vault/keyring.ts';\n");
+      put('broker/ring.ts', "import type { KeyRing } from '../vault/keyring.ts';\n");
+      put('app.ts', "import { openerFor } from './vault/vault.ts';\n");
       expect(vaultImportViolations(dir).sort()).toEqual([
         'api/lazy.ts imports ../vault/field-cipher.ts',
         'api/side.ts imports ../vault/envelope.ts',
+        'app.ts imports ./vault/vault.ts',
+        'broker/ring.ts imports ../vault/keyring.ts',
+        'cli/ring.ts imports ../vault/keyring.ts',
         'importer/bad.ts imports ../vault/decrypt.ts',
       ]);
     } finally {
@@ -64,10 +72,13 @@ describe('vault boundary', () => {
     }
   });
 
-  it('the public surface exports no decryption', async () => {
+  it('the public surface exports no decryption and no key ring; decrypt.ts only the opener', async () => {
     const surface = await import('./index.ts');
-    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache']) expect(surface).not.toHaveProperty(name);
+    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache', 'openerFor', 'FieldOpener', 'KeyRing', 'LiveKeyRing', 'loadKeyRing', 'findKeyRing', 'readKeyRingFile', 'customerSealer', 'sealCustomerPii', 'newDataKey', 'rewrapDataKey']) {
+      expect(surface).not.toHaveProperty(name);
+    }
+    expect(surface).toHaveProperty('Vault');
     const decrypt = await import('./decrypt.ts');
-    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache']) expect(decrypt).toHaveProperty(name);
+    expect(Object.keys(decrypt).sort()).toEqual(['FieldOpener', 'openerFor']);
   });
 });

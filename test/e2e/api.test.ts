@@ -5,7 +5,6 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { storeTargets } from '../support/stores.ts';
 import { startInstance, type TestInstance } from '../support/instance.ts';
 import { demoCustomer, demoEmployees } from '../../src/simulate/demo-org.ts';
-import { customerSealer } from '../../src/vault/index.ts';
 import { parseCustomer } from '../../src/model.ts';
 import { verifyConsistencyProofAgainstCheckpoints, verifyInclusionProofAgainstCheckpoint, parseProofJson } from '../../src/ledger/index.ts';
 
@@ -20,9 +19,8 @@ for (const target of storeTargets()) {
     beforeAll(async () => {
       t = await startInstance({ store: target.location(), customers: 300 });
       const now = new Date();
-      const seal = customerSealer(t.custos.keyRing.current);
       await t.custos.store.customers.upsertMany(
-        [seal(parseCustomer({ id: 'cus-canary', email: 'bait@canary.example', phone: '+393123450000', name: 'Bait Record', country: 'IT', canary: true }))],
+        [t.custos.vault.sealCustomer(parseCustomer({ id: 'cus-canary', email: 'bait@canary.example', phone: '+393123450000', name: 'Bait Record', country: 'IT', canary: true }))],
         now,
       );
       await t.custos.store.cases.upsertMany(

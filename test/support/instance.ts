@@ -52,7 +52,7 @@ export async function startInstance(opts: InstanceOptions): Promise<TestInstance
     ? createLogger('info', { write: (line: string) => void opts.logLines!.push(line) })
     : createLogger('silent');
   const custos = await openCustos(config, { logger });
-  await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now(), opts.customers ?? 300);
+  await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), opts.customers ?? 300);
   const app = await buildApi(custos, logger);
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
