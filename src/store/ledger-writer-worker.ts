@@ -20,7 +20,7 @@ sqlite.pragma('synchronous = FULL');
 // Waiting for another writer's lock blocks this thread only, never a request.
 sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('cache_size = -65536');
-// Every connection to this file zeroes what it deletes (store.ts says why).
+// Every connection that writes this file zeroes what it deletes (store.ts says why).
 sqlite.pragma('secure_delete = ON');
 
 const lastIndex = sqlite.prepare('SELECT max(idx) AS last FROM ledger_entries');

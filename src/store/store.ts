@@ -148,7 +148,7 @@ export class Store {
       // (64 MiB) keeps them in memory between commits.
       sqlite.pragma('cache_size = -65536');
       // Crypto-shredding deletes a customer's wrapped key; zero its bytes in the page instead of
-      // leaving them in free space (on every connection to this file: ledger-writer-worker.ts).
+      // leaving them in free space (on every connection that writes this file: ledger-writer-worker.ts).
       sqlite.pragma('secure_delete = ON');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     } else {
