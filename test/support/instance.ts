@@ -28,6 +28,8 @@ export interface TestInstance {
 
 export interface InstanceOptions {
   store: StoreLocation;
+  /** Reuse this data directory and its key files, as a restarted server does (default: a new one). */
+  dataDir?: string;
   customers?: number;
   /** Replace roles.json budgets, e.g. to test budget_exceeded quickly. */
   rolesPatch?: (roles: any) => void;
@@ -37,7 +39,7 @@ export interface InstanceOptions {
 }
 
 export async function startInstance(opts: InstanceOptions): Promise<TestInstance> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'custos-e2e-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'custos-e2e-'));
   let policyDir = DEFAULT_POLICY_DIR;
   if (opts.rolesPatch) {
     policyDir = join(dataDir, 'policies');
