@@ -50,6 +50,13 @@ export type DenyReason =
   | 'separation_of_duties'
   | 'not_permitted';
 
+/**
+ * Reasons a denial is recorded with: every DenyReason, plus refusals the broker records that are
+ * not a 403 (`not_found`: no such customer, answered 404; `field_unknown`: a field the customer
+ * does not hold, answered 400).
+ */
+export type RecordedReason = DenyReason | 'not_found' | 'field_unknown';
+
 export class ForbiddenError extends CustosError {
   readonly code = 'forbidden' as const;
   constructor(message: string, readonly reason: DenyReason, details: Record<string, unknown> = {}) {

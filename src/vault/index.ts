@@ -26,7 +26,7 @@ export {
 } from './keyring.ts';
 export { DATA_KEY_BYTES, newDataKey, rewrapDataKey, wrappedKekId } from './envelope.ts';
 export { sealField } from './field-cipher.ts';
-export { blindIndexEmail, blindIndexPhone } from './blind-index.ts';
+export { blindIndexEmail, blindIndexPhone, searchProbeHash, type SearchKind } from './blind-index.ts';
 export { maskEmail, maskField, maskGeneric, maskName, maskPhone } from './mask.ts';
 export { customerSealer, sealCustomerPii, type SealedCustomerRecord, type SealedPii } from './seal-customer.ts';
 export { LiveKeyRing } from './live-keyring.ts';

@@ -1,19 +1,25 @@
 /**
- * Per-actor reveal budgets (per hour and per day, by role). Kept in memory, bounded by
- * employees × their daily budget, seeded from the event index at start so a restart does
- * not hand out a fresh budget. A slot is reserved before the decision is recorded, so
- * concurrent reveals cannot overshoot, and released if the reveal does not happen.
+ * Per-actor budgets of acts (per rolling hour and day, by role): reveals, and searches, which
+ * would otherwise make the blind index an oracle for guessed e-mails and phone numbers. One
+ * RollingBudget per budgeted action. Kept in memory, bounded by employees × their daily
+ * budget, seeded from the event index at start so a restart does not hand out a fresh budget.
+ * A slot is reserved before the decision is recorded, so concurrent acts cannot overshoot,
+ * and released if the act does not happen.
  */
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
+
+/** The actions a budget limits; each is counted apart. */
+export const BUDGETED_ACTIONS = ['reveal', 'search'] as const;
+export type BudgetedAction = (typeof BUDGETED_ACTIONS)[number];
 
 export interface BudgetLimits {
   perHour: number;
   perDay: number;
 }
 
-export class RevealBudget {
-  /** actor → times (ms) of allowed reveals in the last day, ascending. */
+export class RollingBudget {
+  /** actor → times (ms) of allowed acts in the last day, ascending. */
   private readonly used = new Map<string, number[]>();
 
   seed(actor: string, timeMs: number): void {
@@ -22,7 +28,7 @@ export class RevealBudget {
     this.used.set(actor, list);
   }
 
-  /** Reserve one reveal at `nowMs`; returns a release function, or undefined when the budget is spent. */
+  /** Reserve one act at `nowMs`; returns a release function, or undefined when the budget is spent. */
   tryReserve(actor: string, limits: BudgetLimits, nowMs: number): (() => void) | undefined {
     const list = this.prune(actor, nowMs);
     const inLastHour = list.length - lowerBound(list, nowMs - HOUR);
