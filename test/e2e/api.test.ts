@@ -110,13 +110,13 @@ for (const target of storeTargets()) {
     it('denies with each machine-readable reason, and records every denial', async () => {
       const cases: Array<[string, string, unknown, string]> = [
         [agent, 'cus-000001', { fields: ['email'] }, 'no_purpose'],
-        [agent, 'cus-000001', { fields: ['email'], purpose: { kind: 'ticket', ref: 'T-1' } }, 'no_purpose'],
         [agent, 'cus-000003', { fields: ['email'], purpose: { kind: 'case', ref: 'case-other' } }, 'purpose_not_linked'],
         [agent, 'cus-000005', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } }, 'purpose_not_linked'],
         [agent, 'cus-000001', { fields: ['email'], purpose: { kind: 'case', ref: 'no-such-case' } }, 'purpose_not_linked'],
         [agent, 'cus-000002', { fields: ['email'], purpose: { kind: 'case', ref: 'case-closed' } }, 'case_closed'],
         [agent, 'cus-000001', { fields: ['name'], purpose: { kind: 'case', ref: 'case-000001' } }, 'field_not_allowed'],
-        [agent, 'cus-canary', { fields: ['email'], purpose: { kind: 'case', ref: 'case-canary' } }, 'canary'],
+        // Recorded as canary; answered as an ordinary customer would be (record-customers.test.ts).
+        [agent, 'cus-canary', { fields: ['email'], purpose: { kind: 'case', ref: 'case-canary' } }, 'purpose_not_linked'],
         [await t.token('ghost-1'), 'cus-000001', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } }, 'actor_unknown'],
       ];
       for (const [token, id, body, reason] of cases) {
@@ -148,6 +148,7 @@ for (const target of storeTargets()) {
         [{ fields: [42], purpose }, 'fields.0'],
         [{ purpose }, 'fields'],
         [{ fields: ['email'], purpose: { kind: 'case' } }, 'purpose.ref'],
+        [{ fields: ['email'], purpose: { kind: 'ticket', ref: 'T-1' } }, 'purpose.kind'],
         [{ fields: ['email'], purpose, extra: 1 }, 'extra'],
         [{ fields: ['shoeSize'], purpose }, 'fields'],
         [['email'], undefined],
