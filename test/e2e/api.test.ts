@@ -166,18 +166,21 @@ for (const target of storeTargets()) {
     });
 
     it('fails closed: when the ledger cannot record, the reveal returns no data', async () => {
-      const ledger = t.custos.store.ledger;
-      const original = ledger.appendBatch.bind(ledger);
-      ledger.appendBatch = async () => {
+      // Every way a batch reaches storage (PostgreSQL appends under its sequencer).
+      const ledger = t.custos.store.ledger as { appendBatch: unknown; appendSequenced?: unknown };
+      const original = { appendBatch: ledger.appendBatch, appendSequenced: ledger.appendSequenced };
+      const diskFull = async () => {
         throw new Error('disk full');
       };
+      ledger.appendBatch = diskFull;
+      if (original.appendSequenced) ledger.appendSequenced = diskFull;
       try {
         const res = await reveal(agent, 'cus-000001', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
         expect(res.status).toBe(503);
         expect(res.body.error).toBe('unavailable');
         expect(JSON.stringify(res.body)).not.toContain(demoCustomer(1).email);
       } finally {
-        ledger.appendBatch = original;
+        Object.assign(ledger, original);
       }
       const again = await reveal(agent, 'cus-000001', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
       expect(again.status).toBe(200);
