@@ -9,9 +9,9 @@ import { checkId, normalizeEmail, normalizePhone } from '../model.ts';
 import type { Budget, PolicyDecision, PolicyEngine } from '../policy/index.ts';
 import type { StoredCustomer } from '../store/customers.ts';
 import type { Store } from '../store/store.ts';
+import { BUDGET_KINDS, DAY_MS, type BudgetKind } from '../store/budgets.ts';
 import { blindIndexEmail, blindIndexPhone, searchProbeHash, type LiveKeyRing, type SearchKind } from '../vault/index.ts';
 import { DataKeyCache, openField } from '../vault/decrypt.ts';
-import { BUDGETED_ACTIONS, RollingBudget, type BudgetedAction } from './budget.ts';
 import { DecisionLog, denied, type DecisionFacts, type RequestContext } from './decision-log.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -47,7 +47,6 @@ export interface BrokerDeps {
   now: () => Date;
 }
 
-const DAY_MS = 24 * 3_600_000;
 const MAX_FIELDS = 32;
 export const MAX_SEARCH_RESULTS = 50;
 // Same shape as the PII field names model.parseCustomer accepts.
@@ -59,7 +58,6 @@ const ACTOR_REASONS: ReadonlySet<DenyReason> = new Set<DenyReason>(['actor_unkno
 type SearchQuery = { email?: string; phone?: string; country?: string };
 
 export class Broker {
-  private readonly budgets: Record<BudgetedAction, RollingBudget> = { reveal: new RollingBudget(), search: new RollingBudget() };
   private readonly dataKeys: DataKeyCache;
   private readonly decisions: DecisionLog;
 
@@ -73,13 +71,15 @@ export class Broker {
     this.dataKeys.forget(customerId);
   }
 
-  /** Load the last day's allowed reveals and searches so budgets survive a restart. */
+  /**
+   * Budgets are counted in the store, shared by every process on it. A store whose counter
+   * starts empty (upgraded from per-process budgets, or a lost budgets file) first takes the
+   * last day's allowed reveals and searches from the access events, so no one gets a fresh budget.
+   */
   async loadBudgets(): Promise<void> {
     const since = new Date(this.deps.now().getTime() - DAY_MS).toISOString();
-    for (const action of BUDGETED_ACTIONS) {
-      for (const row of await this.deps.store.accessEvents.countsByActorSince(action, 'allow', since)) {
-        this.budgets[action].seed(row.actor, row.timeMs);
-      }
+    for (const kind of BUDGET_KINDS) {
+      await this.deps.store.budgets.seedOnce(kind, () => this.deps.store.accessEvents.countsByActorSince(kind, 'allow', since));
     }
   }
 
@@ -215,16 +215,16 @@ export class Broker {
    * Reserve one act of the actor's budget for `action`, then `act` (which records the allowed
    * decision); the slot is given back if `act` fails. Over budget: recorded, and refused.
    */
-  private async spendBudget<T>(action: BudgetedAction, actorId: string, limits: Budget, facts: DecisionFacts, now: Date, ctx: RequestContext, act: () => Promise<T>): Promise<T> {
-    const release = this.budgets[action].tryReserve(actorId, limits, now.getTime());
-    if (!release) {
+  private async spendBudget<T>(kind: BudgetKind, actorId: string, limits: Budget, facts: DecisionFacts, now: Date, ctx: RequestContext, act: () => Promise<T>): Promise<T> {
+    const reservation = await this.deps.store.budgets.tryReserve(actorId, kind, limits, now.getTime());
+    if (!reservation) {
       await this.decisions.deny(facts, 'budget_exceeded', ctx);
-      throw denied('budget_exceeded', `your ${action} budget for this hour or day is spent`);
+      throw denied('budget_exceeded', `your ${kind} budget for this hour or day is spent`);
     }
     try {
       return await act();
     } catch (err) {
-      release();
+      await reservation.release();
       throw err;
     }
   }
