@@ -50,6 +50,13 @@ export type DenyReason =
   | 'separation_of_duties'
   | 'not_permitted';
 
+/**
+ * Reasons a denial is recorded with: every DenyReason, plus refusals recorded that are not a 403
+ * (`not_found`: no such record, 404; `conflict`: the record's state forbids the act, 409;
+ * `field_unknown`: a field the customer does not hold, 400).
+ */
+export type RecordedReason = DenyReason | 'not_found' | 'conflict' | 'field_unknown';
+
 export class ForbiddenError extends CustosError {
   readonly code = 'forbidden' as const;
   constructor(message: string, readonly reason: DenyReason, details: Record<string, unknown> = {}) {

@@ -1,8 +1,7 @@
 /** /v1/customers: masked views, blind-index search, purpose-bound reveals. */
 import type { FastifyInstance } from 'fastify';
-import type { Broker } from '../broker/broker.ts';
+import { PURPOSE_KINDS, type Broker } from '../broker/broker.ts';
 import { errorResponses, idParamSchema } from './errors.ts';
-
 
 export const maskedCustomerSchema = {
   type: 'object',
@@ -27,7 +26,10 @@ const revealBody = {
       type: 'object',
       additionalProperties: false,
       required: ['kind', 'ref'],
-      properties: { kind: { type: 'string', minLength: 1, maxLength: 64 }, ref: { type: 'string', minLength: 1, maxLength: 128 } },
+      properties: {
+        kind: { type: 'string', enum: [...PURPOSE_KINDS] },
+        ref: { type: 'string', minLength: 1, maxLength: 128, description: 'the case id' },
+      },
     },
   },
 } as const;

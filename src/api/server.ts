@@ -12,6 +12,7 @@ import type { TokenVerifier } from '../identity/tokens.ts';
 import { bearerAuth } from './auth.ts';
 import { customerRoutes } from './customers.ts';
 import { handleError } from './errors.ts';
+import { rejectUnsafeText } from './unsafe-text.ts';
 
 export interface ApiDeps {
   logger: Logger;
@@ -28,6 +29,9 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
     // Our onResponse hook logs each request without its URL (a query may hold an e-mail).
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    // Ids are up to 128 characters, up to three times that percent-encoded. A longer path
+    // parameter must reach its route and be refused by the schema (400), not miss it (404).
+    routerOptions: { maxParamLength: 3 * 128 },
   });
   // Bodies are JSON and checked strictly (no "42" for 42, no dropped unknown fields); path and
   // query values arrive as text and are coerced to the types their schemas declare.
@@ -36,6 +40,8 @@ export async function buildServer(deps: ApiDeps): Promise<FastifyInstance> {
   for (const ajv of [strict, coercing]) ajv.addKeyword('example');
   app.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema));
   app.setErrorHandler(handleError);
+  // On the root, before any plugin registers: every route, whoever adds it, is covered.
+  app.addHook('preValidation', rejectUnsafeText);
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: 'not_found', message: `no route ${req.method} ${req.routeOptions.url ?? ''}`.trim() });
   });

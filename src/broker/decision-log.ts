@@ -3,7 +3,7 @@
  * decision — allowed or denied — becomes one access event in the ledger, or the request fails.
  */
 import { randomUUID } from 'node:crypto';
-import { ForbiddenError, UnavailableError, type DenyReason } from '../errors.ts';
+import { ForbiddenError, UnavailableError, type DenyReason, type RecordedReason } from '../errors.ts';
 import type { AccessEvent, RecordedEvent } from '../model.ts';
 import type { PolicyDecision } from '../policy/index.ts';
 import type { Recorder } from './recorder.ts';
@@ -33,8 +33,8 @@ export class DecisionLog {
     return recorded;
   }
 
-  /** Record a denial that is not Cedar's (budget, missing record) without throwing. */
-  async deny(facts: DecisionFacts, reason: string, ctx: RequestContext): Promise<RecordedEvent> {
+  /** Record a denial without throwing: one that is not Cedar's (budget, missing record), or one answered with another reason (canaries). */
+  async deny(facts: DecisionFacts, reason: RecordedReason, ctx: RequestContext): Promise<RecordedEvent> {
     return this.write({ ...facts, decision: 'deny', reason }, ctx);
   }
 
@@ -54,8 +54,8 @@ export class DecisionLog {
   }
 }
 
-export function denied(reason: DenyReason): ForbiddenError {
-  return new ForbiddenError(DENY_MESSAGES[reason], reason);
+export function denied(reason: DenyReason, message: string = DENY_MESSAGES[reason]): ForbiddenError {
+  return new ForbiddenError(message, reason);
 }
 
 const DENY_MESSAGES: Record<DenyReason, string> = {
@@ -63,7 +63,7 @@ const DENY_MESSAGES: Record<DenyReason, string> = {
   purpose_not_linked: 'the case does not link you to this customer',
   case_closed: 'the case is closed',
   field_not_allowed: 'your role may not reveal one of these fields',
-  budget_exceeded: 'reveal budget for this hour or day is spent',
+  budget_exceeded: 'your budget for this hour or day is spent',
   actor_suspended: 'your access is suspended',
   actor_unknown: 'you are not a known employee',
   canary: 'this record may not be revealed',

@@ -2,7 +2,7 @@ import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SignJWT, generateKeyPair } from 'jose';
+import { SignJWT, generateKeyPair, importJWK } from 'jose';
 import { ConfigError, UnauthenticatedError } from '../errors.ts';
 import { TokenVerifier, issueToken, loadOrCreateTokenIssuer, TOKEN_KEY_FILE } from './tokens.ts';
 
@@ -56,6 +56,18 @@ describe('tokens', () => {
     await expect(verifier.verifyToken(token)).rejects.toThrow(/expired/);
     const fresh = await issueToken(issuer, { subject: 'emp-2', ...opts, ttlSeconds: 60, now });
     await expect(verifier.verifyToken(fresh)).rejects.toThrow(/expired/);
+  });
+
+  it('accepts only a string subject that is an actor id: an array, boolean, number, bad or missing one is 401', async () => {
+    const { issuer, verifier } = await setup();
+    const key = await importJWK(issuer.privateJwk, 'EdDSA');
+    const signed = (claims: Record<string, unknown>) =>
+      new SignJWT(claims).setProtectedHeader({ alg: 'EdDSA', kid: issuer.kid }).setIssuer('custos').setAudience('custos-api').setExpirationTime(Math.floor(now.getTime() / 1000) + 60).sign(key);
+    for (const sub of [['emp-0001'], true, 1234, { id: 'emp-0001' }, null, '', 'emp 0001', 'x'.repeat(129)]) {
+      await expect(verifier.verifyToken(await signed({ sub })), JSON.stringify(sub)).rejects.toThrow(UnauthenticatedError);
+    }
+    await expect(verifier.verifyToken(await signed({}))).rejects.toThrow(UnauthenticatedError);
+    expect((await verifier.verifyToken(await signed({ sub: 'emp-0001' }))).actor).toBe('emp-0001');
   });
 });
 

@@ -159,13 +159,21 @@ export class TokenVerifier {
         throw toUnauthenticated(err);
       }
     }
-    const sub = result.payload.sub!;
-    try {
-      checkId(sub, 'sub');
-    } catch {
-      throw new UnauthenticatedError('token subject is not a valid actor id');
-    }
-    return { actor: sub, expiresAt: result.payload.exp! };
+    return { actor: actorOf(result.payload.sub), expiresAt: result.payload.exp! };
+  }
+}
+
+/**
+ * The subject as an actor id. jose checks only that `sub` is present: an array, a boolean or a
+ * number would pass a regex test as its string form (["emp-0001"] reads as "emp-0001") and then
+ * act as someone, so its type is checked first.
+ */
+function actorOf(sub: unknown): string {
+  if (typeof sub !== 'string') throw new UnauthenticatedError('token subject must be a string naming the actor');
+  try {
+    return checkId(sub, 'sub');
+  } catch {
+    throw new UnauthenticatedError('token subject is not a valid actor id');
   }
 }
 

@@ -14,7 +14,7 @@ export interface BenchResult {
 }
 
 /** A typical allowed reveal under the default policies, at `now`. */
-export function sampleRevealRequest(now: Date = new Date('2026-03-02T10:00:00Z')): RevealRequest {
+export function sampleRevealRequest(now: Date = new Date('2026-03-02T10:00:00Z')): RevealRequest & { customer: CustomerProfile } {
   const actor: Employee = {
     id: 'e-bench',
     name: 'Bench Agent',

@@ -22,7 +22,7 @@ const privacyOfficer = employee('e-dpo', 'privacy_officer');
 const customer: CustomerProfile = { id: 'c1', country: 'IT', region: null, locale: 'it-IT', canary: false, vip: false, fields: ['email', 'phone', 'name'] };
 const canary: CustomerProfile = { ...customer, id: 'c-canary', canary: true };
 
-function caseFor(actor: Employee, c: CustomerProfile, more: Partial<CaseRecord> = {}): CaseRecord {
+function caseFor(actor: Employee, c: { id: string }, more: Partial<CaseRecord> = {}): CaseRecord {
   return { id: `k-${actor.id}-${c.id}`, employee: actor.id, customer: c.id, openedAt: '2026-03-01T08:00:00.000Z', kind: 'support', ...more };
 }
 
@@ -51,6 +51,13 @@ describe('reveal under the default policies', () => {
   it('denies a suspended actor, and one who has left: actor_suspended', () => {
     expect(engine.decideReveal(reveal({ actor: { ...agent, status: 'suspended' } }))).toMatchObject({ decision: 'deny', reason: 'actor_suspended' });
     expect(engine.decideReveal(reveal({ actor: { ...agent, leftAt: '2026-03-01T00:00:00.000Z' } }))).toMatchObject({ decision: 'deny', reason: 'actor_suspended' });
+  });
+
+  it('judges the actor even when the customer has no record, and never allows such a reveal', () => {
+    const missing = { id: 'c-missing' };
+    expect(engine.decideReveal(reveal({ customer: missing, actor: { ...agent, status: 'suspended' } }))).toMatchObject({ decision: 'deny', reason: 'actor_suspended' });
+    expect(engine.decideReveal(reveal({ customer: missing, actor: undefined }))).toMatchObject({ decision: 'deny', reason: 'actor_unknown' });
+    expect(engine.decideReveal(reveal({ customer: missing })).decision).toBe('deny');
   });
 
   it('never reveals a canary, even on an assigned open case: canary', () => {
@@ -114,6 +121,8 @@ describe('roles', () => {
     // A role roles.json does not define gets nothing.
     expect(engine.allowedFields('intern')).toEqual([]);
     expect(engine.budgetFor('intern')).toEqual({ perHour: 0, perDay: 0 });
+    expect(engine.searchBudgetFor('agent')).toEqual({ perHour: 300, perDay: 1500 });
+    expect(engine.searchBudgetFor('intern')).toEqual({ perHour: 0, perDay: 0 });
     expect(engine.roles().map((r) => r.id).sort()).toEqual(['admin', 'agent', 'auditor', 'investigator', 'privacy_officer', 'supervisor']);
   });
 });
@@ -229,17 +238,18 @@ when { resource.vip };
     const dir = policyDirWith({
       'roles.json': JSON.stringify({
         roles: {
-          agent: { fields: ['email', 'phone', 'name'], budget: { perHour: 10, perDay: 20 } },
-          admin: { fields: [], budget: { perHour: 0, perDay: 0 } },
-          supervisor: { fields: [], budget: { perHour: 0, perDay: 0 } },
-          privacy_officer: { fields: [], budget: { perHour: 0, perDay: 0 } },
-          auditor: { fields: [], budget: { perHour: 0, perDay: 0 } },
+          agent: { fields: ['email', 'phone', 'name'], budget: { perHour: 10, perDay: 20 }, searchBudget: { perHour: 5, perDay: 10 } },
+          admin: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
+          supervisor: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
+          privacy_officer: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
+          auditor: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
         },
       }),
     });
     const local = loadPolicyEngine({ dir });
     expect(local.decideReveal(reveal({ fields: ['name'] })).decision).toBe('allow');
     expect(local.budgetFor('agent')).toEqual({ perHour: 10, perDay: 20 });
+    expect(local.searchBudgetFor('agent')).toEqual({ perHour: 5, perDay: 10 });
     // investigator is gone from this roles file: its holders reveal nothing.
     expect(local.decideReveal(reveal({ actor: investigator })).reason).toBe('field_not_allowed');
   });

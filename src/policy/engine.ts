@@ -28,7 +28,7 @@ import {
 } from './entities.ts';
 import { POLICY_ACTIONS, readPolicyDir, type LoadedPolicy, type PolicyAction } from './load.ts';
 import { mostImportantReason } from './reasons.ts';
-import type { RevealBudget, RoleSpec } from './roles.ts';
+import type { Budget, RoleSpec } from './roles.ts';
 
 // Node 20's V8 inlines JS→Wasm calls into optimized code. Under sustained cedar-wasm load,
 // deoptimizing such a frame killed `custos serve` with "Fatal error … unreachable code" in
@@ -52,7 +52,8 @@ export interface PolicyDecision {
 export interface RevealRequest {
   /** The employee asking, or undefined when no employee record exists for them. */
   actor: Employee | undefined;
-  customer: CustomerProfile;
+  /** The customer; its id alone when no record exists (a policy reading its attributes then fails, and so denies). */
+  customer: CustomerProfile | { id: string };
   /** The case `purpose.ref` names, when the purpose is a case and the case exists. */
   case?: CaseRecord;
   purpose?: Purpose;
@@ -102,7 +103,7 @@ interface ActionPolicies {
   reasons: ReadonlyMap<string, DenyReason>;
 }
 
-const NO_BUDGET: RevealBudget = Object.freeze({ perHour: 0, perDay: 0 });
+const NO_BUDGET: Budget = Object.freeze({ perHour: 0, perDay: 0 });
 const NO_FIELDS: readonly string[] = Object.freeze([]);
 const EMPTY_CONTEXT: Context = Object.freeze({}) as Context;
 
@@ -196,7 +197,8 @@ export class PolicyEngine {
     const context: Context = { fields: req.fields as string[] };
     if (req.purpose) context.purpose = { kind: req.purpose.kind, ref: req.purpose.ref };
     if (req.case) context.case = caseInfo(req.case, req.now);
-    return this.ask(set, principal, { type: 'Customer', id: req.customer.id }, context, [principal, customerEntity(req.customer, set.keep)]);
+    const entities = 'canary' in req.customer ? [principal, customerEntity(req.customer, set.keep)] : [principal];
+    return this.ask(set, principal, { type: 'Customer', id: req.customer.id }, context, entities);
   }
 
   /** View, search, manage, read_ledger, import. */
@@ -227,8 +229,13 @@ export class PolicyEngine {
   }
 
   /** Reveals per actor of `role` per rolling hour and day (roles.json); zero for an undefined role. */
-  budgetFor(role: string): RevealBudget {
+  budgetFor(role: string): Budget {
     return this.roleTable.get(role)?.budget ?? NO_BUDGET;
+  }
+
+  /** Blind-index searches per actor of `role` per rolling hour and day (roles.json); zero for an undefined role. */
+  searchBudgetFor(role: string): Budget {
+    return this.roleTable.get(role)?.searchBudget ?? NO_BUDGET;
   }
 
   roles(): RoleSpec[] {

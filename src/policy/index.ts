@@ -18,5 +18,5 @@ export {
 export { UNKNOWN_ACTOR_ID, type ActorStatus } from './entities.ts';
 export { POLICY_ACTIONS, ROLES_FILE, SCHEMA_FILE, type LoadedPolicy, type PolicyAction } from './load.ts';
 export { DENY_REASONS } from './reasons.ts';
-export type { RevealBudget, RoleSpec } from './roles.ts';
+export type { Budget, RoleSpec } from './roles.ts';
 export { benchRevealDecisions, sampleRevealRequest, type BenchResult } from './bench.ts';

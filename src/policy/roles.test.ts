@@ -25,11 +25,15 @@ describe('roles.json', () => {
   it('defines the shipped roles with their allowances and budgets', () => {
     const roles = parseRoles(readFileSync(join(DEFAULT_POLICY_DIR, 'roles.json'), 'utf8'), FILE);
     expect([...roles.keys()].sort()).toEqual(['admin', 'agent', 'auditor', 'investigator', 'privacy_officer', 'supervisor']);
-    expect(roles.get('agent')).toMatchObject({ fields: ['email', 'phone'], budget: { perHour: 60, perDay: 300 } });
+    expect(roles.get('agent')).toMatchObject({ fields: ['email', 'phone'], budget: { perHour: 60, perDay: 300 }, searchBudget: { perHour: 300, perDay: 1500 } });
     const investigator = roles.get('investigator')!;
     expect(investigator.fields).toEqual(expect.arrayContaining(['email', 'phone', 'name', 'address', 'birthDate']));
     expect(investigator.budget.perDay).toBeGreaterThan(300);
-    for (const id of ['supervisor', 'admin', 'privacy_officer', 'auditor']) expect(roles.get(id)!.fields).toEqual([]);
+    expect(investigator.searchBudget).toEqual({ perHour: 600, perDay: 3000 });
+    for (const id of ['supervisor', 'admin', 'privacy_officer', 'auditor']) {
+      expect(roles.get(id)!.fields).toEqual([]);
+      expect(roles.get(id)!.searchBudget.perDay).toBeGreaterThan(0);
+    }
   });
 
   it.each([
@@ -37,10 +41,14 @@ describe('roles.json', () => {
     ['a budget count that is text', { fields: [], budget: { perHour: '60', perDay: 300 } }, 'roles.agent.budget.perHour', 'whole number'],
     ['a negative budget', { fields: [], budget: { perHour: 1, perDay: -1 } }, 'roles.agent.budget.perDay', 'whole number'],
     ['more per hour than per day', { fields: [], budget: { perHour: 10, perDay: 5 } }, 'roles.agent.budget.perHour', 'more than perDay'],
-    ['a misspelt key', { feilds: ['email'], fields: [], budget: { perHour: 1, perDay: 1 } }, 'roles.agent.feilds', 'unknown key'],
-    ['fields that are not a list', { fields: 'email', budget: { perHour: 1, perDay: 1 } }, 'roles.agent.fields', 'list of field names'],
-    ['a field name that is not one', { fields: ['email', 'e mail'], budget: { perHour: 1, perDay: 1 } }, 'roles.agent.fields[1]', 'field name'],
-    ['a field listed twice', { fields: ['email', 'email'], budget: { perHour: 1, perDay: 1 } }, 'roles.agent.fields[1]', 'listed twice'],
+    ['a search budget that is missing', { fields: [], budget: { perHour: 1, perDay: 1 } }, 'roles.agent.searchBudget', 'is required'],
+    ['a search budget count that is fractional', { fields: [], budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 1.5, perDay: 3 } }, 'roles.agent.searchBudget.perHour', 'whole number of searches'],
+    ['more searches per hour than per day', { fields: [], budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 10, perDay: 5 } }, 'roles.agent.searchBudget.perHour', 'more than perDay'],
+    ['a misspelt search budget key', { fields: [], budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 1, perday: 5 } }, 'roles.agent.searchBudget.perday', 'unknown key'],
+    ['a misspelt key', { feilds: ['email'], fields: [], budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 1, perDay: 1 } }, 'roles.agent.feilds', 'unknown key'],
+    ['fields that are not a list', { fields: 'email', budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 1, perDay: 1 } }, 'roles.agent.fields', 'list of field names'],
+    ['a field name that is not one', { fields: ['email', 'e mail'], budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 1, perDay: 1 } }, 'roles.agent.fields[1]', 'field name'],
+    ['a field listed twice', { fields: ['email', 'email'], budget: { perHour: 1, perDay: 1 }, searchBudget: { perHour: 1, perDay: 1 } }, 'roles.agent.fields[1]', 'listed twice'],
   ])('rejects %s, naming the field', (_what, agent, field, message) => {
     const err = errorOf(rolesWith(agent));
     expect(err.message).toContain(FILE);
@@ -54,6 +62,6 @@ describe('roles.json', () => {
     expect(errorOf('{}').message).toContain('roles: is required');
     expect(errorOf('{"roles": {}}').message).toContain('defines no role');
     expect(errorOf('{"roles": [] }').message).toContain('roles: must be an object');
-    expect(errorOf(JSON.stringify({ roles: { 'bad role': { fields: [], budget: { perHour: 0, perDay: 0 } } } })).message).toContain('roles.bad role:');
+    expect(errorOf(JSON.stringify({ roles: { 'bad role': { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 0, perDay: 0 } } } })).message).toContain('roles.bad role:');
   });
 });

@@ -1,13 +1,13 @@
 /**
  * The roles file (`policies/roles.json`): each role's reveal allowance, which Cedar checks
- * (`principal.allowedFields`), and its reveal budget, which the broker enforces. Parsed once
- * at start; every problem is a ConfigError naming the file and the field.
+ * (`principal.allowedFields`), and its reveal and search budgets, which the broker enforces.
+ * Parsed once at start; every problem is a ConfigError naming the file and the field.
  */
 import { ConfigError, InvalidInputError } from '../errors.ts';
 import { checkId } from '../model.ts';
 
-/** Reveals one actor may make, per rolling hour and per rolling day. */
-export interface RevealBudget {
+/** Acts (reveals, or searches) one actor may make, per rolling hour and per rolling day. */
+export interface Budget {
   perHour: number;
   perDay: number;
 }
@@ -17,13 +17,16 @@ export interface RoleSpec {
   description?: string;
   /** PII fields this role may reveal in clear; empty for roles that never see clear values. */
   fields: readonly string[];
-  budget: RevealBudget;
+  /** Reveals. */
+  budget: Budget;
+  /** Blind-index searches: each answers "is this e-mail or phone a customer?", so they are counted too. */
+  searchBudget: Budget;
 }
 
 // Same shape as the PII field names model.parseCustomer accepts.
 const FIELD_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 const TOP_KEYS = new Set(['$comment', 'roles']);
-const ROLE_KEYS = new Set(['description', 'fields', 'budget']);
+const ROLE_KEYS = new Set(['description', 'fields', 'budget', 'searchBudget']);
 const BUDGET_KEYS = new Set(['perHour', 'perDay']);
 
 class RolesFile {
@@ -45,9 +48,18 @@ class RolesFile {
     return o;
   }
 
-  count(value: unknown, field: string): number {
-    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) this.fail(field, 'must be a whole number of reveals, 0 or more');
+  count(value: unknown, field: string, of: string): number {
+    if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) this.fail(field, `must be a whole number of ${of}, 0 or more`);
     return value;
+  }
+
+  budget(value: unknown, field: string, of: string): Budget {
+    if (value === undefined) this.fail(field, 'is required: {"perHour": n, "perDay": n}');
+    const b = this.closedObject(value, field, BUDGET_KEYS);
+    const perHour = this.count(b.perHour, `${field}.perHour`, of);
+    const perDay = this.count(b.perDay, `${field}.perDay`, of);
+    if (perHour > perDay) this.fail(`${field}.perHour`, `is more than perDay (${perDay})`);
+    return Object.freeze({ perHour, perDay });
   }
 }
 
@@ -83,16 +95,12 @@ export function parseRoles(text: string, file: string): ReadonlyMap<string, Role
       if (fields.includes(name)) f.fail(`${at}.fields[${i}]`, `"${name}" is listed twice`);
       fields.push(name);
     }
-    if (o.budget === undefined) f.fail(`${at}.budget`, 'is required: {"perHour": n, "perDay": n}');
-    const b = f.closedObject(o.budget, `${at}.budget`, BUDGET_KEYS);
-    const perHour = f.count(b.perHour, `${at}.budget.perHour`);
-    const perDay = f.count(b.perDay, `${at}.budget.perDay`);
-    if (perHour > perDay) f.fail(`${at}.budget.perHour`, `is more than perDay (${perDay})`);
     roles.set(id, {
       id,
       ...(typeof o.description === 'string' ? { description: o.description } : {}),
       fields: Object.freeze(fields),
-      budget: Object.freeze({ perHour, perDay }),
+      budget: f.budget(o.budget, `${at}.budget`, 'reveals'),
+      searchBudget: f.budget(o.searchBudget, `${at}.searchBudget`, 'searches'),
     });
   }
   if (roles.size === 0) f.fail('roles', 'defines no role');

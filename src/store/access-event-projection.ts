@@ -17,7 +17,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import { ConflictError, IntegrityError } from '../errors.ts';
-import { decodeAccessEvent } from '../model.ts';
+import type { AccessEvent } from '../model.ts';
 import type { AccessEventCustomersTable, AccessEventsTable, Database } from './schema.ts';
 import type { EventIndex, ProjectionOptions } from './event-index.ts';
 import { insertChunked, type SqlLedgerStorage } from './ledger-storage.ts';
@@ -204,17 +204,39 @@ function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteIndexInsert
   };
 }
 
-/** Index rows for entries starting at ledger index `start`; entries that are not events are not indexed. */
+/**
+ * Index rows for entries starting at ledger index `start`. Every entry must be an access event:
+ * the index refuses to skip one, since a query that silently missed an entry would hide what the
+ * ledger recorded. Such an entry stops projection with an IntegrityError naming it.
+ */
 function indexRows(start: number, entries: readonly Uint8Array[]): { events: AccessEventsTable[]; links: AccessEventCustomersTable[] } {
   const events: AccessEventsTable[] = [];
   const links: AccessEventCustomersTable[] = [];
   entries.forEach((bytes, i) => {
-    const e = decodeAccessEvent(bytes);
-    const timeMs = e ? Date.parse(e.time) : NaN;
-    if (!e || !Number.isFinite(timeMs)) return;
     const seq = start + i;
-    events.push({ seq, time_ms: timeMs, actor: e.actor, action: e.action, decision: e.decision });
+    const e = indexableEvent(seq, bytes);
+    events.push({ seq, time_ms: Date.parse(e.time), actor: e.actor, action: e.action, decision: e.decision });
     for (const customer of new Set(e.customers)) links.push({ customer, seq });
   });
   return { events, links };
+}
+
+/** The entry as an event with every key the index stores (and queries decode), or an IntegrityError saying what is wrong. */
+function indexableEvent(seq: number, bytes: Uint8Array): AccessEvent {
+  const refuse = (why: string): never => {
+    throw new IntegrityError(`access-event index: ledger entry ${seq} is not an access event: ${why} (run custos ledger verify)`, { index: seq });
+  };
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    refuse('it is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse('it is not a JSON object');
+  const o = value as Record<string, unknown>;
+  for (const key of ['id', 'time', 'actor', 'action', 'decision']) if (typeof o[key] !== 'string') refuse(`"${key}" is not a string`);
+  for (const key of ['customers', 'fields']) if (!Array.isArray(o[key])) refuse(`"${key}" is not a list`);
+  if (!(o.customers as unknown[]).every((c) => typeof c === 'string')) refuse('"customers" holds something that is not an id');
+  if (!Number.isFinite(Date.parse(o.time as string))) refuse('"time" is not a date-time');
+  return o as unknown as AccessEvent;
 }

@@ -14,7 +14,9 @@ import type { Database } from './schema.ts';
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
-export type BudgetKind = 'reveal' | 'search';
+/** The acts a budget limits; each is counted apart. */
+export const BUDGET_KINDS = ['reveal', 'search'] as const;
+export type BudgetKind = (typeof BUDGET_KINDS)[number];
 
 export interface BudgetLimits {
   perHour: number;

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { InvalidInputError } from '../errors.ts';
-import { blindIndexEmail, blindIndexPhone } from './blind-index.ts';
+import { blindIndexEmail, blindIndexPhone, searchProbeHash } from './blind-index.ts';
 import { KeyRing, newKeyRingDocument } from './keyring.ts';
 
 const doc = newKeyRingDocument(new Date('2026-01-31T09:00:00Z'));
@@ -45,5 +45,15 @@ describe('blind indexes', () => {
     expect(() => blindIndexEmail(kr, '   ')).toThrow(InvalidInputError);
     expect(() => blindIndexPhone(kr, 'not a phone')).toThrow(InvalidInputError);
     expect(() => blindIndexPhone(kr, '(555) 123-4567')).toThrow(InvalidInputError); // national, no country
+  });
+
+  it('hashes a search probe like its normalized query, never equal to the blind index it looks up', () => {
+    const probe = searchProbeHash(kr, 'phone', '+1 555 123 4567');
+    expect(probe).toBe(createHmac('sha256', Buffer.from(doc.indexKey, 'base64')).update('search-probe\0phone\0+15551234567').digest('hex'));
+    expect(searchProbeHash(kr, 'phone', '(555) 123-4567', 'US')).toBe(probe);
+    expect(probe).not.toBe(blindIndexPhone(kr, '+15551234567'));
+    expect(searchProbeHash(kr, 'email', 'John@Example.com')).toBe(searchProbeHash(kr, 'email', 'john@example.com'));
+    expect(searchProbeHash(kr, 'email', 'john@example.com')).not.toBe(blindIndexEmail(kr, 'john@example.com'));
+    expect(() => searchProbeHash(kr, 'phone', 'not a phone')).toThrow(InvalidInputError);
   });
 });

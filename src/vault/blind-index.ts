@@ -8,27 +8,49 @@
  *   phone: HMAC(indexKey, "phone\0" || E.164(value, country))
  *
  * An index reveals only equality, and only to someone who also holds the index key.
+ *
+ * Searches are recorded in the ledger by a probe hash of the same normalized query, under the
+ * same key but another domain, so it never equals a stored index and cannot be joined to the
+ * customers table, yet repeated probes of one value hash equal:
+ *
+ *   probe: HMAC(indexKey, "search-probe\0" || kind || "\0" || normalized)
  */
 import { createHmac } from 'node:crypto';
 import { InvalidInputError } from '../errors.ts';
 import { normalizeEmail, normalizePhone } from '../model.ts';
 import type { KeyRing } from './keyring.ts';
 
-function blindIndex(keyring: KeyRing, domain: 'email' | 'phone', normalized: string): string {
+export type SearchKind = 'email' | 'phone';
+
+function keyedHash(keyring: KeyRing, domain: string, normalized: string): string {
   return createHmac('sha256', keyring.indexKey).update(`${domain}\0`, 'utf8').update(normalized, 'utf8').digest('hex');
+}
+
+function emailForIndex(email: string): string {
+  // NFC too, so a composed and a decomposed "é" find the same customer.
+  const normalized = typeof email === 'string' ? normalizeEmail(email).normalize('NFC') : '';
+  if (normalized === '') throw new InvalidInputError('email is empty', { field: 'email' });
+  return normalized;
+}
+
+function phoneForIndex(phone: string, country?: string): string {
+  const e164 = typeof phone === 'string' ? normalizePhone(phone, country) : undefined;
+  if (e164 === undefined) throw new InvalidInputError(`phone is not a phone number${country ? ` in ${country}` : ''} or in international form`, { field: 'phone' });
+  return e164;
 }
 
 /** Index of an e-mail address; equal for addresses that differ only in case or surrounding blanks. */
 export function blindIndexEmail(keyring: KeyRing, email: string): string {
-  // NFC too, so a composed and a decomposed "é" find the same customer.
-  const normalized = typeof email === 'string' ? normalizeEmail(email).normalize('NFC') : '';
-  if (normalized === '') throw new InvalidInputError('email is empty', { field: 'email' });
-  return blindIndex(keyring, 'email', normalized);
+  return keyedHash(keyring, 'email', emailForIndex(email));
 }
 
 /** Index of a phone number, read as national in `country` (ISO 3166-1 alpha-2) unless written +…. */
 export function blindIndexPhone(keyring: KeyRing, phone: string, country?: string): string {
-  const e164 = typeof phone === 'string' ? normalizePhone(phone, country) : undefined;
-  if (e164 === undefined) throw new InvalidInputError(`phone is not a phone number${country ? ` in ${country}` : ''} or in international form`, { field: 'phone' });
-  return blindIndex(keyring, 'phone', e164);
+  return keyedHash(keyring, 'phone', phoneForIndex(phone, country));
+}
+
+/** The probe hash a search is recorded with: equal for equal normalized queries, never equal to a blind index. */
+export function searchProbeHash(keyring: KeyRing, kind: SearchKind, value: string, country?: string): string {
+  const normalized = kind === 'email' ? emailForIndex(value) : phoneForIndex(value, country);
+  return keyedHash(keyring, `search-probe\0${kind}`, normalized);
 }

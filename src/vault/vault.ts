@@ -10,7 +10,7 @@
 import { inspect } from 'node:util';
 import { ConfigError, IntegrityError } from '../errors.ts';
 import type { CustomerInput } from '../model.ts';
-import { blindIndexEmail, blindIndexPhone } from './blind-index.ts';
+import { blindIndexEmail, blindIndexPhone, searchProbeHash, type SearchKind } from './blind-index.ts';
 import { DataKeyCache, rewrapDataKey } from './envelope.ts';
 import { openField } from './field-cipher.ts';
 import { createKeyRingFile, findKeyRing, keyRingPath, rotateKeyRingFile, type KeyRing, type KeyRingSource } from './keyring.ts';
@@ -95,6 +95,11 @@ export class Vault {
 
   blindIndexPhone(phone: string, country?: string): string {
     return blindIndexPhone(this.#live.current, phone, country);
+  }
+
+  /** A search's recorded hash: keyed, and never equal to a stored blind index (blind-index.ts). */
+  searchProbeHash(kind: SearchKind, value: string, country?: string): string {
+    return searchProbeHash(this.#live.current, kind, value, country);
   }
 
   /**

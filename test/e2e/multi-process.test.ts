@@ -85,6 +85,42 @@ for (const target of storeTargets()) {
       }
     }, 300_000);
 
+    it('shares one reveal budget among two servers and the CLI: exactly the budget is allowed, every reveal recorded', async () => {
+      const loc = target.location();
+      const data = mkdtempSync(join(tmpdir(), 'custos-multi-'));
+      const flags = flagsFor(loc, data);
+      const a = await spawnServer(flags, SERVER_ENV);
+      servers.push(a);
+      const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
+      servers.push(b);
+      const agent = await token(flags, 'emp-0001');
+      // Agents may reveal 60 an hour (policies/roles.json): 70 over HTTP from both servers and
+      // 4 from the CLI, all at once.
+      const [http, cli] = await Promise.all([
+        Promise.all(Array.from({ length: 70 }, (_, i) => reveal([a, b][i % 2]!.url, agent))),
+        Promise.all(Array.from({ length: 4 }, () => custosCli(['customers', 'reveal', 'cus-000001', '--fields', 'email', '--case', 'case-000001', '--token', agent, ...flags]))),
+      ]);
+      const allowed = http.filter((r) => r.status === 200).length + cli.filter((r) => r.code === 0).length;
+      const overBudget = http.filter((r) => r.reason === 'budget_exceeded').length + cli.filter((r) => r.code === 4 && /budget_exceeded/.test(r.stderr)).length;
+      expect(allowed).toBe(60);
+      expect(overBudget).toBe(14);
+      await a.stop();
+      await b.stop();
+      const store = await Store.open(loc);
+      try {
+        const recorded = { allow: 0, budget_exceeded: 0 };
+        for await (const e of store.ledger.readEntries(0, await store.ledger.size())) {
+          const event = decodeAccessEvent(e.entry);
+          if (event?.actor !== 'emp-0001' || event.action !== 'reveal') continue;
+          if (event.decision === 'allow') recorded.allow++;
+          else if (event.reason === 'budget_exceeded') recorded.budget_exceeded++;
+        }
+        expect(recorded).toEqual({ allow: 60, budget_exceeded: 14 });
+      } finally {
+        await store.close();
+      }
+    }, 300_000);
+
     if (target.name === 'postgres') {
       it('keeps serving without a 5xx when the other server is killed mid-load', async () => {
         const loc = target.location();
