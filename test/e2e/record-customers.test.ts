@@ -247,8 +247,8 @@ for (const target of storeTargets()) {
       } finally {
         await t.stop();
       }
-      // A restart does not hand out a fresh budget: it is rebuilt from the recorded searches.
-      t = await startInstance({ store, customers: 20, rolesPatch });
+      // A restart does not hand out a fresh budget: the store still counts the searches.
+      t = await startInstance({ store, customers: 20, rolesPatch, dataDir: t.dataDir });
       try {
         const res = await t.call('GET', `/v1/customers?email=${encodeURIComponent(c.email)}`, { token: await t.token('emp-0002') });
         expect(res.status).toBe(403);
