@@ -11,6 +11,7 @@ import { RecordManager } from './broker/manage.ts';
 import { TokenVerifier, loadOrCreateTokenIssuer, type TokenIssuer } from './identity/tokens.ts';
 import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, type LedgerSigningKeys } from './ledger/index.ts';
 import { loadPolicyEngine, type PolicyEngine } from './policy/index.ts';
+import { ledgerEventSource } from './stream/ledger-source.ts';
 import { InProcessStream, type EventStream } from './stream/stream.ts';
 import { Store } from './store/store.ts';
 import { openVault, type Vault } from './vault/index.ts';
@@ -68,15 +69,22 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
     await store.close();
     throw err;
   }
-  const stream = new InProcessStream((err) => opts.logger?.error({ err }, 'event stream subscriber failed'));
+  const stream = new InProcessStream({
+    source: ledgerEventSource(store.ledger),
+    // Entries another process appends after this are read from the ledger when this one next commits.
+    head: await store.ledger.size(),
+    onSubscriberError: (err, subscriber) => opts.logger?.error({ err, subscriber }, 'event stream subscriber failed'),
+    onCatchUp: (subscriber, from) => opts.logger?.warn({ subscriber, from }, 'event stream subscriber fell behind; catching up from the ledger'),
+  });
   let checkpointer: LedgerCheckpointer | undefined;
-  const onCommitted = publishCommitted(stream);
+  const publish = publishCommitted(stream);
   const appender = await LedgerAppender.open(store.ledger, {
     maxBatch: config.ledger.maxBatch,
     timeoutMs: config.ledger.appendTimeoutMs,
-    onCommitted: async (start, entries, notes) => {
-      await onCommitted(start, entries, notes);
-      await checkpointer?.noteAppended(start + entries.length);
+    // Publishing first and synchronously keeps the stream in ledger order; signing may take its time.
+    onCommitted: (start, entries, notes) => {
+      publish(start, entries, notes);
+      return checkpointer?.noteAppended(start + entries.length);
     },
     onHookError: (err) => opts.logger?.error({ err }, 'after-commit hook failed'),
   });

@@ -47,7 +47,11 @@ export class LedgerRecorder implements Recorder {
   }
 }
 
-/** The appender hook that publishes each durable batch to the stream. */
-export function publishCommitted(stream: EventStream): (start: number, entries: readonly Uint8Array[], notes: readonly unknown[]) => Promise<void> {
-  return (start, entries, notes) => stream.publish(recordedEventsOf(start, entries, notes));
+/**
+ * The appender hook that publishes each durable batch to the stream. The appender calls it
+ * batch after batch in ledger order, and publishing hands the batch over without waiting for
+ * any subscriber, so the stream receives the ledger in order and no append waits on a detector.
+ */
+export function publishCommitted(stream: EventStream): (start: number, entries: readonly Uint8Array[], notes: readonly unknown[]) => void {
+  return (start, entries, notes) => stream.publish({ from: start, to: start + entries.length, events: recordedEventsOf(start, entries, notes) });
 }

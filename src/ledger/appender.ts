@@ -17,10 +17,14 @@ export interface LedgerAppenderOptions {
   /**
    * Called after each batch is durable, before its appends resolve, e.g. to publish or to tell the
    * checkpointer. `notes[i]` is what the caller passed with entries[i] (undefined if nothing), so
-   * a hook need not decode the bytes it was handed as objects. Not awaited; a throw or rejection
-   * goes to onHookError.
+   * a hook need not decode the bytes it was handed as objects.
+   *
+   * Called synchronously, batch after batch in ledger order, so what a hook does before its first
+   * await happens in ledger order (publishing must). A returned promise is not awaited: the
+   * appends resolve and the next batch is written without waiting for it, and its async part may
+   * overlap the next call's. A throw or rejection goes to onHookError.
    */
-  onCommitted?: (start: number, entries: readonly Uint8Array[], notes: readonly unknown[]) => void | Promise<void>;
+  onCommitted?: (start: number, entries: readonly Uint8Array[], notes: readonly unknown[]) => unknown;
   /** Receives onCommitted failures; without it they surface as an unhandled rejection. */
   onHookError?: (err: unknown) => void;
 }
@@ -111,14 +115,14 @@ export class LedgerAppender {
   }
 
   private takeBatch(): QueuedAppend[] {
-    const batch: QueuedAppend[] = [this.queue.shift() as QueuedAppend];
-    let count = batch[0]?.entries.length ?? 0;
-    while (this.queue.length > 0 && count + (this.queue[0] as QueuedAppend).entries.length <= this.maxBatch) {
-      const next = this.queue.shift() as QueuedAppend;
-      count += next.entries.length;
-      batch.push(next);
+    let taken = 1;
+    let count = (this.queue[0] as QueuedAppend).entries.length;
+    while (taken < this.queue.length && count + (this.queue[taken] as QueuedAppend).entries.length <= this.maxBatch) {
+      count += (this.queue[taken] as QueuedAppend).entries.length;
+      taken++;
     }
-    return batch;
+    // One splice per batch: shifting one by one is quadratic when 100,000 appends wait.
+    return this.queue.splice(0, taken);
   }
 
   /** Never throws: the outcome goes to the batch's promises. */

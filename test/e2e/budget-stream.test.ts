@@ -44,7 +44,8 @@ for (const target of storeTargets()) {
         await t.call('GET', '/v1/customers/cus-000002', { token });
         await t.call('POST', '/v1/customers/cus-000001/reveal', { token, body: { fields: ['phone'], purpose: { kind: 'case', ref: 'case-000001' } } });
         await t.call('POST', '/v1/customers/cus-000001/reveal', { token, body: { fields: ['phone'] } });
-        await new Promise((r) => setTimeout(r, 50));
+        // Each response came after its batch was published; wait until the subscriber has it all.
+        await t.custos.stream.settled();
         expect(seen.map((e) => [e.action, e.decision, e.reason ?? null])).toEqual([
           ['view', 'allow', null],
           ['reveal', 'allow', null],
