@@ -65,6 +65,9 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
       ...(config.ledger.origin ? { origin: config.ledger.origin } : {}),
       mayCreate: async () => (await store.ledger.size()) === 0,
     });
+    // Everything opened here records decisions: start the store's threads now, so that the first
+    // append does not spend its deadline (CUSTOS_LEDGER_APPEND_TIMEOUT_MS) starting one.
+    await store.warmUp();
   } catch (err) {
     await store.close();
     throw err;

@@ -6,37 +6,58 @@ import { leafHash, rootOf } from './merkle.ts';
 import { rootAt } from './proofs.ts';
 import { verifyLedger } from './verify.ts';
 import type { StoredNode } from './storage.ts';
+import { untilLoadedDeadline } from '../../test/support/wait.ts';
 
 const entry = (n: number): Buffer => Buffer.from(`{"event":${n}}`);
 
-/** A memory storage whose appendBatch can be made to fail, hang or land late, and which records batch sizes. */
+/** A write the test controls: it has started once `started` resolves, and lands when the test calls `land`. */
+interface HeldWrite {
+  started: Promise<void>;
+  land(): void;
+}
+
+/** A memory storage whose appendBatch can be made to fail, hang or land when the test says, and which records batch sizes. */
 class ControlledStorage extends MemoryLedgerStorage {
   batchSizes: number[] = [];
-  private nextWrites: ('fail' | 'hang' | { lateMs: number })[] = [];
+  private nextWrites: ('fail' | { begin(): void; landed: Promise<void> | undefined })[] = [];
 
   failNext(): void {
     this.nextWrites.push('fail');
   }
 
-  hangNext(): void {
-    this.nextWrites.push('hang');
+  /** The next write starts and never lands. */
+  hangNext(): { started: Promise<void> } {
+    return this.hold(undefined);
   }
 
-  landLateNext(lateMs: number): void {
-    this.nextWrites.push({ lateMs });
+  /** The next write starts and lands when `land` is called, not before. */
+  holdNext(): HeldWrite {
+    let land!: () => void;
+    const landed = new Promise<void>((resolve) => (land = resolve));
+    return { ...this.hold(landed), land };
   }
 
   override async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
     this.batchSizes.push(entries.length);
     const behaviour = this.nextWrites.shift();
     if (behaviour === 'fail') throw new Error('disk full');
-    if (behaviour === 'hang') return new Promise(() => {});
     if (behaviour) {
-      await new Promise((resolve) => setTimeout(resolve, behaviour.lateMs));
+      behaviour.begin();
+      await (behaviour.landed ?? new Promise(() => {}));
     }
     return super.appendBatch(start, entries, nodes);
   }
+
+  private hold(landed: Promise<void> | undefined): { started: Promise<void> } {
+    let begin!: () => void;
+    const started = new Promise<void>((resolve) => (begin = resolve));
+    this.nextWrites.push({ begin, landed });
+    return { started };
+  }
 }
+
+/** One turn of the event loop (the appender takes a batch once per turn). */
+const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 async function storedLeaves(storage: MemoryLedgerStorage): Promise<Buffer[]> {
   const leaves: Buffer[] = [];
@@ -67,7 +88,7 @@ describe('LedgerAppender', () => {
     const appender = await LedgerAppender.open(storage, { maxBatch: 7 });
     const results = await Promise.all(
       Array.from({ length: 200 }, async (_, n) => {
-        await new Promise((resolve) => setTimeout(resolve, n % 5));
+        for (let i = 0; i < n % 5; i++) await turn();
         return { n, ...(await appender.append(entry(n))) };
       }),
     );
@@ -79,11 +100,12 @@ describe('LedgerAppender', () => {
   it('writes a lone append at once, and entries arriving during a write go into the next batch', async () => {
     const storage = new ControlledStorage();
     const appender = await LedgerAppender.open(storage);
-    storage.landLateNext(30);
+    const write = storage.holdNext();
     const first = appender.append(entry(0));
-    await new Promise((resolve) => setTimeout(resolve, 5));
+    await write.started;
     expect(storage.batchSizes).toEqual([1]);
     const later = [appender.append(entry(1)), appender.append(entry(2))];
+    write.land();
     expect(await first).toEqual({ index: 0 });
     expect(await Promise.all(later)).toEqual([{ index: 1 }, { index: 2 }]);
     expect(storage.batchSizes).toEqual([1, 2]);
@@ -105,22 +127,45 @@ describe('LedgerAppender', () => {
   });
 
   it('fails a batch that does not become durable within timeoutMs, then carries on', async () => {
-    const storage = new ControlledStorage();
-    const appender = await LedgerAppender.open(storage, { timeoutMs: 40 });
-    storage.hangNext();
-    const started = Date.now();
-    await expect(appender.append(entry(0))).rejects.toThrow(/did not answer within 40 ms/);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect(await appender.append(entry(1))).toEqual({ index: 0 });
+    // The appender's clock is its timers: fake them, so 40 ms means 40 ms however loaded the machine.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate'] });
+    try {
+      const storage = new ControlledStorage();
+      const appender = await LedgerAppender.open(storage, { timeoutMs: 40 });
+      const write = storage.hangNext();
+      let outcome: unknown;
+      const append = appender.append(entry(0)).then(
+        () => (outcome = 'durable'),
+        (err: unknown) => (outcome = err),
+      );
+      await vi.advanceTimersByTimeAsync(1);
+      await write.started;
+      await vi.advanceTimersByTimeAsync(38);
+      expect(outcome).toBeUndefined();
+      await vi.advanceTimersByTimeAsync(1);
+      await append;
+      expect(outcome).toBeInstanceOf(UnavailableError);
+      expect((outcome as Error).message).toMatch(/did not answer within 40 ms/);
+      // The next append first gives the hung write its time to land (it does not), then re-reads the tree.
+      const next = appender.append(entry(1));
+      await vi.advanceTimersByTimeAsync(41);
+      expect(await next).toEqual({ index: 0 });
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('after a timed-out write that lands late, re-syncs from storage instead of forking the log', async () => {
     const storage = new ControlledStorage();
     const appender = await LedgerAppender.open(storage, { timeoutMs: 30 });
-    storage.landLateNext(50);
+    const late = storage.holdNext();
     await expect(appender.append(entry(0))).rejects.toBeInstanceOf(UnavailableError);
     // The late write lands while the appender waits to re-sync; the next entry goes after it.
-    expect(await appender.append(entry(1))).toEqual({ index: 1 });
+    const next = appender.append(entry(1));
+    // Queued behind the turn on which the appender takes the batch and starts waiting for the
+    // late write, and ahead of any timer, so it lands within that wait.
+    setImmediate(() => late.land());
+    expect(await next).toEqual({ index: 1 });
     const leaves = await storedLeaves(storage);
     expect(leaves).toEqual([leafHash(entry(0)), leafHash(entry(1))]);
     expect(await rootAt(storage, 2)).toEqual(rootOf(leaves));
@@ -160,7 +205,7 @@ describe('LedgerAppender', () => {
     });
     await appender.appendMany([0, 1, 2].map(entry));
     await appender.append(entry(3));
-    await vi.waitFor(() => expect(hookErrors).toHaveLength(1));
+    await vi.waitFor(() => expect(hookErrors).toHaveLength(1), untilLoadedDeadline);
     expect(seen).toEqual([
       [0, 3, 3],
       [3, 1, 4],
@@ -185,6 +230,20 @@ describe('LedgerAppender', () => {
       [3, undefined],
       [4, { four: 4 }],
     ]);
+  });
+
+  it('calls onCommitted synchronously, batch after batch in ledger order, and never waits for what it returns', async () => {
+    const starts: number[] = [];
+    const appender = await LedgerAppender.open(new MemoryLedgerStorage(), {
+      maxBatch: 3,
+      onCommitted: (start) => {
+        starts.push(start);
+        return new Promise(() => {}); // a hook still busy forever
+      },
+    });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, n) => appender.append(entry(n))));
+    expect(results.map((r) => r.index)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(starts).toEqual([0, 3, 6, 9]);
   });
 
   it('close() writes what is queued and refuses later appends', async () => {

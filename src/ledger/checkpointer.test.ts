@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
+import { untilLoadedDeadline } from '../../test/support/wait.ts';
 import { LedgerAppender } from './appender.ts';
 import { openLedgerCheckpoint } from './checkpoint.ts';
 import { LedgerCheckpointer } from './checkpointer.ts';
@@ -88,16 +89,32 @@ describe('LedgerCheckpointer', () => {
     expect((await second.noteAppended(9))?.size).toBe(9);
   });
 
-  it('runs tick on a timer after start(), reporting failures to onError', async () => {
-    const storage = new MemoryLedgerStorage();
+  it('runs tick on a timer after start(), by the clock it is given, reporting failures to onError and going on', async () => {
+    class FailingOnceStorage extends MemoryLedgerStorage {
+      failures = 1;
+      override async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+        if (this.failures-- > 0) throw new Error('disk full');
+        return super.saveCheckpoint(checkpoint);
+      }
+    }
+    const storage = new FailingOnceStorage();
     const appender = await LedgerAppender.open(storage);
     await appender.append(entry(0));
-    const checkpointer = await LedgerCheckpointer.open(storage, signer, { every: 1000, intervalMs: 100, now: () => new Date() });
+    const clock = fakeClock();
+    const checkpointer = await LedgerCheckpointer.open(storage, signer, { every: 1000, intervalMs: 100, now: clock.now });
     const errors: unknown[] = [];
     checkpointer.start((err) => errors.push(err));
-    await new Promise((resolve) => setTimeout(resolve, 60));
-    expect(checkpointer.latest()?.size).toBe(1);
+    // No checkpoint yet, so the first tick signs; its save fails, and a later tick signs again.
+    await vi.waitFor(() => expect(checkpointer.latest()?.size).toBe(1), untilLoadedDeadline);
+    expect(errors.map((e) => (e as Error).message)).toEqual(['disk full']);
+    await appender.append(entry(1));
+    // The tree grew, but the clock stands still: the next checkpoint comes once it moves on by the interval.
+    clock.advance(99);
+    expect(await checkpointer.tick()).toBeUndefined();
+    clock.advance(1);
+    await vi.waitFor(() => expect(checkpointer.latest()?.size).toBe(2), untilLoadedDeadline);
+    expect(checkpointer.latest()?.signedAt).toBe('2025-03-01T12:00:00.100Z');
     await checkpointer.close();
-    expect(errors).toEqual([]);
+    expect(errors).toHaveLength(1);
   });
 });

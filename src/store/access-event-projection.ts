@@ -53,6 +53,9 @@ export class AccessEventProjection implements EventIndex {
     this.onError = options.onError ?? (() => {});
   }
 
+  /** In process, on the store's own connection: nothing to start. */
+  async ready(): Promise<void> {}
+
   /** The ledger committed entries up to `size`: project them soon, in bulk. */
   noteAppended(size: number): void {
     if (this.closed) return;

@@ -19,6 +19,10 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
     this.rpc = new WorkerRpc('access-event index worker', WORKER_MODULE, data, onError ?? (() => {}));
   }
 
+  ready(): Promise<void> {
+    return this.rpc.start();
+  }
+
   noteAppended(size: number): void {
     // Fire and forget: the worker projects in its own time, and any read catches up first.
     this.rpc.post({ kind: 'appended', size } satisfies IndexRequest);

@@ -33,6 +33,8 @@ export interface AccessEventQueries {
 }
 
 export interface EventIndex {
+  /** Resolves once the index can project and answer (SQLite: its worker thread is up). */
+  ready(): Promise<void>;
   /** The ledger committed entries up to `size`: project them soon, in bulk. */
   noteAppended(size: number): void;
   /** Project every entry the ledger has committed by now. */

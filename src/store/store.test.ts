@@ -7,6 +7,7 @@ import { ConflictError, InvalidInputError } from '../errors.ts';
 import type { SealedCustomer } from './customers.ts';
 import { indexFileFor, Store } from './store.ts';
 import { canonicalEventBytes } from './test-events.ts';
+import { untilLoadedDeadline } from '../../test/support/wait.ts';
 
 const now = new Date('2026-11-01T10:00:00Z');
 
@@ -129,8 +130,10 @@ for (const target of storeTargets()) {
         const events = Array.from({ length: 10 }, (_, i) =>
           canonicalEventBytes({ id: `ev${i}`, time: `2026-11-01T10:00:0${i}.000Z`, actor: 'emp1', action: 'view', customers: ['c1', 'c2'], fields: [], decision: 'allow' }),
         );
+        // Its index worker up first: the wait below is for the background pass, not a thread start.
+        await a.warmUp();
         await a.ledger.appendBatch(0, events.slice(0, 5), []);
-        await vi.waitFor(async () => expect(await a.eventIndex.indexedThrough()).toBe(5));
+        await vi.waitFor(async () => expect(await a.eventIndex.indexedThrough()).toBe(5), untilLoadedDeadline);
         await a.ledger.appendBatch(5, events.slice(5), []);
         // a has started projecting 5..9 in the background; b races it to the same entries (on
         // SQLite, from another worker thread). Each event must land exactly once.
@@ -181,6 +184,9 @@ for (const target of storeTargets()) {
           other.exec('COMMIT');
 
           // Another process commits while a batch waits for the lock: the batch is retried, not failed.
+          // The writer thread is started first so the batch reaches the lock while it is held; the
+          // outcome is the same whichever comes first, only what is exercised differs.
+          await store.warmUp();
           const appender = await LedgerAppender.open(store.ledger);
           other.exec('BEGIN IMMEDIATE');
           other.prepare('INSERT INTO scratch VALUES (1)').run();

@@ -225,7 +225,7 @@ export class Store {
 
   /** Start the store's background threads now rather than when first needed (a server's first request). */
   async warmUp(): Promise<void> {
-    await this.writer?.start();
+    await Promise.all([this.writer?.start(), this.eventIndex.ready()]);
   }
 
   async close(): Promise<void> {

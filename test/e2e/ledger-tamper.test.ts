@@ -20,6 +20,8 @@ async function buildLedger(loc: StoreLocation, keyDir: string): Promise<{ keys: 
   const keys = await loadOrCreateSigningKeys(keyDir, { now: () => new Date() });
   const store = await Store.open(loc);
   try {
+    // The writer thread starts outside the first append's deadline, as `custos serve` has it.
+    await store.warmUp();
     const appender = await LedgerAppender.open(store.ledger);
     const checkpointer = await LedgerCheckpointer.open(store.ledger, keys.signer(), { every: 25, intervalMs: 3_600_000, now: () => new Date() });
     let trusted = '';
