@@ -29,8 +29,12 @@ const customer = (n: number, over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
+// A test here runs up to fourteen CLI processes, each starting tsx and loading every module
+// (about 3 s of CPU apiece): on a loaded machine that is minutes, not the usual deadline.
+const MANY_PROCESSES = { timeout: 300_000 };
+
 for (const target of storeTargets()) {
-  describe(`custos CLI on ${target.name}`, () => {
+  describe(`custos CLI on ${target.name}`, MANY_PROCESSES, () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-cli-'));
     const loc = target.location();
     // The key files live in --data; the store is either SQLite there or PostgreSQL.

@@ -15,7 +15,7 @@ describe('custos serve', () => {
     const child = spawn(process.execPath, [BIN, 'serve', '--data', data, '--port', '0'], { env: { ...process.env, CUSTOS_LOG_LEVEL: 'warn' } });
     let stderr = '';
     const url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 60_000);
+      const timer = setTimeout(() => reject(new Error(`no listening line:\n${stderr}`)), 180_000);
       child.stderr.on('data', (d) => {
         stderr += d;
         const m = /custos listening on (http:\/\/\S+)/.exec(stderr);
@@ -49,7 +49,7 @@ describe('custos serve', () => {
     expect(verified.code, verified.stderr).toBe(0);
     expect(verified.stdout).toMatch(/^ledger OK: 1 entries/);
     expect(verified.stdout).not.toMatch(/after the latest checkpoint/);
-  }, 120_000);
+  }, 300_000);
 
   it('refuses a second server on a port in use, with a configuration error', async () => {
     const data = mkdtempSync(join(tmpdir(), 'custos-serve-'));
