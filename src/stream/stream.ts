@@ -38,7 +38,10 @@ export interface Subscription {
   readonly position: number;
   /** Times this subscriber fell behind (queue full, or a stretch it was not handed) and re-read from the ledger. */
   readonly catchUps: number;
-  /** Ends delivery; resolves once no call of this subscriber's handler is running. */
+  /**
+   * Ends delivery; resolves once no call of this subscriber's handler is running (so a handler
+   * must not await its own subscription's close).
+   */
   close(): Promise<void>;
 }
 
@@ -83,25 +86,24 @@ export class InProcessStream implements EventStream {
   /** The ledger index after the last published stretch. */
   private headIndex: number;
   private readonly subscribers = new Set<Subscriber>();
-  private readonly maxQueuedEvents: number;
   private readonly side: StreamSide;
   private closed = false;
   private unnamed = 0;
 
   constructor(options: InProcessStreamOptions) {
     this.headIndex = options.head;
-    this.maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
+    const maxQueuedEvents = options.maxQueuedEvents ?? 10_000;
+    if (!Number.isInteger(this.headIndex) || this.headIndex < 0) throw new InvalidInputError('head must be a ledger index', { field: 'head' });
+    if (!Number.isInteger(maxQueuedEvents) || maxQueuedEvents < 1) throw new InvalidInputError('maxQueuedEvents must be a positive whole number', { field: 'maxQueuedEvents' });
     this.side = {
       head: () => this.headIndex,
       source: options.source,
-      maxQueuedEvents: this.maxQueuedEvents,
+      maxQueuedEvents,
       retryMs: options.retryMs ?? 1000,
       onError: options.onSubscriberError ?? (() => {}),
       onCatchUp: options.onCatchUp ?? (() => {}),
       remove: (subscriber) => this.subscribers.delete(subscriber),
     };
-    if (!Number.isInteger(this.headIndex) || this.headIndex < 0) throw new InvalidInputError('head must be a ledger index', { field: 'head' });
-    if (!Number.isInteger(this.maxQueuedEvents) || this.maxQueuedEvents < 1) throw new InvalidInputError('maxQueuedEvents must be a positive whole number', { field: 'maxQueuedEvents' });
   }
 
   /** The ledger index up to which events have been published. */
