@@ -29,8 +29,8 @@ const customer = (n: number, over: Record<string, unknown> = {}) => ({
   ...over,
 });
 
-// A test here runs up to fourteen CLI processes, each starting tsx and loading every module
-// (about 3 s of CPU apiece): on a loaded machine that is minutes, not the usual deadline.
+// A test here runs up to fourteen CLI processes one after another: on a loaded machine that can
+// take minutes, and the deadline only bounds a hang.
 const MANY_PROCESSES = { timeout: 300_000 };
 
 for (const target of storeTargets()) {
