@@ -3,6 +3,8 @@
  * never the whole file in memory.
  */
 import { createReadStream } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
@@ -32,12 +34,24 @@ export function formatOf(file: string, explicit?: string): FileFormat {
   );
 }
 
-export async function* readRecords(file: string, format: FileFormat): AsyncGenerator<SourceRecord | UnreadableLine> {
+async function checkReadable(file: string): Promise<void> {
   try {
-    await access(file);
+    await access(file, constants.R_OK);
   } catch {
     throw new InvalidInputError(`${file}: no such file or it cannot be read`, { file });
   }
+}
+
+/** SHA-256 (hex) of the file's bytes, as the import's record names the file it read. */
+export async function fileSha256(file: string): Promise<string> {
+  await checkReadable(file);
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return hash.digest('hex');
+}
+
+export async function* readRecords(file: string, format: FileFormat): AsyncGenerator<SourceRecord | UnreadableLine> {
+  await checkReadable(file);
   if (format === 'jsonl') yield* readJsonLines(file);
   else yield* readCsv(file);
 }
