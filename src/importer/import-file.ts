@@ -125,8 +125,8 @@ async function caseReferenceErrors(store: Store, batch: Pending<CaseRecord>[], f
   for (const p of batch) {
     const field = !employees.has(p.record.employee) ? 'employee' : !customers.has(p.record.customer) ? 'customer' : undefined;
     if (!field) continue;
-    const id = field === 'employee' ? p.record.employee : p.record.customer;
-    bad.set(p.line, new InvalidInputError(`${file}:${p.line}: field "${field}": no ${field} with id "${id}" (import ${field}s first)`, { file, line: p.line, field }));
+    // The id is not echoed: a file with shifted columns may hold an e-mail here.
+    bad.set(p.line, new InvalidInputError(`${file}:${p.line}: field "${field}": no such ${field} (import ${field}s first)`, { file, line: p.line, field }));
   }
   return bad;
 }
