@@ -30,7 +30,9 @@ const customer = (n: number, over: Record<string, unknown> = {}) => ({
 });
 
 for (const target of storeTargets()) {
-  describe(`custos CLI on ${target.name}`, () => {
+  // Each test runs the real command several times, and a command that records starts the store's
+  // writer and index threads: minutes, not seconds, on a loaded machine.
+  describe(`custos CLI on ${target.name}`, { timeout: 240_000 }, () => {
     const dir = mkdtempSync(join(tmpdir(), 'custos-cli-'));
     const loc = target.location();
     // The key files live in --data; the store is either SQLite there or PostgreSQL.
