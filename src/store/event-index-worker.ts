@@ -38,7 +38,7 @@ async function prepareLayout(): Promise<void> {
   sqlite.exec('BEGIN IMMEDIATE');
   try {
     for (const table of ['access_event_customers', 'access_events', 'access_event_projection']) sqlite.exec(`DROP TABLE IF EXISTS main.${table}`);
-    await createIndexTables(db, 'sqlite');
+    await createIndexTables(db);
     sqlite.pragma(`user_version = ${INDEX_LAYOUT_VERSION}`);
     sqlite.exec('COMMIT');
   } catch (err) {
