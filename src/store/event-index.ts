@@ -9,7 +9,6 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
-import type { StoreDialect } from './store.ts';
 
 export interface EventQuery {
   /** Inclusive lower bound, RFC 3339. */
