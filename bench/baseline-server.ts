@@ -19,19 +19,20 @@ import { loadConfig } from '../src/config.ts';
 import { NotFoundError } from '../src/errors.ts';
 import { loadOrCreateTokenIssuer, TokenVerifier } from '../src/identity/tokens.ts';
 import { Store } from '../src/store/store.ts';
-import { LiveKeyRing, loadKeyRing } from '../src/vault/index.ts';
-import { DataKeyCache, openField } from '../src/vault/decrypt.ts';
+import { openVault } from '../src/vault/index.ts';
+import { openerFor } from '../src/vault/decrypt.ts';
 
 const { values } = parseArgs({ options: { data: { type: 'string' }, port: { type: 'string', default: '0' } } });
 if (!values.data) throw new Error('usage: baseline-server.ts --data DIR [--port N]');
 
 const config = loadConfig({ data: values.data }, {});
-const keyRing = new LiveKeyRing(loadKeyRing({ dir: config.keyDir }));
+const vault = openVault({ dir: config.keyDir });
+if (!vault) throw new Error(`no key ring in ${config.keyDir}`);
 const issuer = await loadOrCreateTokenIssuer(config.keyDir);
 const verifier = new TokenVerifier({ localPublicJwks: [issuer.publicJwk], issuer: config.auth.issuer, audience: config.auth.audience, now: () => new Date() });
 const store = await Store.open(config.store);
-// The broker's default data-key cache, so both sides unwrap equally often.
-const dataKeys = new DataKeyCache();
+// The broker's field opener with its default data-key cache, so both sides unwrap equally often.
+const opener = openerFor(vault);
 
 const app = Fastify({ bodyLimit: 1024 * 1024 });
 app.setErrorHandler(handleError);
@@ -46,10 +47,7 @@ await app.register(async (v1) => {
   }, async (req) => {
     const customer = await store.customers.get(req.params.id);
     if (!customer) throw new NotFoundError(`no customer "${req.params.id}"`);
-    const dataKey = dataKeys.get(keyRing.current, customer.id, customer.wrappedKey);
-    const fields: Record<string, string> = {};
-    for (const f of req.body.fields) fields[f] = openField(dataKey, customer.id, f, customer.sealed[f]!);
-    return { customer: customer.id, fields };
+    return { customer: customer.id, fields: opener.open(customer, req.body.fields) };
   });
 });
 

@@ -60,7 +60,7 @@ export const brokerSection: Section = {
       });
       const table = await TableRecorder.open(custos.store, custos.config.ledger.maxBatch);
       try {
-        const tableBroker = new Broker({ store: custos.store, keyRing: custos.keyRing, policy: custos.policy, recorder: table, now: custos.now });
+        const tableBroker = new Broker({ store: custos.store, vault: custos.vault, policy: custos.policy, recorder: table, now: custos.now });
         await tableBroker.loadBudgets();
         const ledger: Side = { name: 'ledger', broker: custos.broker, size: () => custos.appender.size, batching: () => ({ ...ledgerBatching }) };
         const baseline: Side = { name: 'table', broker: tableBroker, size: () => table.size, batching: () => ({ batches: table.batches, entries: table.committed }) };

@@ -274,7 +274,7 @@ export async function prepareDataDir(
   const custos = await openCustos(config);
   try {
     ctx.log(`${section}: seeding ${sizes.customers} demo customers`);
-    await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now(), sizes.customers);
+    await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), sizes.customers);
     const now = custos.now();
     const openedAt = new Date(now.getTime() - 3_600_000).toISOString();
     const pairs: Pair[] = [];

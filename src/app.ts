@@ -14,12 +14,14 @@ import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, type Ledge
 import { loadPolicyEngine, type PolicyEngine } from './policy/index.ts';
 import { InProcessStream, type EventStream } from './stream/stream.ts';
 import { Store } from './store/store.ts';
-import { LiveKeyRing, loadKeyRing } from './vault/index.ts';
+import { openVault, type Vault } from './vault/index.ts';
+import { vaultForStore } from './broker/key-ring-binding.ts';
 
 export interface Custos {
   config: CustosConfig;
   store: Store;
-  keyRing: LiveKeyRing;
+  /** Seals, indexes and rotates; holds the keys and never hands one out. */
+  vault: Vault;
   policy: PolicyEngine;
   stream: EventStream;
   signingKeys: LedgerSigningKeys;
@@ -44,22 +46,36 @@ export interface OpenOptions {
 
 export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): Promise<Custos> {
   const now = opts.now ?? (() => new Date());
-  // Policies and keys first: a bad policy or key file stops start-up before the store is touched.
+  // Policies and key files first: a bad policy or key file stops start-up before the store is touched.
   const policy = loadPolicyEngine({ dir: config.policyDir, cacheSize: config.policyCacheSize });
   for (const warning of policy.warnings) opts.logger?.warn({ warning }, 'policy validation warning');
-  const keyRing = new LiveKeyRing(loadKeyRing({ dir: config.keyDir, now: now() }));
-  const signingKeys = await loadOrCreateSigningKeys(config.keyDir, { now, ...(config.ledger.origin ? { origin: config.ledger.origin } : {}) });
+  const found = openVault({ dir: config.keyDir });
   const tokenIssuer = await loadOrCreateTokenIssuer(config.keyDir);
 
   const store = await Store.open(config.store, {
     eventIndex: { onError: (err: unknown) => opts.logger?.error({ err }, 'access-event index projection failed') },
     onError: (err: unknown) => opts.logger?.error({ err }, 'store background thread failed'),
+    onShredIncomplete: (why: string) => opts.logger?.warn({ why }, 'customer deleted; an old copy of its row may remain until the database reclaims it'),
   });
+  let vault: Vault;
+  let signingKeys: LedgerSigningKeys;
+  try {
+    // Keys are made only for an empty store; a store with data is opened only with its own ring.
+    vault = await vaultForStore(store, { keyDir: config.keyDir, found, now, createIfEmpty: true });
+    signingKeys = await loadOrCreateSigningKeys(config.keyDir, {
+      now,
+      ...(config.ledger.origin ? { origin: config.ledger.origin } : {}),
+      mayCreate: async () => (await store.ledger.size()) === 0,
+    });
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
   const stream = new InProcessStream((err) => opts.logger?.error({ err }, 'event stream subscriber failed'));
   const { appender, checkpointer, recorder } = await openLedgerWriter(config, store, signingKeys, { now, stream, ...(opts.logger ? { logger: opts.logger } : {}) });
-  const broker = new Broker({ store, keyRing, policy, recorder, now, ...(opts.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: opts.dataKeyCacheSize } : {}) });
+  const broker = new Broker({ store, vault, policy, recorder, now, ...(opts.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: opts.dataKeyCacheSize } : {}) });
   await broker.loadBudgets();
-  const records = new RecordManager({ store, keyRing, policy, recorder, broker, now });
+  const records = new RecordManager({ store, vault, policy, recorder, broker, now });
   const verifier = new TokenVerifier({
     localPublicJwks: [tokenIssuer.publicJwk],
     ...(config.auth.jwksUrl ? { jwksUrl: config.auth.jwksUrl } : {}),
@@ -70,7 +86,7 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
 
   let closing: Promise<void> | undefined;
   return {
-    config, store, keyRing, policy, stream, signingKeys, appender, checkpointer, recorder, broker, records, tokenIssuer, verifier, now,
+    config, store, vault, policy, stream, signingKeys, appender, checkpointer, recorder, broker, records, tokenIssuer, verifier, now,
     close() {
       // Drain the recorder, sign a final checkpoint, then let the store go.
       closing ??= (async () => {

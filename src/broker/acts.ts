@@ -14,7 +14,7 @@ import type { Recorder } from './recorder.ts';
  * the host's OS user running the `custos` command without `--as`, who holds the key files and
  * the store's credentials anyway, so the act is recorded under that name but not decided.
  */
-export type Actor = { kind: 'employee'; id: string } | { kind: 'host'; id: string };
+export type Actor = { kind: 'employee'; id: string; /** The OS user who ran `--as`: nothing authenticates the name given. */ runBy?: string } | { kind: 'host'; id: string };
 
 type WithoutActor<T> = T extends unknown ? Omit<T, 'actor' | 'now'> : never;
 
@@ -60,7 +60,8 @@ export class ActLog {
   }
 }
 
-function factsOf(actor: Actor, act: Act, details: ActDetails | undefined) {
+function factsOf(actor: Actor, act: Act, given: ActDetails | undefined) {
+  const details = actor.kind === 'employee' && actor.runBy ? { ...given, runBy: actor.runBy } : given;
   return {
     actor: actor.id,
     action: act.action,

@@ -3,15 +3,15 @@
  * Every request runs decide → record → (only then) decrypt → return. A decision that
  * cannot be recorded returns nothing: the recorder's failure is the request's failure.
  */
-import { IntegrityError, InvalidInputError, NotFoundError, type DenyReason } from '../errors.ts';
+import { InvalidInputError, NotFoundError, type DenyReason } from '../errors.ts';
 import type { CustomerProfile, EventTarget, Purpose, RecordedEvent } from '../model.ts';
 import { checkId, normalizeEmail, normalizePhone } from '../model.ts';
 import type { Budget, PolicyDecision, PolicyEngine } from '../policy/index.ts';
 import type { StoredCustomer } from '../store/customers.ts';
 import type { Store } from '../store/store.ts';
 import { BUDGET_KINDS, DAY_MS, type BudgetKind } from '../store/budgets.ts';
-import { blindIndexEmail, blindIndexPhone, searchProbeHash, type LiveKeyRing, type SearchKind } from '../vault/index.ts';
-import { DataKeyCache, openField } from '../vault/decrypt.ts';
+import type { SearchKind, Vault } from '../vault/index.ts';
+import { openerFor, type FieldOpener } from '../vault/decrypt.ts';
 import { DecisionLog, denied, type DecisionFacts, type RequestContext } from './decision-log.ts';
 import type { Recorder } from './recorder.ts';
 
@@ -39,7 +39,7 @@ export const PURPOSE_KINDS = ['case'] as const;
 
 export interface BrokerDeps {
   store: Store;
-  keyRing: LiveKeyRing;
+  vault: Vault;
   /** How many unwrapped data keys to keep (LRU); 0 unwraps on every reveal. */
   dataKeyCacheSize?: number;
   policy: PolicyEngine;
@@ -58,17 +58,17 @@ const ACTOR_REASONS: ReadonlySet<DenyReason> = new Set<DenyReason>(['actor_unkno
 type SearchQuery = { email?: string; phone?: string; country?: string };
 
 export class Broker {
-  private readonly dataKeys: DataKeyCache;
+  private readonly opener: FieldOpener;
   private readonly decisions: DecisionLog;
 
   constructor(private readonly deps: BrokerDeps) {
     this.decisions = new DecisionLog(deps.recorder, deps.now);
-    this.dataKeys = new DataKeyCache(deps.dataKeyCacheSize !== undefined ? { maxEntries: deps.dataKeyCacheSize } : {});
+    this.opener = openerFor(deps.vault, deps.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: deps.dataKeyCacheSize } : {});
   }
 
   /** A deleted customer's key must not outlive it in memory. */
   forgetCustomer(customerId: string): void {
-    this.dataKeys.forget(customerId);
+    this.opener.forget(customerId);
   }
 
   /**
@@ -159,17 +159,7 @@ export class Broker {
   }
 
   private openFields(customer: StoredCustomer, fields: string[]): Record<string, string> {
-    let dataKey: Buffer;
-    try {
-      dataKey = this.dataKeys.get(this.deps.keyRing.current, customer.id, customer.wrappedKey);
-    } catch (err) {
-      // Wrapped under a KEK this process has not loaded yet (a rotation elsewhere): reload once.
-      if (!(err instanceof IntegrityError && err.details.reason === 'kek_unknown' && this.deps.keyRing.refreshIfChanged())) throw err;
-      dataKey = this.dataKeys.get(this.deps.keyRing.current, customer.id, customer.wrappedKey);
-    }
-    const out: Record<string, string> = {};
-    for (const f of fields) out[f] = openField(dataKey, customer.id, f, customer.sealed[f]!);
-    return out;
+    return this.opener.open(customer, fields);
   }
 
   /**
@@ -220,15 +210,15 @@ export class Broker {
 
   /** The blind index a search looks up, and the probe hash it is recorded with. */
   private searchProbe(query: SearchQuery): { kind: SearchKind; index: string; hash: string } {
-    const ring = this.deps.keyRing.current;
+    const vault = this.deps.vault;
     if (query.email !== undefined && query.phone !== undefined) throw new InvalidInputError('search by email or by phone, not both', { field: 'email' });
     if (query.email !== undefined) {
       if (!normalizeEmail(query.email).includes('@')) throw new InvalidInputError('email is not an e-mail address', { field: 'email' });
-      return { kind: 'email', index: blindIndexEmail(ring, query.email), hash: searchProbeHash(ring, 'email', query.email) };
+      return { kind: 'email', index: vault.blindIndexEmail(query.email), hash: vault.searchProbeHash('email', query.email) };
     }
     if (query.phone !== undefined) {
       if (!normalizePhone(query.phone, query.country)) throw new InvalidInputError('phone is not a phone number (use +<country code>… or give country)', { field: 'phone' });
-      return { kind: 'phone', index: blindIndexPhone(ring, query.phone, query.country), hash: searchProbeHash(ring, 'phone', query.phone, query.country) };
+      return { kind: 'phone', index: vault.blindIndexPhone(query.phone, query.country), hash: vault.searchProbeHash('phone', query.phone, query.country) };
     }
     throw new InvalidInputError('give email or phone to search by', { field: 'email' });
   }

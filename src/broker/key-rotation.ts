@@ -1,12 +1,17 @@
 /**
  * `custos keys rotate`: a new KEK becomes current, every data key is re-wrapped under it, and
- * only then is the old KEK's material destroyed — with the server running. Running servers
- * reload the key file within a second (LiveKeyRing), so the pass waits `settleMs` before it
- * starts, and sweeps again for keys a server wrapped under the old KEK in the meantime.
+ * only then is the old KEK's material destroyed — with servers running.
+ *
+ * The store's fence (store/key-ring-identity.ts) moves to the new KEK before the re-wrap pass:
+ * from then on the store refuses any customer write under an older KEK, so a process still
+ * holding the old ring (it has not re-read the key file yet) cannot slip a data key in behind
+ * the pass — it is refused, re-reads the file and seals again. One pass therefore finds every
+ * key, and the old KEK is destroyed only once none is left under it.
  */
-import { ConfigError, IntegrityError } from '../errors.ts';
+import { ConflictError } from '../errors.ts';
 import type { Store } from '../store/store.ts';
-import { retireKek, rewrapDataKey, rotateKek, wrappedKekId, type KeyRing } from '../vault/index.ts';
+import { wrappedKekId, type Vault } from '../vault/index.ts';
+import { bindKeyRing } from './key-ring-binding.ts';
 
 export interface RotationSummary {
   newKekId: string;
@@ -16,37 +21,31 @@ export interface RotationSummary {
 }
 
 const PAGE = 1000;
-const MAX_SWEEPS = 5;
 
-export async function rotateKeys(store: Store, ring: KeyRing, opts: { now: () => Date; settleMs: number; onProgress?: (done: number) => void }): Promise<RotationSummary> {
-  if (ring.source.kind !== 'file') {
-    throw new ConfigError('the key ring comes from CUSTOS_KEYRING: rotate by putting a new KEK into that value (see README "Keys"), not with this command');
-  }
-  const path = ring.source.path;
-  const rotated = rotateKek(path, opts.now());
-  await new Promise((r) => setTimeout(r, opts.settleMs));
-
+export async function rotateKeys(
+  store: Store,
+  vault: Vault,
+  opts: { now: () => Date; settleMs: number; onProgress?: (done: number) => void },
+): Promise<RotationSummary> {
+  const before = await bindKeyRing(store, vault, opts.now);
   let rewrapped = 0;
   let customers = 0;
-  for (let sweep = 0; sweep < MAX_SWEEPS; sweep++) {
-    const pass = await rewrapAll(store, rotated, opts.onProgress);
-    rewrapped += pass.changed;
+  const { newKekId, retired } = await vault.rotate(opts.now, async ({ newKekId }) => {
+    const fenced = await store.keyRingIdentity.advanceKek(vault.ringId, before.currentKekId, newKekId, opts.now());
+    if (fenced?.currentKekId !== newKekId) {
+      throw new ConflictError(`the store's current KEK moved to ${fenced?.currentKekId} while this rotation started; nothing was retired — run it again`);
+    }
+    // Optional: lets running servers pick up the new KEK before the pass (fewer refused writes).
+    if (opts.settleMs > 0) await new Promise((r) => setTimeout(r, opts.settleMs));
+    const pass = await rewrapAll(store, vault, opts.onProgress);
+    rewrapped = pass.changed;
     customers = pass.seen;
-    if (pass.changed === 0) break;
-  }
-  // Retire only what no stored key needs any more.
-  const stillUsed = await kekIdsInUse(store);
-  const retired: string[] = [];
-  for (const id of rotated.kekIds) {
-    if (id === rotated.currentKekId || rotated.kek(id)?.key === undefined) continue;
-    if (stillUsed.has(id)) throw new IntegrityError(`data keys are still wrapped under ${id} after ${MAX_SWEEPS} passes; it was not retired — run the command again`);
-    retireKek(path, id, opts.now());
-    retired.push(id);
-  }
-  return { newKekId: rotated.currentKekId, rewrapped, retired, customers };
+    return kekIdsInUse(store);
+  });
+  return { newKekId, rewrapped, retired, customers };
 }
 
-async function rewrapAll(store: Store, ring: KeyRing, onProgress?: (done: number) => void): Promise<{ changed: number; seen: number }> {
+async function rewrapAll(store: Store, vault: Vault, onProgress?: (done: number) => void): Promise<{ changed: number; seen: number }> {
   let after = '';
   let changed = 0;
   let seen = 0;
@@ -55,7 +54,7 @@ async function rewrapAll(store: Store, ring: KeyRing, onProgress?: (done: number
     if (page.length === 0) break;
     const updates = [];
     for (const row of page) {
-      const next = rewrapDataKey(ring, row.id, row.wrappedKey);
+      const next = vault.rewrap(row.id, row.wrappedKey);
       if (next !== row.wrappedKey) updates.push({ id: row.id, from: row.wrappedKey, to: next });
     }
     // A row re-imported meanwhile keeps its new key (the update matches on the old bytes).

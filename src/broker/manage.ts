@@ -14,14 +14,15 @@ import type { AttributeChange, CaseRecord, CustomerInput, CustomerProfile, Emplo
 import type { DecideRequest, ManageChange, ManageOperation, PolicyDecision, PolicyEngine, RecordResource } from '../policy/index.ts';
 import type { CaseEvent, CaseFilter } from '../store/cases.ts';
 import type { Store } from '../store/store.ts';
-import { customerSealer, type LiveKeyRing } from '../vault/index.ts';
+import type { Vault } from '../vault/index.ts';
+import { storeCustomers } from './customer-writes.ts';
 import { masked, type Broker, type MaskedCustomer } from './broker.ts';
 import { DecisionLog, type DecisionFacts, type RequestContext } from './decision-log.ts';
 import type { Recorder } from './recorder.ts';
 
 export interface RecordManagerDeps {
   store: Store;
-  keyRing: LiveKeyRing;
+  vault: Vault;
   policy: PolicyEngine;
   recorder: Recorder;
   broker: Broker;
@@ -92,10 +93,9 @@ export class RecordManager {
   ): Promise<MaskedCustomer> {
     const target: EventTarget = { type: 'customer', id: input.id };
     await this.decideAndRecord(actorId, { action: 'manage', operation, resource, changes: Object.keys(change) }, facts('update', operation, target, [input.id], change), ctx, refusal);
-    const sealed = customerSealer(this.deps.keyRing.current)(input);
-    await this.deps.store.customers.upsertMany([sealed], this.deps.now());
+    const [sealed] = await storeCustomers(this.deps.store, this.deps.vault, [input], this.deps.now());
     this.deps.broker.forgetCustomer(input.id);
-    return masked(sealed);
+    return masked(sealed!);
   }
 
   /** Crypto-shred: the record and its data key go; no copy of its sealed fields opens again. */

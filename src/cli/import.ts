@@ -4,7 +4,9 @@ import type { Act } from '../broker/acts.ts';
 import { importFile, IMPORT_KINDS, type ImportKind } from '../importer/import-file.ts';
 import { fileSha256, formatOf } from '../importer/read-records.ts';
 import { InvalidInputError } from '../errors.ts';
-import { customerSealer, loadKeyRing } from '../vault/index.ts';
+import { storeCustomers } from '../broker/customer-writes.ts';
+import { vaultForStore } from '../broker/key-ring-binding.ts';
+import { openVault } from '../vault/index.ts';
 import { configFromFlags, storeOptions, withStore } from './store-flags.ts';
 import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
 
@@ -25,7 +27,8 @@ export function registerImport(program: Command): void {
     }
     const actor = actorOf(opts);
     formatOf(file, opts.format);
-    const keyRing = loadKeyRing({ dir: configFromFlags(opts).keyDir });
+    const keyDir = configFromFlags(opts).keyDir;
+    const found = openVault({ dir: keyDir });
     let reported = 0;
     // The ledger records the intent (file name and digest) before the first record is written,
     // and the counts once the import ends, also when it stops at a bad line.
@@ -36,12 +39,16 @@ export function registerImport(program: Command): void {
       operation: 'import',
       details: { file: basename(file), sha256: await fileSha256(file) },
     };
-    await withStore(opts, (store, config) => withActLog(store, config, async (acts) => {
+    await withStore(opts, async (store, config) => {
+      // The key ring first: a store opened with another data directory's keys is named as such.
+      const vault = await vaultForStore(store, { keyDir, found, now: () => new Date(), createIfEmpty: true });
+      await withActLog(store, config, async (acts) => {
       await acts.authorize(actor, act, CLI_CONTEXT);
+      const writeCustomers = async (inputs: Parameters<typeof storeCustomers>[2], now: Date) => void (await storeCustomers(store, vault, inputs, now));
       let counts = { imported: 0, skipped: 0 };
       let summary;
       try {
-        summary = await importFile(store, customerSealer(keyRing), {
+        summary = await importFile(store, writeCustomers, {
           kind: kind as ImportKind,
           file,
           ...(opts.format ? { format: opts.format } : {}),
@@ -60,6 +67,7 @@ export function registerImport(program: Command): void {
       await acts.recordOutcome(actor, act, { result: 'done', imported: summary.imported, skipped: summary.skipped }, CLI_CONTEXT);
       if (summary.skipped > MAX_REPORTED) process.stderr.write(`… and ${summary.skipped - MAX_REPORTED} more bad lines\n`);
       process.stdout.write(`imported ${summary.imported} ${kind} from ${file}${summary.skipped ? `, skipped ${summary.skipped} bad lines` : ''} into ${store.describe()}\n`);
-    }));
+      });
+    });
   });
 }

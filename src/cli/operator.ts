@@ -27,7 +27,7 @@ export function asOption(cmd: Command): Command {
 
 /** The actor a command's `--as` names, or the host's OS user. */
 export function actorOf(flags: AsFlag): Actor {
-  if (flags.as !== undefined) return { kind: 'employee', id: checkId(flags.as, 'as') };
+  if (flags.as !== undefined) return { kind: 'employee', id: checkId(flags.as, 'as'), runBy: hostActorId() };
   return { kind: 'host', id: hostActorId() };
 }
 
@@ -52,7 +52,12 @@ function osUserName(): string {
  */
 export async function withActLog<T>(store: Store, config: CustosConfig, work: (acts: ActLog, deps: ActLogDeps) => Promise<T>): Promise<T> {
   const now = () => new Date();
-  const signingKeys = await loadOrCreateSigningKeys(config.keyDir, { now, ...(config.ledger.origin ? { origin: config.ledger.origin } : {}) });
+  const signingKeys = await loadOrCreateSigningKeys(config.keyDir, {
+    now,
+    ...(config.ledger.origin ? { origin: config.ledger.origin } : {}),
+    // A ledger with entries keeps the key that signed them: a lost key file is not replaced here.
+    mayCreate: async () => (await store.ledger.size()) === 0,
+  });
   // Start the store's ledger writer thread first: its start-up is not an append, and must not
   // eat into the append timeout.
   await store.warmUp();

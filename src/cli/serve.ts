@@ -30,7 +30,7 @@ export function registerServe(program: Command): void {
     const say = (line: string) => process.stderr.write(`${line}\n`);
     try {
       if (config.demo) {
-        const seeded = await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now());
+        const seeded = await seedDemoIfEmpty(custos.store, custos.vault, custos.now());
         if (seeded) {
           say(`seeded a demo organisation: ${seeded.employees} employees, ${seeded.customers} customers (${seeded.canaries} canaries), ${seeded.cases} cases`);
           say('  try: agent emp-0001 holds open case case-000001 for customer cus-000001 (README "Quick start")');

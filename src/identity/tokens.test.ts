@@ -1,9 +1,9 @@
-import { mkdtempSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SignJWT, generateKeyPair, importJWK } from 'jose';
-import { UnauthenticatedError } from '../errors.ts';
+import { ConfigError, UnauthenticatedError } from '../errors.ts';
 import { TokenVerifier, issueToken, loadOrCreateTokenIssuer, TOKEN_KEY_FILE } from './tokens.ts';
 
 const now = new Date('2026-11-01T10:00:00Z');
@@ -68,5 +68,19 @@ describe('tokens', () => {
     }
     await expect(verifier.verifyToken(await signed({}))).rejects.toThrow(UnauthenticatedError);
     expect((await verifier.verifyToken(await signed({ sub: 'emp-0001' }))).actor).toBe('emp-0001');
+  });
+});
+
+describe('token signing key file', () => {
+  it('is refused when group or others can read it, naming the file and the fix', async () => {
+    const { dir } = await setup();
+    const path = join(dir, TOKEN_KEY_FILE);
+    for (const mode of [0o644, 0o640, 0o604]) {
+      chmodSync(path, mode);
+      await expect(loadOrCreateTokenIssuer(dir)).rejects.toThrow(ConfigError);
+      await expect(loadOrCreateTokenIssuer(dir)).rejects.toThrow(`chmod 600 ${path}`);
+    }
+    chmodSync(path, 0o400);
+    await expect(loadOrCreateTokenIssuer(dir)).resolves.toBeDefined();
   });
 });

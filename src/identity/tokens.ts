@@ -20,6 +20,7 @@ import {
 } from 'jose';
 import { ConfigError, UnauthenticatedError } from '../errors.ts';
 import { checkId } from '../model.ts';
+import { requirePrivateKeyFile } from '../key-file-mode.ts';
 
 export const TOKEN_KEY_FILE = 'token-signing.json';
 
@@ -40,6 +41,8 @@ export interface TokenIssuer {
 export async function loadOrCreateTokenIssuer(keyDir: string): Promise<TokenIssuer> {
   const path = join(keyDir, TOKEN_KEY_FILE);
   if (existsSync(path)) {
+    // Whoever reads this file can mint a token for any employee.
+    requirePrivateKeyFile(path);
     let parsed: TokenKeyFile;
     try {
       parsed = JSON.parse(readFileSync(path, 'utf8')) as TokenKeyFile;

@@ -5,14 +5,14 @@
  */
 import { InvalidInputError } from '../errors.ts';
 import { parseCase, parseCustomer, parseEmployee, type CaseRecord, type CustomerInput, type Employee } from '../model.ts';
-import type { SealedCustomer } from '../store/customers.ts';
 import type { Store } from '../store/store.ts';
 import { formatOf, readRecords, UnreadableLine } from './read-records.ts';
 
 export const IMPORT_KINDS = ['customers', 'employees', 'cases'] as const;
 export type ImportKind = (typeof IMPORT_KINDS)[number];
 
-export type CustomerSealer = (input: CustomerInput) => SealedCustomer;
+/** Seals and stores a batch of customers (the vault's, with the rotation fence: broker/customer-writes.ts). */
+export type CustomerWriter = (inputs: CustomerInput[], now: Date) => Promise<void>;
 
 export interface ImportOptions {
   kind: ImportKind;
@@ -41,7 +41,7 @@ interface Pending<T> {
   record: T;
 }
 
-export async function importFile(store: Store, sealCustomer: CustomerSealer, opts: ImportOptions): Promise<ImportSummary> {
+export async function importFile(store: Store, writeCustomers: CustomerWriter, opts: ImportOptions): Promise<ImportSummary> {
   if (!(IMPORT_KINDS as readonly string[]).includes(opts.kind)) {
     throw new InvalidInputError(`unknown import kind "${opts.kind}"; expected one of ${IMPORT_KINDS.join(', ')}`, { field: 'kind' });
   }
@@ -90,7 +90,7 @@ export async function importFile(store: Store, sealCustomer: CustomerSealer, opt
     const now = opts.now();
     // One id twice in a batch would make the upsert touch a row twice; the later line wins.
     const records = [...new Map(accepted.map((p) => [p.record.id, p.record])).values()];
-    if (opts.kind === 'customers') await store.customers.upsertMany((records as CustomerInput[]).map(sealCustomer), now);
+    if (opts.kind === 'customers') await writeCustomers(records as CustomerInput[], now);
     else if (opts.kind === 'employees') await store.employees.upsertMany(records as Employee[], now);
     else await store.cases.upsertMany(records as CaseRecord[], now);
     summary.imported += accepted.length;

@@ -108,4 +108,12 @@ describe('ledger signing key file', () => {
     const [a, b] = await Promise.all([loadOrCreateSigningKeys(dir, { now }), loadOrCreateSigningKeys(dir, { now })]);
     expect(a.verifierKeys()).toEqual(b.verifierKeys());
   });
+
+  it('is not created for a log that already has entries (the file was lost or misplaced)', async () => {
+    await expect(loadOrCreateSigningKeys(dir, { now, mayCreate: async () => false })).rejects.toThrow(/no ledger signing key file, but the ledger already holds entries/);
+    await expect(stat(join(dir, SIGNING_KEY_FILE))).rejects.toThrow();
+    const created = await loadOrCreateSigningKeys(dir, { now, mayCreate: async () => true });
+    // An existing file is loaded whatever mayCreate says.
+    expect((await loadOrCreateSigningKeys(dir, { now, mayCreate: async () => false })).origin).toBe(created.origin);
+  });
 });

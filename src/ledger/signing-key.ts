@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { chmod, link, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ConfigError } from '../errors.ts';
+import { requirePrivateMode } from '../key-file-mode.ts';
 import { ed25519Signer, isValidKeyName, type NoteSigner } from './note.ts';
 
 export const SIGNING_KEY_FILE = 'ledger-signing.json';
@@ -39,6 +40,11 @@ export interface SigningKeyOptions {
   /** Origin for a new file; for an existing file it must match the one recorded there. */
   origin?: string;
   now: () => Date;
+  /**
+   * Whether a missing file may be created: not when the log already has entries, whose
+   * checkpoints a new key and origin would not continue (the file was lost or misplaced).
+   */
+  mayCreate?: () => Promise<boolean>;
 }
 
 /**
@@ -52,6 +58,11 @@ export async function loadOrCreateSigningKeys(dir: string, options: SigningKeyOp
   if (await exists(path)) {
     keys = await loadSigningKeys(path);
   } else {
+    if (options.mayCreate && !(await options.mayCreate())) {
+      throw new ConfigError(`${path}: no ledger signing key file, but the ledger already holds entries; restore the file (its origin names this log) or point --data/CUSTOS_KEY_DIR at it`, {
+        source: path,
+      });
+    }
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const origin = options.origin ?? `custos/${randomBytes(4).toString('hex')}`;
     const created = await createExclusive(path, { origin, keys: [newKey(options.now())] });
@@ -151,10 +162,7 @@ function serialize(file: KeyFile): string {
   return `${JSON.stringify({ version: FORMAT_VERSION, origin: file.origin, keys }, null, 2)}\n`;
 }
 
-/**
- * A private key readable by others can sign forged checkpoints; refuse it as OpenSSH refuses an
- * open private key, rather than warn into a log nobody reads. (POSIX modes only.)
- */
+/** A private key readable by others can sign forged checkpoints (key-file-mode.ts). */
 async function requirePrivateFile(path: string): Promise<void> {
   let mode: number;
   try {
@@ -162,11 +170,7 @@ async function requirePrivateFile(path: string): Promise<void> {
   } catch (err) {
     throw new ConfigError(`cannot read the ledger signing key file ${path}: ${(err as Error).message}`);
   }
-  if (process.platform !== 'win32' && (mode & 0o077) !== 0) {
-    throw new ConfigError(
-      `the ledger signing key file ${path} is accessible to other users (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
-    );
-  }
+  requirePrivateMode(path, mode);
 }
 
 /** Writes a new file only if none exists, never exposing a half-written key (temp file + link). */

@@ -1,6 +1,7 @@
 /** Seed the demo organisation into an empty store, through the same sealing path as import. */
 import type { Store } from '../store/store.ts';
-import { customerSealer, type KeyRing } from '../vault/index.ts';
+import { storeCustomers } from '../broker/customer-writes.ts';
+import type { Vault } from '../vault/index.ts';
 import { parseCustomer } from '../model.ts';
 import { CANARY_EVERY, DEMO_CUSTOMERS, demoCases, demoCustomer, demoEmployees } from './demo-org.ts';
 
@@ -12,11 +13,10 @@ export interface SeedSummary {
 }
 
 /** Seeds only a store with no employees and no customers; returns undefined otherwise. */
-export async function seedDemoIfEmpty(store: Store, keyRing: KeyRing, now: Date, customers = DEMO_CUSTOMERS): Promise<SeedSummary | undefined> {
+export async function seedDemoIfEmpty(store: Store, vault: Vault, now: Date, customers = DEMO_CUSTOMERS): Promise<SeedSummary | undefined> {
   if ((await store.employees.count()) > 0 || (await store.customers.count()) > 0) return undefined;
   const employees = demoEmployees();
   await store.employees.upsertMany(employees, now);
-  const seal = customerSealer(keyRing);
   let canaries = 0;
   const BATCH = 1000;
   for (let start = 1; start <= customers; start += BATCH) {
@@ -24,9 +24,9 @@ export async function seedDemoIfEmpty(store: Store, keyRing: KeyRing, now: Date,
     for (let i = start; i < Math.min(start + BATCH, customers + 1); i++) {
       const record = demoCustomer(i, CANARY_EVERY);
       if (record.canary) canaries++;
-      batch.push(seal(parseCustomer(record)));
+      batch.push(parseCustomer(record));
     }
-    await store.customers.upsertMany(batch, now);
+    await storeCustomers(store, vault, batch, now);
   }
   const cases = demoCases(customers, now);
   await store.cases.upsertMany(cases, now);

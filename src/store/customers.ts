@@ -1,13 +1,16 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { RowById } from './row-by-id.ts';
+import { rowById, type RowById } from './row-by-id.ts';
 import type { CustomerProfile } from '../model.ts';
 import type { Database, CustomersTable } from './schema.ts';
 import type { StoreDialect } from './store.ts';
+import { fenceKek } from './key-ring-identity.ts';
 
 /** A customer as the vault hands it to the store: clear profile, wrapped key, sealed and masked fields. */
 export interface SealedCustomer extends CustomerProfile {
   wrappedKey: Uint8Array;
+  /** The KEK `wrappedKey` is under; upsertMany refuses any but the store's current one (key-ring-identity.ts). */
+  kekId: string;
   /** field → sealed bytes (vault format) */
   sealed: Record<string, Uint8Array>;
   /** field → masked form */
@@ -16,7 +19,7 @@ export interface SealedCustomer extends CustomerProfile {
   phoneIndex: string | null;
 }
 
-export interface StoredCustomer extends SealedCustomer {
+export interface StoredCustomer extends Omit<SealedCustomer, 'kekId'> {
   createdAt: string;
   updatedAt: string;
 }
@@ -30,16 +33,22 @@ export class CustomerRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: StoreDialect,
-    sqlite?: BetterSqlite3.Database,
+    sqlite: BetterSqlite3.Database | undefined,
+    /** Run after a delete commits: removes what the dialect leaves of the row (store.ts). */
+    private readonly erasePrevious: () => Promise<void>,
   ) {
-    this.byId = new RowById(db, sqlite, 'customers');
+    this.byId = rowById(db, sqlite, 'customers');
   }
 
-  /** Insert or replace by id, in one transaction. Re-import replaces the sealed record and its key. */
+  /**
+   * Insert or replace by id, in one transaction. Re-import replaces the sealed record and its key.
+   * ConflictError (reason kek_fence) when a data key is not under the store's current KEK.
+   */
   async upsertMany(customers: SealedCustomer[], now: Date): Promise<void> {
     if (customers.length === 0) return;
     const at = now.toISOString();
     await this.db.transaction().execute(async (tx) => {
+      await fenceKek(tx, new Set(customers.map((c) => c.kekId)));
       for (let i = 0; i < customers.length; i += UPSERT_CHUNK) {
         const rows = customers.slice(i, i + UPSERT_CHUNK).map((c) => toRow(c, at));
         await tx
@@ -86,10 +95,16 @@ export class CustomerRepository {
     return rows.map(fromRow);
   }
 
-  /** Crypto-shredding: the wrapped key goes with the row, so no copy of the sealed fields opens again. */
+  /**
+   * Crypto-shredding: the wrapped key goes with the row, so no copy of the sealed fields opens
+   * again. On SQLite no byte of the row is left in any file when this returns (secure_delete,
+   * then the WAL truncated); on PostgreSQL the dead tuple is vacuumed when the role may.
+   */
   async delete(id: string): Promise<boolean> {
     const res = await this.db.deleteFrom('customers').where('id', '=', id).executeTakeFirst();
-    return Number(res.numDeletedRows) > 0;
+    const deleted = Number(res.numDeletedRows) > 0;
+    if (deleted) await this.erasePrevious();
+    return deleted;
   }
 
   /** Which of these ids exist (reference checks on import). */

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConflictError } from '../errors.ts';
-import type { LedgerWriterData, WriteBatchRequest } from './ledger-writer.ts';
+import type { LedgerWriterData, WalCheckpointResult, WriteBatchRequest } from './ledger-writer.ts';
 import { serializeError, type WorkerReply } from '../worker-rpc.ts';
 
 const port = parentPort;
@@ -20,6 +20,8 @@ sqlite.pragma('synchronous = FULL');
 // Waiting for another writer's lock blocks this thread only, never a request.
 sqlite.pragma('busy_timeout = 5000');
 sqlite.pragma('cache_size = -65536');
+// Every connection that writes this file zeroes what it deletes (store.ts says why).
+sqlite.pragma('secure_delete = ON');
 
 const lastIndex = sqlite.prepare('SELECT max(idx) AS last FROM ledger_entries');
 const insertEntry = sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)');
@@ -35,10 +37,21 @@ const writeBatch = sqlite.transaction((req: WriteBatchRequest) => {
   for (let i = 0; 2 * i < req.nodeKeys.length; i++) insertNode.run(req.nodeKeys[2 * i], req.nodeKeys[2 * i + 1], hashes.subarray(32 * i, 32 * i + 32));
 });
 
-port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number }) => {
+port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number } | { kind: 'truncateWal'; id: number }) => {
   if (req.kind === 'close') {
     sqlite.close();
     port.postMessage({ kind: 'result', id: req.id } satisfies WorkerReply);
+    return;
+  }
+  if (req.kind === 'truncateWal') {
+    // Here, not on the request thread: waiting for readers to leave the WAL (busy_timeout)
+    // blocks this thread only, and never interleaves with a batch.
+    try {
+      const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as WalCheckpointResult[];
+      port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerReply);
+    } catch (err) {
+      port.postMessage({ kind: 'result', id: req.id, error: serializeError(err) } satisfies WorkerReply);
+    }
     return;
   }
   try {

@@ -28,6 +28,13 @@ export interface WriteBatchRequest {
   nodeKeys: Float64Array;
 }
 
+/** SQLite's answer to PRAGMA wal_checkpoint: busy = 1 when readers or a writer kept it from finishing. */
+export interface WalCheckpointResult {
+  busy: number;
+  log: number;
+  checkpointed: number;
+}
+
 export class LedgerWriter {
   private readonly rpc: WorkerRpc;
 
@@ -51,6 +58,14 @@ export class LedgerWriter {
     });
     const request: Omit<WriteBatchRequest, 'id'> = { kind: 'writeBatch', start, entries: bytes.buffer, offsets, nodeHashes: nodeHashes.buffer, nodeKeys };
     await this.rpc.call(request, [bytes.buffer, offsets.buffer, nodeHashes.buffer, nodeKeys.buffer]);
+  }
+
+  /**
+   * Copy the WAL into the database file and truncate the WAL to nothing, so no earlier frame of
+   * a page (a deleted customer's row, say) survives in it. `busy` answers mean a reader held on.
+   */
+  async truncateWal(): Promise<WalCheckpointResult> {
+    return (await this.rpc.call({ kind: 'truncateWal' })) as WalCheckpointResult;
   }
 
   close(): Promise<void> {

@@ -124,6 +124,18 @@ export interface BudgetSeededTable {
   kind: string;
 }
 
+/**
+ * One row (singleton 1): the key ring this store belongs to, and the KEK every data key written
+ * now must be wrapped under (the rotation fence, key-ring-identity.ts).
+ */
+export interface KeyRingIdentityTable {
+  singleton: number;
+  ring_id: string;
+  current_kek: string;
+  bound_at: string;
+  updated_at: string;
+}
+
 export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
@@ -137,6 +149,7 @@ export interface Database {
   access_event_projection: AccessEventProjectionTable;
   budget_uses: BudgetUsesTable;
   budget_seeded: BudgetSeededTable;
+  key_ring_identity: KeyRingIdentityTable;
 }
 
 export type { Generated };

@@ -20,6 +20,7 @@ function customer(id: string, over: Partial<SealedCustomer> = {}): SealedCustome
     vip: false,
     fields: ['email', 'phone', 'name'],
     wrappedKey: Buffer.from(`wk-${id}`),
+    kekId: 'kek-test',
     sealed: { email: Buffer.from([1, 2, 3]), phone: Buffer.from([4]), name: Buffer.from([5]) },
     masked: { email: 'a***@b***.example' },
     emailIndex: `ei-${id}`,

@@ -11,11 +11,12 @@ import { ConfigError, UnavailableError } from '../errors.ts';
 import { migrationsFor } from './migrations.ts';
 import type { Database } from './schema.ts';
 import { CustomerRepository } from './customers.ts';
+import { KeyRingIdentityRepository } from './key-ring-identity.ts';
 import { EmployeeRepository } from './employees.ts';
 import { CaseRepository } from './cases.ts';
 import { AccessEventRepository } from './access-events.ts';
 import { PostgresLedgerStorage, SqliteLedgerStorage, type SqlLedgerStorage } from './ledger-storage.ts';
-import { AccessEventProjection } from './access-event-projection.ts';
+import { AccessEventProjection, insertIndexRows } from './access-event-projection.ts';
 import { WorkerEventIndex } from './event-index-client.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
@@ -71,7 +72,16 @@ export interface StoreOptions {
   eventIndex?: ProjectionOptions;
   /** Failures of the store's background threads that no caller is waiting on. */
   onError?: (err: unknown) => void;
+  /**
+   * A customer was deleted but the database could not yet erase every old copy of its row
+   * (SQLite: a reader kept the WAL from being truncated; PostgreSQL: VACUUM failed or was
+   * skipped). The delete itself stands; say why, for the operator.
+   */
+  onShredIncomplete?: (why: string) => void;
 }
+
+// Each attempt waits up to busy_timeout for readers to leave the WAL.
+const WAL_TRUNCATE_ATTEMPTS = 3;
 
 export class Store {
   readonly customers: CustomerRepository;
@@ -84,6 +94,8 @@ export class Store {
   readonly eventIndex: EventIndex;
   /** Reveal and search budgets, shared by every process on this store. */
   readonly budgets: BudgetCounter;
+  /** Which key ring the store belongs to, and the KEK new data keys must be under. */
+  readonly keyRingIdentity: KeyRingIdentityRepository;
   /** SQLite: the thread that writes ledger batches. */
   private readonly writer: LedgerWriter | undefined;
 
@@ -92,9 +104,14 @@ export class Store {
     readonly dialect: StoreDialect,
     readonly location: StoreLocation,
     sqlite: BetterSqlite3.Database | undefined,
+    pool: pg.Pool | undefined,
     options: StoreOptions,
   ) {
-    this.customers = new CustomerRepository(db, dialect, sqlite);
+    const shredIncomplete = options.onShredIncomplete ?? (() => {});
+    this.customers = new CustomerRepository(db, dialect, sqlite, () =>
+      this.writer ? truncateWal(this.writer, shredIncomplete) : vacuumCustomers(pool!, shredIncomplete),
+    );
+    this.keyRingIdentity = new KeyRingIdentityRepository(db);
     this.employees = new EmployeeRepository(db, sqlite);
     this.cases = new CaseRepository(db, sqlite);
     this.writer = location.dialect === 'sqlite' ? new LedgerWriter(location.file, options.onError) : undefined;
@@ -104,7 +121,7 @@ export class Store {
       this.eventIndex = index;
       this.accessEvents = index;
     } else {
-      const projection = new AccessEventProjection(db, sqlite, this.ledger, options.eventIndex);
+      const projection = new AccessEventProjection(db, insertIndexRows, this.ledger, options.eventIndex);
       this.eventIndex = projection;
       this.accessEvents = new AccessEventRepository(db, projection);
     }
@@ -115,6 +132,7 @@ export class Store {
   static async open(location: StoreLocation, options: StoreOptions = {}): Promise<Store> {
     let db: Kysely<Database>;
     let sqlite: BetterSqlite3.Database | undefined;
+    let pool: pg.Pool | undefined;
     if (location.dialect === 'sqlite') {
       mkdirSync(resolve(location.file, '..'), { recursive: true, mode: 0o700 });
       try {
@@ -129,9 +147,12 @@ export class Store {
       // Index inserts on the event tables touch pages all over the file; a larger page cache
       // (64 MiB) keeps them in memory between commits.
       sqlite.pragma('cache_size = -65536');
+      // Crypto-shredding deletes a customer's wrapped key; zero its bytes in the page instead of
+      // leaving them in free space (on every connection that writes this file: ledger-writer-worker.ts).
+      sqlite.pragma('secure_delete = ON');
       db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
     } else {
-      const pool = new pg.Pool({
+      pool = new pg.Pool({
         connectionString: location.url,
         max: 10,
         // A process that hangs (not dies) inside a transaction, e.g. holding the ledger's
@@ -150,7 +171,7 @@ export class Store {
         throw new UnavailableError(`cannot reach PostgreSQL at ${redactUrl(location.url)}: ${(err as Error).message}`);
       }
     }
-    const store = new Store(db, location.dialect, location, sqlite, options);
+    const store = new Store(db, location.dialect, location, sqlite, pool, options);
     try {
       await store.migrate();
     } catch (err) {
@@ -216,6 +237,47 @@ export class Store {
     } finally {
       await this.db.destroy();
     }
+  }
+}
+
+/**
+ * After a customer's delete (secure_delete has zeroed the row in its page): copy the WAL into
+ * the file and truncate it, since earlier frames of the same pages still hold the row as it was
+ * written. A reader in the WAL blocks truncation; try again, then say so.
+ */
+async function truncateWal(writer: LedgerWriter, shredIncomplete: (why: string) => void): Promise<void> {
+  for (let attempt = 1; attempt <= WAL_TRUNCATE_ATTEMPTS; attempt++) {
+    const result = await writer.truncateWal();
+    if (result.busy === 0) return;
+  }
+  shredIncomplete(`the WAL could not be truncated after ${WAL_TRUNCATE_ATTEMPTS} attempts (another connection kept reading it); earlier frames of the deleted row stay in it until the next checkpoint`);
+}
+
+/**
+ * After a customer's delete on PostgreSQL: vacuum the dead tuple and its index entries now
+ * rather than at autovacuum's leisure (README "Keys" says what still remains). PostgreSQL skips
+ * a table the role does not own with only a warning, so the notices are read too.
+ */
+async function vacuumCustomers(pool: pg.Pool, shredIncomplete: (why: string) => void): Promise<void> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    shredIncomplete(`VACUUM customers did not run: ${(err as Error).message}`);
+    return;
+  }
+  const notices: string[] = [];
+  const onNotice = (notice: { message?: string }) => notices.push(notice.message ?? '');
+  client.on('notice', onNotice);
+  try {
+    await client.query('VACUUM (INDEX_CLEANUP ON) customers');
+    const skipped = notices.find((m) => /skipping/i.test(m));
+    if (skipped) shredIncomplete(`VACUUM customers was skipped: ${skipped}`);
+  } catch (err) {
+    shredIncomplete(`VACUUM customers failed: ${(err as Error).message}`);
+  } finally {
+    client.off('notice', onNotice);
+    client.release();
   }
 }
 

@@ -1,10 +1,11 @@
 /**
  * The architecture rule, checked: only src/broker/ imports the vault's decryption module,
- * and code outside src/vault/ reaches the vault only through index.ts or decrypt.ts (so a
- * direct import of field-cipher.ts or envelope.ts cannot sidestep the rule). Test files are
- * exempt: they are not a path to customer data. bench/ is checked too; its one exception is
- * the reveal benchmark's baseline server (bench/baseline-server.ts), which decrypts without
- * the broker on purpose, to measure what the guard costs, and is never part of Custos.
+ * and code outside src/vault/ reaches the vault only through index.ts or decrypt.ts — never
+ * keyring.ts (no module outside the vault holds a key ring or a live key object), and no direct
+ * import of field-cipher.ts, envelope.ts or vault.ts sidesteps the rule. Test files are exempt:
+ * they are not a path to customer data. bench/ is checked too; its one exception is the reveal
+ * benchmark's baseline server (bench/baseline-server.ts), which decrypts without the broker on
+ * purpose, to measure what the guard costs, and is never part of Custos.
  */
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,7 +44,7 @@ function vaultImportViolations(srcDir: string, mayDecrypt = (rel: string) => rel
 }
 
 describe('vault boundary', () => {
-  it('only src/broker/ imports vault/decrypt.ts; others use vault/index.ts', () => {
+  it('only src/broker/ imports vault/decrypt.ts; others use vault/index.ts, never keyring.ts', () => {
     expect(vaultImportViolations(SRC)).toEqual([]);
   });
 
@@ -64,9 +65,15 @@ describe('vault boundary', () => {
       put('api/side.ts', "import { unwrapDataKey } from '../vault/envelope.ts';\n");
       put('api/lazy.ts', "const m = await import('../vault/field-cipher.ts');\n");
       put('importer/bad.test.ts', "import { openField } from '../vault/decrypt.ts';\n");
+      put('cli/ring.ts', "import { readKeyRingFile } from '../vault/keyring.ts';\n");
+      put('broker/ring.ts', "import type { KeyRing } from '../vault/keyring.ts';\n");
+      put('app.ts', "import { openerFor } from './vault/vault.ts';\n");
       expect(vaultImportViolations(dir).sort()).toEqual([
         'api/lazy.ts imports ../vault/field-cipher.ts',
         'api/side.ts imports ../vault/envelope.ts',
+        'app.ts imports ./vault/vault.ts',
+        'broker/ring.ts imports ../vault/keyring.ts',
+        'cli/ring.ts imports ../vault/keyring.ts',
         'importer/bad.ts imports ../vault/decrypt.ts',
       ]);
     } finally {
@@ -74,10 +81,13 @@ describe('vault boundary', () => {
     }
   });
 
-  it('the public surface exports no decryption', async () => {
+  it('the public surface exports no decryption and no key ring; decrypt.ts only the opener', async () => {
     const surface = await import('./index.ts');
-    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache']) expect(surface).not.toHaveProperty(name);
+    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache', 'openerFor', 'FieldOpener', 'KeyRing', 'LiveKeyRing', 'loadKeyRing', 'findKeyRing', 'readKeyRingFile', 'customerSealer', 'sealCustomerPii', 'newDataKey', 'rewrapDataKey']) {
+      expect(surface).not.toHaveProperty(name);
+    }
+    expect(surface).toHaveProperty('Vault');
     const decrypt = await import('./decrypt.ts');
-    for (const name of ['openField', 'unwrapDataKey', 'DataKeyCache']) expect(decrypt).toHaveProperty(name);
+    expect(Object.keys(decrypt).sort()).toEqual(['FieldOpener', 'openerFor']);
   });
 });

@@ -1,32 +1,14 @@
 /**
- * The vault's public surface for everyone but the broker: key ring, sealing, blind indexes,
- * masking and rotation. Nothing here returns a clear value or a clear data key.
+ * The vault's public surface for everyone but the broker: the Vault (sealing, blind indexes,
+ * rotation, status), the wrapped-key format's KEK id, and masking. Nothing here returns a clear
+ * value, a data key or a key-encryption key; no key ring is handed out.
  *
- * Decryption (openField, unwrapDataKey, DataKeyCache) lives in ./decrypt.ts, which only
- * src/broker/ may import (boundary.test.ts checks it).
+ * Opening fields (openerFor) lives in ./decrypt.ts, which only src/broker/ may import
+ * (boundary.test.ts checks it, and that nothing outside src/vault/ imports keyring.ts).
  */
-export {
-  KEY_FILE_NAME,
-  KEYRING_ENV,
-  KeyRing,
-  createKeyRingFile,
-  keyRingFromEnv,
-  loadKeyRing,
-  newKeyRingDocument,
-  parseKeyRingDocument,
-  readKeyRingFile,
-  retireKek,
-  rotateKek,
-  withKekRetired,
-  withNewKek,
-  type Kek,
-  type KekEntryDocument,
-  type KeyRingDocument,
-  type KeyRingSource,
-} from './keyring.ts';
-export { DATA_KEY_BYTES, newDataKey, rewrapDataKey, wrappedKekId } from './envelope.ts';
-export { sealField } from './field-cipher.ts';
-export { blindIndexEmail, blindIndexPhone, searchProbeHash, type SearchKind } from './blind-index.ts';
+export { KEY_FILE_NAME, KEYRING_ENV, keyRingPath } from './keyring.ts';
+export { createVault, openVault, Vault, type KeyRingStatus, type VaultOptions } from './vault.ts';
+export { DATA_KEY_BYTES, wrappedKekId } from './envelope.ts';
+export { type SearchKind } from './blind-index.ts';
 export { maskEmail, maskField, maskGeneric, maskName, maskPhone } from './mask.ts';
-export { customerSealer, sealCustomerPii, type SealedCustomerRecord, type SealedPii } from './seal-customer.ts';
-export { LiveKeyRing } from './live-keyring.ts';
+export { type SealedCustomerRecord, type SealedPii } from './seal-customer.ts';

@@ -11,7 +11,8 @@ import {
   KEY_FILE_NAME,
   KeyRing,
   keyRingFromEnv,
-  loadKeyRing,
+  findKeyRing,
+  rotateKeyRingFile,
   newKeyRingDocument,
   parseKeyRingDocument,
   readKeyRingFile,
@@ -55,14 +56,18 @@ function expectConfigError(fn: () => unknown, ...fragments: string[]): ConfigErr
 describe('key file creation', () => {
   it('creates the file 0600 and a missing directory 0700, and loads the same ring again', () => {
     const keyDir = join(dir, 'nested', 'keys');
-    const first = loadKeyRing({ dir: keyDir, env: {}, now: T0 });
     const path = join(keyDir, KEY_FILE_NAME);
+    expect(findKeyRing({ dir: keyDir, env: {} })).toBeUndefined();
+    expect(existsSync(path)).toBe(false); // finding never creates
+    const first = createKeyRingFile(path, T0);
     expect(mode(path)).toBe(0o600);
     expect(mode(keyDir)).toBe(0o700);
     expect(first.source).toEqual({ kind: 'file', path });
 
-    const second = loadKeyRing({ dir: keyDir, env: {}, now: T1 });
+    const second = findKeyRing({ dir: keyDir, env: {} })!;
     expect(second.currentKekId).toBe(first.currentKekId);
+    expect(second.ringId).toBe(first.ringId);
+    expect(first.ringId).toMatch(/^ring-[0-9a-f]{16}$/);
     expect(blindIndexEmail(second, 'a@b.example')).toBe(blindIndexEmail(first, 'a@b.example'));
     const { dataKey, wrapped } = newDataKey(first, 'c1');
     expect(unwrapDataKey(second, 'c1', wrapped).equals(dataKey)).toBe(true);
@@ -108,7 +113,7 @@ describe('key file permissions', () => {
     writeDoc(path, newKeyRingDocument(T0), m);
     const err = expectConfigError(() => readKeyRingFile(path), path, 'chmod 600');
     expect(err.details).toMatchObject({ field: 'mode' });
-    expectConfigError(() => loadKeyRing({ dir, env: {} }), 'group or others');
+    expectConfigError(() => findKeyRing({ dir, env: {} }), 'group or others');
   });
 
   it('accepts 0600 and 0400', () => {
@@ -175,7 +180,7 @@ describe('key file validation', () => {
 describe('CUSTOS_KEYRING', () => {
   it('reads the JSON document from the env var and creates no file', () => {
     const doc = newKeyRingDocument(T0);
-    const ring = loadKeyRing({ dir, env: { CUSTOS_KEYRING: JSON.stringify(doc) } });
+    const ring = findKeyRing({ dir, env: { CUSTOS_KEYRING: JSON.stringify(doc) } })!;
     expect(ring.currentKekId).toBe(doc.currentKek);
     expect(ring.source).toEqual({ kind: 'env', variable: 'CUSTOS_KEYRING' });
     expect(existsSync(join(dir, KEY_FILE_NAME))).toBe(false);
@@ -184,29 +189,30 @@ describe('CUSTOS_KEYRING', () => {
   it('reads base64 of the document, and it is the same ring', () => {
     const doc = newKeyRingDocument(T0);
     const fromJson = keyRingFromEnv(`\n ${JSON.stringify(doc, null, 2)}\n`);
-    const fromB64 = loadKeyRing({ env: { CUSTOS_KEYRING: Buffer.from(JSON.stringify(doc)).toString('base64') } });
+    const fromB64 = findKeyRing({ dir, env: { CUSTOS_KEYRING: Buffer.from(JSON.stringify(doc)).toString('base64') } })!;
     expect(fromB64.currentKekId).toBe(doc.currentKek);
     expect(blindIndexEmail(fromB64, 'x@y.example')).toBe(blindIndexEmail(fromJson, 'x@y.example'));
   });
 
   it('wins over an existing key file', () => {
-    const fileRing = loadKeyRing({ dir, env: {} });
+    const fileRing = createKeyRingFile(join(dir, KEY_FILE_NAME), T0);
     const doc = newKeyRingDocument(T0);
-    const envRing = loadKeyRing({ dir, env: { CUSTOS_KEYRING: JSON.stringify(doc) } });
+    const envRing = findKeyRing({ dir, env: { CUSTOS_KEYRING: JSON.stringify(doc) } })!;
     expect(envRing.currentKekId).toBe(doc.currentKek);
     expect(envRing.currentKekId).not.toBe(fileRing.currentKekId);
   });
 
   it('refuses empty, non-base64, non-JSON and invalid values, naming the variable and field', () => {
-    expectConfigError(() => loadKeyRing({ dir, env: { CUSTOS_KEYRING: '  ' } }), 'CUSTOS_KEYRING', 'empty');
+    expectConfigError(() => findKeyRing({ dir, env: { CUSTOS_KEYRING: '  ' } }), 'CUSTOS_KEYRING', 'empty');
     expect(existsSync(join(dir, KEY_FILE_NAME))).toBe(false);
     expectConfigError(() => keyRingFromEnv('not base64!'), 'CUSTOS_KEYRING');
     expectConfigError(() => keyRingFromEnv(Buffer.from('{oops').toString('base64')), 'CUSTOS_KEYRING', 'not valid JSON');
     expectConfigError(() => keyRingFromEnv(JSON.stringify({ ...newKeyRingDocument(T0), indexKey: 'short' })), 'CUSTOS_KEYRING', '"indexKey"');
   });
 
-  it('needs either the env var or a directory', () => {
-    expectConfigError(() => loadKeyRing({ env: {} }), 'CUSTOS_KEYRING');
+  it('finds nothing, and creates nothing, with neither the env var nor a file', () => {
+    expect(findKeyRing({ dir, env: {} })).toBeUndefined();
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 
@@ -256,5 +262,51 @@ describe('rotation', () => {
     writeFileSync(`${path}.lock`, '');
     expect(() => rotateKek(path, T1)).toThrow(ConflictError);
     expect(readKeyRingFile(path).kekIds).toEqual([ring.currentKekId]);
+  });
+});
+
+describe('ring identity', () => {
+  it('a file without ringId (written before ring ids) gets a stable id derived from its index key, kept by rotation', () => {
+    const path = join(dir, KEY_FILE_NAME);
+    const { ringId: _dropped, ...legacy } = newKeyRingDocument(T0);
+    writeDoc(path, legacy);
+    const first = readKeyRingFile(path);
+    expect(first.ringId).toMatch(/^ring-[0-9a-f]{16}$/);
+    expect(readKeyRingFile(path).ringId).toBe(first.ringId);
+    // Another ring derives another id.
+    const { ringId: _other, ...otherLegacy } = newKeyRingDocument(T0);
+    expect(parseKeyRingDocument(otherLegacy, 'x').ringId).not.toBe(first.ringId);
+    const rotated = rotateKek(path, T1);
+    expect(rotated.ringId).toBe(first.ringId);
+    expect((JSON.parse(readFileSync(path, 'utf8')) as KeyRingDocument).ringId).toBe(first.ringId);
+  });
+
+  it('refuses a malformed ringId', () => {
+    expectConfigError(() => parseKeyRingDocument({ ...newKeyRingDocument(T0), ringId: 'has space' }, 'src'), 'src', '"ringId"');
+  });
+});
+
+describe('rotateKeyRingFile', () => {
+  it('adds a KEK, lets the caller move keys, then retires the old KEKs, all under the lock', async () => {
+    const path = join(dir, KEY_FILE_NAME);
+    const first = createKeyRingFile(path, T0);
+    const result = await rotateKeyRingFile(path, () => T1, async ({ ring, retiring }) => {
+      expect(retiring).toEqual([first.currentKekId]);
+      expect(ring.currentKekId).not.toBe(first.currentKekId);
+      expect(existsSync(`${path}.lock`)).toBe(true);
+      expect(() => rotateKek(path, T1)).toThrow(ConflictError);
+      return new Set([ring.currentKekId]);
+    });
+    expect(result.retired).toEqual([first.currentKekId]);
+    expect(readKeyRingFile(path).kek(first.currentKekId)?.key).toBeUndefined();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  });
+
+  it('destroys nothing while a data key still needs an old KEK', async () => {
+    const path = join(dir, KEY_FILE_NAME);
+    const first = createKeyRingFile(path, T0);
+    await expect(rotateKeyRingFile(path, () => T1, async () => new Set([first.currentKekId]))).rejects.toThrow(/still wrapped under/);
+    expect(readKeyRingFile(path).kek(first.currentKekId)?.key).toBeDefined();
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 });

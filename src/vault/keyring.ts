@@ -6,6 +6,7 @@
  * Key file / CUSTOS_KEYRING document (version 1):
  *   {
  *     "version": 1,
+ *     "ringId": "ring-5d0c1e2f3a4b5c6d",     // which ring this is; never changes, rotation included
  *     "currentKek": "kek-20260131-9f3a1c2b",
  *     "keks": [
  *       { "id": "kek-20260131-9f3a1c2b", "key": "<base64, 32 bytes>", "createdAt": "2026-01-31T09:00:00.000Z" },
@@ -15,12 +16,18 @@
  *   }
  * A KEK entry holds `key` while live and only `retiredAt` once retired; the tombstone stays so
  * a data key still wrapped under it fails with a clear message instead of "unknown key".
+ *
+ * `ringId` names the ring so a store can tell its own key ring from another (the store records
+ * it on first use). Files written before it existed have none: their id is derived from the
+ * index key, which no rotation changes, so it is the same on every load and is written into
+ * the file at the next rotation.
  */
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync, fchmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
 import { inspect } from 'node:util';
-import { ConfigError, ConflictError, InvalidInputError } from '../errors.ts';
+import { ConfigError, ConflictError, IntegrityError, InvalidInputError } from '../errors.ts';
+import { requirePrivateMode } from '../key-file-mode.ts';
 
 export const KEY_FILE_NAME = 'custos-keys.json';
 /**
@@ -32,10 +39,11 @@ export const KEYRING_ENV = 'CUSTOS_KEYRING';
 
 export const KEY_BYTES = 32;
 const KEK_ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+const RING_ID_RE = KEK_ID_RE;
 // Exactly 32 bytes in standard, padded base64; Buffer.from(…, 'base64') alone accepts junk.
 const KEY_B64_RE = /^[A-Za-z0-9+/]{42}[AEIMQUYcgkosw048]=$/;
 const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
-const DOC_KEYS = ['version', 'currentKek', 'keks', 'indexKey'];
+const DOC_KEYS = ['version', 'ringId', 'currentKek', 'keks', 'indexKey'];
 const KEK_KEYS = ['id', 'key', 'createdAt', 'retiredAt'];
 
 export interface KekEntryDocument {
@@ -48,6 +56,7 @@ export interface KekEntryDocument {
 
 export interface KeyRingDocument {
   version: 1;
+  ringId: string;
   currentKek: string;
   keks: KekEntryDocument[];
   indexKey: string;
@@ -68,12 +77,14 @@ export type KeyRingSource = { kind: 'file'; path: string } | { kind: 'env'; vari
  * KeyObjects, which neither JSON.stringify nor a logger can print; toJSON shows ids only.
  */
 export class KeyRing {
+  readonly ringId: string;
   readonly currentKekId: string;
   readonly indexKey: KeyObject;
   readonly source: KeyRingSource;
   readonly #keks: ReadonlyMap<string, Kek>;
 
   constructor(doc: KeyRingDocument, source: KeyRingSource) {
+    this.ringId = doc.ringId;
     this.currentKekId = doc.currentKek;
     this.indexKey = createSecretKey(Buffer.from(doc.indexKey, 'base64'));
     this.source = source;
@@ -100,6 +111,7 @@ export class KeyRing {
 
   toJSON(): Record<string, unknown> {
     return {
+      ringId: this.ringId,
       currentKekId: this.currentKekId,
       keks: [...this.#keks.values()].map((k) => ({ id: k.id, createdAt: k.createdAt, ...(k.retiredAt ? { retiredAt: k.retiredAt } : {}) })),
       source: this.source,
@@ -134,8 +146,9 @@ function isObject(v: unknown): v is Record<string, unknown> {
 /** Check every field of a key-ring document; errors name the field (never its value: they are keys). */
 export function parseKeyRingDocument(raw: unknown, source: string): KeyRingDocument {
   if (!isObject(raw)) throw new ConfigError(`${source}: expected a JSON object`, { source });
-  for (const k of Object.keys(raw)) if (!DOC_KEYS.includes(k)) fail(source, k, 'is not a key-ring field (expected version, currentKek, keks, indexKey)');
+  for (const k of Object.keys(raw)) if (!DOC_KEYS.includes(k)) fail(source, k, 'is not a key-ring field (expected version, ringId, currentKek, keks, indexKey)');
   if (raw.version !== 1) fail(source, 'version', 'must be 1');
+  if (raw.ringId !== undefined && (typeof raw.ringId !== 'string' || !RING_ID_RE.test(raw.ringId))) fail(source, 'ringId', 'must be 1-64 characters of letters, digits and . _ -');
   if (!Array.isArray(raw.keks) || raw.keks.length === 0) fail(source, 'keks', 'must be a non-empty array');
   const keks: KekEntryDocument[] = [];
   const seen = new Set<string>();
@@ -163,7 +176,16 @@ export function parseKeyRingDocument(raw: unknown, source: string): KeyRingDocum
   const indexKey = checkKeyField(source, 'indexKey', raw.indexKey);
   // One key, one purpose: an HMAC key equal to a KEK is a hand-edit gone wrong.
   if (keks.some((k) => k.key === indexKey)) fail(source, 'indexKey', 'must differ from every KEK');
-  return { version: 1, currentKek: current.id, keks, indexKey };
+  const ringId = typeof raw.ringId === 'string' ? raw.ringId : derivedRingId(indexKey);
+  return { version: 1, ringId, currentKek: current.id, keks, indexKey };
+}
+
+/**
+ * The id of a ring written before ring ids existed: stable (the index key never changes) and
+ * revealing nothing of the key (an HMAC output under it, for a fixed label).
+ */
+function derivedRingId(indexKeyB64: string): string {
+  return `ring-${createHmac('sha256', Buffer.from(indexKeyB64, 'base64')).update('custos.ring-id').digest('hex').slice(0, 16)}`;
 }
 
 // ---------------------------------------------------------------- documents (pure)
@@ -180,10 +202,16 @@ function newKeyB64(): string {
   return randomBytes(KEY_BYTES).toString('base64');
 }
 
-/** A fresh key ring: one KEK, current, and an index key. */
+/** A fresh key ring: a new ring id, one KEK, current, and an index key. */
 export function newKeyRingDocument(now: Date): KeyRingDocument {
   const id = newKekId(now, new Set());
-  return { version: 1, currentKek: id, keks: [{ id, key: newKeyB64(), createdAt: now.toISOString() }], indexKey: newKeyB64() };
+  return {
+    version: 1,
+    ringId: `ring-${randomBytes(8).toString('hex')}`,
+    currentKek: id,
+    keks: [{ id, key: newKeyB64(), createdAt: now.toISOString() }],
+    indexKey: newKeyB64(),
+  };
 }
 
 /** The document with a new current KEK; older KEKs stay until every data key is re-wrapped. The index key never changes. */
@@ -231,21 +259,6 @@ function parseJson(text: string, source: string): unknown {
 
 // ---------------------------------------------------------------- files
 
-/**
- * Refuse a key file any group or other user may read or write, as ssh does for private keys:
- * the file unlocks every customer's data, and group-readable means "everyone in the group".
- * (Kubernetes secret volumes default to 0644: set defaultMode 0400, or use CUSTOS_KEYRING.)
- */
-function checkPermissions(path: string, mode: number): void {
-  if (process.platform === 'win32') return; // mode bits carry no meaning there
-  if ((mode & 0o077) !== 0) {
-    throw new ConfigError(`${path}: key file mode is ${(mode & 0o777).toString(8).padStart(4, '0')}; it must not be accessible to group or others (chmod 600 ${path})`, {
-      source: path,
-      field: 'mode',
-    });
-  }
-}
-
 function readDocument(path: string): KeyRingDocument {
   let fd: number;
   try {
@@ -257,7 +270,7 @@ function readDocument(path: string): KeyRingDocument {
     // Check the descriptor we read, not the path, so a swap between stat and read cannot slip by.
     const st = fstatSync(fd);
     if (!st.isFile()) throw new ConfigError(`${path}: not a regular file`, { source: path });
-    checkPermissions(path, st.mode);
+    requirePrivateMode(path, st.mode);
     return parseKeyRingDocument(parseJson(readFileSync(fd, 'utf8'), path), path);
   } finally {
     closeSync(fd);
@@ -328,31 +341,30 @@ export function createKeyRingFile(path: string, now: Date): KeyRing {
   return new KeyRing(doc, { kind: 'file', path });
 }
 
+/** Where the key ring's file lives in a key directory. */
+export function keyRingPath(dir: string): string {
+  return join(dir, KEY_FILE_NAME);
+}
+
 /**
  * The key ring for this process: from CUSTOS_KEYRING when set (no file is touched), else from
- * `<dir>/custos-keys.json`, created on first start.
+ * `<dir>/custos-keys.json`; undefined when there is neither. Never creates one: a new ring is
+ * made only for an empty store, or by `custos keys init` (createKeyRingFile).
  */
-export function loadKeyRing(opts: { dir?: string; env?: Env; now?: Date }): KeyRing {
+export function findKeyRing(opts: { dir: string; env?: Env }): KeyRing | undefined {
   const env = opts.env ?? process.env;
   const fromEnv = env[KEYRING_ENV];
   if (fromEnv !== undefined) return keyRingFromEnv(fromEnv);
-  if (opts.dir === undefined) throw new ConfigError(`no key ring: set ${KEYRING_ENV} or give a key directory`, { field: KEYRING_ENV });
-  const path = join(opts.dir, KEY_FILE_NAME);
-  if (existsSync(path)) return readKeyRingFile(path);
-  try {
-    return createKeyRingFile(path, opts.now ?? new Date());
-  } catch (err) {
-    // Another process created it between our look and our link: use theirs.
-    if (!(err instanceof ConflictError)) throw err;
-  }
-  return readKeyRingFile(path);
+  const path = keyRingPath(opts.dir);
+  return existsSync(path) ? readKeyRingFile(path) : undefined;
 }
 
 /**
  * Serialise read-modify-write of the key file: two rotations racing would each add a KEK and
  * the later rename would silently drop the other's, losing every data key wrapped under it.
+ * Returns the release.
  */
-function withFileLock<T>(path: string, fn: () => T): T {
+function lockKeyFile(path: string): () => void {
   const lock = `${path}.lock`;
   let fd: number;
   try {
@@ -363,29 +375,29 @@ function withFileLock<T>(path: string, fn: () => T): T {
     }
     throw err;
   }
-  try {
-    return fn();
-  } finally {
+  return () => {
     closeSync(fd);
     unlinkSync(lock);
-  }
+  };
+}
+
+function changeLocked(path: string, change: (doc: KeyRingDocument) => KeyRingDocument): KeyRing {
+  const before = readDocument(path);
+  const after = change(before);
+  if (after !== before) replaceFile(path, after);
+  return new KeyRing(after, { kind: 'file', path });
 }
 
 function updateKeyRingFile(path: string, change: (doc: KeyRingDocument) => KeyRingDocument): KeyRing {
-  return withFileLock(path, () => {
-    const before = readDocument(path);
-    const after = change(before);
-    if (after !== before) replaceFile(path, after);
-    return new KeyRing(after, { kind: 'file', path });
-  });
+  const release = lockKeyFile(path);
+  try {
+    return changeLocked(path, change);
+  } finally {
+    release();
+  }
 }
 
-/**
- * `custos keys rotate`: add a new KEK and make it current. Old KEKs stay so existing wrapped
- * keys still open; then re-wrap every data key (rewrapDataKey) and only then retireKek the old.
- * Running processes must reload the key ring before the re-wrap pass, or they cannot open
- * keys wrapped under the new KEK.
- */
+/** Add a new KEK and make it current (one step of rotateKeyRingFile, for tests and tools). */
 export function rotateKek(keyFilePath: string, now: Date): KeyRing {
   return updateKeyRingFile(keyFilePath, (doc) => withNewKek(doc, now));
 }
@@ -397,4 +409,40 @@ export function rotateKek(keyFilePath: string, now: Date): KeyRing {
  */
 export function retireKek(keyFilePath: string, kekId: string, now: Date): KeyRing {
   return updateKeyRingFile(keyFilePath, (doc) => withKekRetired(doc, kekId, now));
+}
+
+export interface KekRotation {
+  /** The ring with the new KEK current; the KEKs being retired are still live in it. */
+  ring: KeyRing;
+  /** Live KEKs other than the new one: retired at the end unless a data key still needs one. */
+  retiring: string[];
+}
+
+/**
+ * A whole KEK rotation, holding the key file's lock throughout so no other rotation interleaves:
+ * add a new current KEK, let `relocate` move every data key onto it (it returns the KEK ids
+ * data keys are still under), then destroy the material of every retiring KEK — refusing, with
+ * nothing destroyed, if a data key still needs one.
+ */
+export async function rotateKeyRingFile(
+  path: string,
+  now: () => Date,
+  relocate: (rotation: KekRotation) => Promise<ReadonlySet<string>>,
+): Promise<{ ring: KeyRing; retired: string[] }> {
+  const release = lockKeyFile(path);
+  try {
+    const ring = changeLocked(path, (doc) => withNewKek(doc, now()));
+    const retiring = ring.kekIds.filter((id) => id !== ring.currentKekId && ring.kek(id)?.key !== undefined);
+    const stillUsed = await relocate({ ring, retiring });
+    const needed = retiring.filter((id) => stillUsed.has(id));
+    if (needed.length > 0) {
+      throw new IntegrityError(`data keys are still wrapped under ${needed.join(', ')} after the re-wrap pass; no KEK was retired — run the rotation again`, {
+        kekIds: needed,
+      });
+    }
+    const retired = changeLocked(path, (doc) => retiring.reduce((d, id) => withKekRetired(d, id, now()), doc));
+    return { ring: retired, retired: retiring };
+  } finally {
+    release();
+  }
 }

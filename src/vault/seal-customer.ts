@@ -14,6 +14,8 @@ import { maskField } from './mask.ts';
 export interface SealedPii {
   /** The customer's data key wrapped under the current KEK; deleting it shreds the record. */
   wrappedKey: Buffer;
+  /** The KEK `wrappedKey` is under: the store refuses it unless it is the store's current KEK. */
+  kekId: string;
   /** field → sealed bytes (field-cipher format). */
   sealed: Record<string, Buffer>;
   /** field → masked form. */
@@ -37,6 +39,7 @@ export function sealCustomerPii(keyring: KeyRing, customerId: string, pii: Recor
     }
     return {
       wrappedKey: wrapped,
+      kekId: keyring.currentKekId,
       sealed,
       masked,
       fields: Object.keys(sealed),

@@ -5,7 +5,6 @@ import { SignJWT, generateKeyPair } from 'jose';
 import { storeTargets } from '../support/stores.ts';
 import { startInstance, type TestInstance } from '../support/instance.ts';
 import { demoCustomer, demoEmployees } from '../../src/simulate/demo-org.ts';
-import { customerSealer } from '../../src/vault/index.ts';
 import { parseCustomer } from '../../src/model.ts';
 import { verifyConsistencyProofAgainstCheckpoints, verifyInclusionProofAgainstCheckpoint, parseProofJson } from '../../src/ledger/index.ts';
 
@@ -21,9 +20,8 @@ for (const target of storeTargets()) {
       // Checkpoints every 5 entries only, so when one is signed is up to the test, not the clock.
       t = await startInstance({ store: target.location(), customers: 300, env: { CUSTOS_CHECKPOINT_INTERVAL_MS: '86400000' } });
       const now = new Date();
-      const seal = customerSealer(t.custos.keyRing.current);
       await t.custos.store.customers.upsertMany(
-        [seal(parseCustomer({ id: 'cus-canary', email: 'bait@canary.example', phone: '+393123450000', name: 'Bait Record', country: 'IT', canary: true }))],
+        [t.custos.vault.sealCustomer(parseCustomer({ id: 'cus-canary', email: 'bait@canary.example', phone: '+393123450000', name: 'Bait Record', country: 'IT', canary: true }))],
         now,
       );
       await t.custos.store.cases.upsertMany(

@@ -26,7 +26,7 @@ for (const target of storeTargets()) {
         await t.stop();
       }
       // A restart does not hand out a fresh budget: it is rebuilt from the recorded events.
-      t = await startInstance({ store, customers: 50, rolesPatch });
+      t = await startInstance({ store, dataDir: t.dataDir, customers: 50, rolesPatch });
       try {
         const token = await t.token('emp-0001');
         expect((await t.call('POST', '/v1/customers/cus-000001/reveal', { token, body: reveal })).body.reason).toBe('budget_exceeded');

@@ -128,9 +128,10 @@ for (const target of storeTargets()) {
         ['dpo-1', 'ledger', 'ledger', 'export', 'allow'],
         ['agent-1', 'ledger', 'ledger', 'export', 'deny'],
       ]);
-      expect(recorded[0]!.details).toEqual({ ttlSeconds: 120 });
+      // --as names an employee nothing authenticates: the OS user who ran it is recorded beside.
+      expect(recorded[0]!.details).toEqual({ ttlSeconds: 120, runBy: host });
       expect(recorded[2]!.details).toMatchObject({ newKekId: newKek, rewrapped: 2, customers: 2 });
-      expect(recorded[5]!.details).toEqual({ from: 0, to: before + 5 });
+      expect(recorded[5]!.details).toEqual({ from: 0, to: before + 5, runBy: host });
       // The export holds what was there before it was recorded.
       expect(exported.stdout.trim().split('\n')).toHaveLength(before + 5);
 

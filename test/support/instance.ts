@@ -28,6 +28,8 @@ export interface TestInstance {
 
 export interface InstanceOptions {
   store: StoreLocation;
+  /** Reuse this data directory and its key files, as a restarted server does (default: a new one). */
+  dataDir?: string;
   customers?: number;
   /** Replace roles.json budgets, e.g. to test budget_exceeded quickly. */
   rolesPatch?: (roles: any) => void;
@@ -37,7 +39,7 @@ export interface InstanceOptions {
 }
 
 export async function startInstance(opts: InstanceOptions): Promise<TestInstance> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'custos-e2e-'));
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'custos-e2e-'));
   let policyDir = DEFAULT_POLICY_DIR;
   if (opts.rolesPatch) {
     policyDir = join(dataDir, 'policies');
@@ -52,7 +54,7 @@ export async function startInstance(opts: InstanceOptions): Promise<TestInstance
     ? createLogger('info', { write: (line: string) => void opts.logLines!.push(line) })
     : createLogger('silent');
   const custos = await openCustos(config, { logger });
-  await seedDemoIfEmpty(custos.store, custos.keyRing.current, custos.now(), opts.customers ?? 300);
+  await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), opts.customers ?? 300);
   const app = await buildApi(custos, logger);
   // As `custos serve` does: the ledger writer thread's start is not the first request's to wait for.
   await custos.store.warmUp();
