@@ -106,7 +106,19 @@ const TAIL_LINES = 40;
 
 /** Starts `custos serve ARGS` and resolves once it prints `custos listening on URL`. */
 export function startCustosServer(args: readonly string[], env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
-  const child = spawn(process.execPath, [CUSTOS_BIN, 'serve', ...args], { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
+  return startListening('custos serve', [CUSTOS_BIN, 'serve', ...args], env, /custos listening on (http:\/\/\S+)/, timeoutMs);
+}
+
+export const BASELINE_SERVER = fileURLToPath(new URL('./baseline-server.ts', import.meta.url));
+
+/** Starts the reveal benchmark's baseline server (bench/baseline-server.ts) over `dataDir`. */
+export function startBaselineServer(dataDir: string, env: Record<string, string>, timeoutMs = 60_000): Promise<RunningServer> {
+  return startListening('the baseline server', ['--import', 'tsx', BASELINE_SERVER, '--data', dataDir, '--port', '0'], env, /baseline listening on (http:\/\/\S+)/, timeoutMs);
+}
+
+/** Runs node with `nodeArgs` and resolves once a line of its output matches `ready` (group 1: the URL). */
+function startListening(what: string, nodeArgs: readonly string[], env: Record<string, string>, ready: RegExp, timeoutMs: number): Promise<RunningServer> {
+  const child = spawn(process.execPath, nodeArgs, { env: childEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   track(child);
   // Log lines (pino, stdout) and messages (stderr) alike; reading both for the server's life also
   // keeps a full pipe from blocking its writes.
@@ -114,7 +126,7 @@ export function startCustosServer(args: readonly string[], env: Record<string, s
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     let listening = false;
-    const timer = setTimeout(() => fail(new Error(`custos serve did not start within ${timeoutMs} ms`)), timeoutMs);
+    const timer = setTimeout(() => fail(new Error(`${what} did not start within ${timeoutMs} ms`)), timeoutMs);
     const fail = (err: Error) => {
       if (listening) return;
       clearTimeout(timer);
@@ -124,7 +136,7 @@ export function startCustosServer(args: readonly string[], env: Record<string, s
     const onLine = (line: string) => {
       tail.push(line);
       if (tail.length > TAIL_LINES) tail.shift();
-      const m = /custos listening on (http:\/\/\S+)/.exec(line);
+      const m = ready.exec(line);
       if (m && !listening) {
         listening = true;
         clearTimeout(timer);
@@ -134,7 +146,7 @@ export function startCustosServer(args: readonly string[], env: Record<string, s
     eachLine(child.stdout, onLine);
     eachLine(child.stderr, onLine);
     child.on('error', fail);
-    void exited.then((code) => fail(new Error(`custos serve exited with ${code} before listening`)));
+    void exited.then((code) => fail(new Error(`${what} exited with ${code} before listening`)));
   });
 }
 

@@ -1,8 +1,9 @@
 /**
  * Reveals over real HTTP: the real server in a child process, loaded by autocannon from this
- * one. The baseline is the bench-only unguarded route (CUSTOS_BENCH_BASELINE=1): the same auth,
- * store read and AES-GCM decryption with no policy decision and no ledger record, so the ratio
- * is the price of the guard. Guarded and baseline runs alternate, so drift hits both alike.
+ * one. The baseline is bench/baseline-server.ts, a bench-only server in a child process of its
+ * own over the same data: the same token check, store read and AES-GCM decryption with no policy
+ * decision and no ledger record, so the ratio is the price of the guard. The real server has no
+ * unguarded route. Guarded and baseline runs alternate, so drift hits both alike.
  */
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import type { CaseRecord } from '../src/model.ts';
 import { DEFAULT_POLICY_DIR, ROLES_FILE } from '../src/policy/index.ts';
 import { CANARY_EVERY, demoCustomer } from '../src/simulate/demo-org.ts';
 import { seedDemoIfEmpty } from '../src/simulate/seed-demo.ts';
-import { cpuSecondsOf, startCustosServer, type RunningServer } from './child.ts';
+import { cpuSecondsOf, startBaselineServer, startCustosServer, type RunningServer } from './child.ts';
 import { median, nowMs, pairedFigure, percentile, summedFigure, type Figure, type RunPair } from './figures.ts';
 import { RUNS, type BenchContext, type Section } from './section.ts';
 
@@ -54,20 +55,26 @@ interface LoadRun {
 
 export const revealSection: Section = {
   name: 'reveal',
-  description: 'guarded reveals over HTTP (autocannon) against the unguarded bench route',
+  description: 'guarded reveals over HTTP (autocannon) against the bench-only baseline server (token check, read, decryption)',
   async run(ctx) {
     const sizes = ctx.quick ? QUICK : FULL;
     const { dataDir, policyDir, pairs } = await prepareDataDir(ctx, 'reveal', sizes);
     const token = await agentToken(dataDir);
     ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
     const serve = (env: Record<string, string>) =>
-      startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_BENCH_BASELINE: '1', CUSTOS_LOG_LEVEL: 'warn', ...env });
-    const figures = await withServer(ctx, await serve({}), (server) => measure(ctx, server, token, pairs, sizes));
-    // The pairs repeat within a run, so the figures above are mostly decision-cache hits. The
-    // same load with the cache off shows what a reveal costs when Cedar answers every time.
-    ctx.log('reveal: again with the decision cache off (CUSTOS_POLICY_CACHE=0)');
-    figures.push(await withServer(ctx, await serve({ CUSTOS_POLICY_CACHE: '0' }), (server) => measureCacheOff(ctx, server, token, pairs, sizes)));
-    return figures;
+      startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_LOG_LEVEL: 'warn', ...env });
+    const targets = (server: RunningServer, baseline: RunningServer) => ({
+      guarded: { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections },
+      baseline: { url: baseline.url, pid: baseline.pid, token, pairs, connections: sizes.connections },
+    });
+    return withServer(ctx, await startBaselineServer(dataDir, { CUSTOS_LOG_LEVEL: 'warn' }), async (baseline) => {
+      const figures = await withServer(ctx, await serve({}), (server) => measure(ctx, targets(server, baseline), sizes));
+      // The pairs repeat within a run, so the figures above are mostly decision-cache hits. The
+      // same load with the cache off shows what a reveal costs when Cedar answers every time.
+      ctx.log('reveal: again with the decision cache off (CUSTOS_POLICY_CACHE=0)');
+      figures.push(await withServer(ctx, await serve({ CUSTOS_POLICY_CACHE: '0' }), (server) => measureCacheOff(ctx, targets(server, baseline), sizes)));
+      return figures;
+    });
   },
 };
 
@@ -77,22 +84,21 @@ async function withServer<T>(ctx: BenchContext, server: RunningServer, fn: (serv
     return await fn(server);
   } finally {
     const code = await server.stop();
-    if (code !== 0) ctx.warn(`custos serve exited with ${code} on SIGTERM; its last output:\n${server.outputTail().join('\n')}`);
+    if (code !== 0) ctx.warn(`a server (${server.url}) exited with ${code} on SIGTERM; its last output:\n${server.outputTail().join('\n')}`);
     // pino writes JSON lines; at CUSTOS_LOG_LEVEL=warn any of them is worth a look.
     const logged = server.outputTail().filter((line) => line.startsWith('{'));
-    if (logged.length > 0) ctx.warn(`custos serve logged ${logged.length} warning or error line(s) under load, the last: ${logged.at(-1)}`);
+    if (logged.length > 0) ctx.warn(`a server (${server.url}) logged ${logged.length} warning or error line(s) under load, the last: ${logged.at(-1)}`);
   }
 }
 
 /** Throughput only, guarded and unguarded alternating, on a server whose every reveal asks Cedar. */
-async function measureCacheOff(ctx: BenchContext, server: RunningServer, token: string, pairs: readonly Pair[], sizes: Sizes): Promise<Figure> {
-  const target = { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections };
-  await load(target, sizes.warmupSeconds, guardedRequest);
-  await load(target, sizes.warmupSeconds, unguardedRequest);
+async function measureCacheOff(ctx: BenchContext, target: Targets, sizes: Sizes): Promise<Figure> {
+  await load(target.guarded, sizes.warmupSeconds);
+  await load(target.baseline, sizes.warmupSeconds);
   const runs: RunPair[] = [];
   for (let i = 0; i < RUNS; i++) {
-    const g = await load(target, sizes.seconds, guardedRequest);
-    const u = await load(target, sizes.seconds, unguardedRequest);
+    const g = await load(target.guarded, sizes.seconds);
+    const u = await load(target.baseline, sizes.seconds);
     ctx.log(`reveal: cache off run ${i + 1}/${RUNS}: guarded ${describe(g)}; unguarded ${describe(u)}`);
     runs.push({ value: g.rps, baseline: u.rps });
   }
@@ -100,18 +106,17 @@ async function measureCacheOff(ctx: BenchContext, server: RunningServer, token: 
     section: 'reveal',
     name: 'reveal throughput, decision cache off',
     unit: 'req/s',
-    baselineName: 'unguarded read (bench route)',
+    baselineName: BASELINE_NAME,
     runs,
-    note: `the same load on a server started with CUSTOS_POLICY_CACHE=0, so Cedar answers every reveal (the figures above mostly hit the cache: ${pairs.length} customer/case pairs repeat within a run)`,
+    note: `the same load on a server started with CUSTOS_POLICY_CACHE=0, so Cedar answers every reveal (the figures above mostly hit the cache: ${target.guarded.pairs.length} customer/case pairs repeat within a run)`,
   });
 }
 
-async function measure(ctx: BenchContext, server: RunningServer, token: string, pairs: readonly Pair[], sizes: Sizes): Promise<Figure[]> {
-  const target = { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections };
-  const guarded = (rate?: number, seconds = sizes.seconds) => load(target, seconds, guardedRequest, rate);
-  const unguarded = (rate?: number, seconds = sizes.seconds) => load(target, seconds, unguardedRequest, rate);
+async function measure(ctx: BenchContext, target: Targets, sizes: Sizes): Promise<Figure[]> {
+  const guarded = (rate?: number, seconds = sizes.seconds) => load(target.guarded, seconds, rate);
+  const unguarded = (rate?: number, seconds = sizes.seconds) => load(target.baseline, seconds, rate);
 
-  ctx.log(`reveal: warming up both routes (${sizes.warmupSeconds} s each)`);
+  ctx.log(`reveal: warming up both servers (${sizes.warmupSeconds} s each)`);
   await guarded(undefined, sizes.warmupSeconds);
   await unguarded(undefined, sizes.warmupSeconds);
 
@@ -131,7 +136,7 @@ async function measure(ctx: BenchContext, server: RunningServer, token: string, 
   }
 
   const section = 'reveal';
-  const baselineName = 'unguarded read (bench route)';
+  const baselineName = BASELINE_NAME;
   const pick = (runs: PairedRun[], k: keyof LoadRun): RunPair[] => runs.map((r) => ({ value: r.g[k], baseline: r.u[k] }));
   const achieved = pick(fixed, 'rps');
   const fellBehind = achieved.some((r) => r.value < 0.95 * sizes.fixedRate);
@@ -178,14 +183,18 @@ interface PairedRun {
   u: LoadRun;
 }
 
-type RequestFor = (pair: Pair) => { path: string; body: string };
+const BASELINE_NAME = 'unguarded read (bench/baseline-server.ts)';
 
-const guardedRequest: RequestFor = (p) => ({
+/** The same reveal request for both servers; the baseline ignores the purpose. */
+const revealRequest = (p: Pair) => ({
   path: `/v1/customers/${p.customer}/reveal`,
   body: JSON.stringify({ fields: FIELDS, purpose: { kind: 'case', ref: p.caseId } }),
 });
 
-const unguardedRequest: RequestFor = (p) => ({ path: `/v1/bench/unguarded/${p.customer}`, body: JSON.stringify({ fields: FIELDS }) });
+interface Targets {
+  guarded: LoadTarget;
+  baseline: LoadTarget;
+}
 
 interface LoadTarget {
   url: string;
@@ -200,10 +209,10 @@ function describe(r: LoadRun): string {
 }
 
 /** One autocannon run rotating over the pairs; latencies are kept here at full resolution. */
-async function load(target: LoadTarget, seconds: number, requestFor: RequestFor, rate?: number): Promise<LoadRun> {
+async function load(target: LoadTarget, seconds: number, rate?: number): Promise<LoadRun> {
   const { url, pid, token, pairs, connections } = target;
   // Bodies are built once: the client shares the CPU with the server and must stay cheap.
-  const prepared = pairs.map(requestFor);
+  const prepared = pairs.map(revealRequest);
   let next = 0;
   const latencies: number[] = [];
   const instance = autocannon({

@@ -8,6 +8,7 @@ import type { Logger } from './log.ts';
 import { Broker } from './broker/broker.ts';
 import { LedgerRecorder, publishCommitted } from './broker/ledger-recorder.ts';
 import { RecordManager } from './broker/manage.ts';
+import type { Recorder } from './broker/recorder.ts';
 import { TokenVerifier, loadOrCreateTokenIssuer, type TokenIssuer } from './identity/tokens.ts';
 import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, type LedgerSigningKeys } from './ledger/index.ts';
 import { loadPolicyEngine, type PolicyEngine } from './policy/index.ts';
@@ -27,6 +28,8 @@ export interface Custos {
   signingKeys: LedgerSigningKeys;
   appender: LedgerAppender;
   checkpointer: LedgerCheckpointer;
+  /** Where every decision is written (the broker's, the record manager's, ledger reads). */
+  recorder: Recorder;
   broker: Broker;
   records: RecordManager;
   tokenIssuer: TokenIssuer;
@@ -79,25 +82,7 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
     onSubscriberError: (err, subscriber) => opts.logger?.error({ err, subscriber }, 'event stream subscriber failed'),
     onCatchUp: (subscriber, from) => opts.logger?.warn({ subscriber, from }, 'event stream subscriber fell behind; catching up from the ledger'),
   });
-  let checkpointer: LedgerCheckpointer | undefined;
-  const publish = publishCommitted(stream);
-  const appender = await LedgerAppender.open(store.ledger, {
-    maxBatch: config.ledger.maxBatch,
-    timeoutMs: config.ledger.appendTimeoutMs,
-    // Publishing first and synchronously keeps the stream in ledger order; signing may take its time.
-    onCommitted: (start, entries, notes) => {
-      publish(start, entries, notes);
-      return checkpointer?.noteAppended(start + entries.length);
-    },
-    onHookError: (err) => opts.logger?.error({ err }, 'after-commit hook failed'),
-  });
-  checkpointer = await LedgerCheckpointer.open(store.ledger, signingKeys.signer(), {
-    every: config.ledger.checkpointEvery,
-    intervalMs: config.ledger.checkpointIntervalMs,
-    now,
-  });
-  checkpointer.start((err) => opts.logger?.error({ err }, 'checkpoint signing failed'));
-  const recorder = new LedgerRecorder(appender);
+  const { appender, checkpointer, recorder } = await openLedgerWriter(config, store, signingKeys, { now, stream, ...(opts.logger ? { logger: opts.logger } : {}) });
   const broker = new Broker({ store, vault, policy, recorder, now, ...(opts.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: opts.dataKeyCacheSize } : {}) });
   await broker.loadBudgets();
   const records = new RecordManager({ store, vault, policy, recorder, broker, now });
@@ -110,18 +95,57 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   });
 
   let closing: Promise<void> | undefined;
-  const cp = checkpointer;
   return {
-    config, store, vault, policy, stream, signingKeys, appender, checkpointer: cp, broker, records, tokenIssuer, verifier, now,
+    config, store, vault, policy, stream, signingKeys, appender, checkpointer, recorder, broker, records, tokenIssuer, verifier, now,
     close() {
       // Drain the recorder, sign a final checkpoint, then let the store go.
       closing ??= (async () => {
         await recorder.close();
-        await cp.close();
+        await checkpointer.close();
         await stream.close();
         await store.close();
       })();
       return closing;
     },
   };
+}
+
+/** The ledger's writing side over an open store: group-commit appender, checkpointer, recorder. */
+export interface LedgerWriter {
+  appender: LedgerAppender;
+  /** Signs every `checkpointEvery` entries, every `checkpointIntervalMs` while the log grows, and on close. */
+  checkpointer: LedgerCheckpointer;
+  recorder: LedgerRecorder;
+}
+
+/**
+ * The one way entries reach the ledger, for `custos serve` and the CLI alike: the CLI's
+ * operator acts land in the same tree, through the same appender and checkpointer path.
+ * Close the recorder, then the checkpointer (which signs a final checkpoint).
+ */
+export async function openLedgerWriter(
+  config: CustosConfig,
+  store: Store,
+  signingKeys: LedgerSigningKeys,
+  opts: { now: () => Date; logger?: Logger; stream?: EventStream },
+): Promise<LedgerWriter> {
+  let checkpointer: LedgerCheckpointer | undefined;
+  const publish = opts.stream ? publishCommitted(opts.stream) : undefined;
+  const appender = await LedgerAppender.open(store.ledger, {
+    maxBatch: config.ledger.maxBatch,
+    timeoutMs: config.ledger.appendTimeoutMs,
+    // Publishing first and synchronously keeps the stream in ledger order; signing may take its time.
+    onCommitted: (start, entries, notes) => {
+      publish?.(start, entries, notes);
+      return checkpointer?.noteAppended(start + entries.length);
+    },
+    onHookError: (err) => opts.logger?.error({ err }, 'after-commit hook failed'),
+  });
+  checkpointer = await LedgerCheckpointer.open(store.ledger, signingKeys.signer(), {
+    every: config.ledger.checkpointEvery,
+    intervalMs: config.ledger.checkpointIntervalMs,
+    now: opts.now,
+  });
+  checkpointer.start((err) => opts.logger?.error({ err }, 'checkpoint signing failed'));
+  return { appender, checkpointer, recorder: new LedgerRecorder(appender) };
 }

@@ -4,6 +4,8 @@
  * value, with an error naming the field (and the file line when there is one).
  */
 import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+// The full metadata: validity is checked against each country's number patterns, not just lengths.
+import { parsePhoneNumberFromString as parseWithPatterns } from 'libphonenumber-js/max';
 import { InvalidInputError } from './errors.ts';
 
 export interface Where {
@@ -210,7 +212,8 @@ export function checkId(value: string, field: string, where?: Where): string {
 }
 
 export function checkTime(value: string, field: string, where?: Where): string {
-  if (!RFC3339_RE.test(value) || Number.isNaN(Date.parse(value))) fail(`must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z, got "${value}"`, field, where);
+  // The value is not echoed: in a file with shifted columns it may be anyone's e-mail.
+  if (!RFC3339_RE.test(value) || Number.isNaN(Date.parse(value))) fail('must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z', field, where);
   return new Date(value).toISOString();
 }
 
@@ -218,11 +221,24 @@ export function normalizeEmail(value: string): string {
   return value.trim().toLowerCase();
 }
 
-/** E.164 form of a phone number, reading national numbers in the customer's country. */
+/** E.164 form of a phone number, reading national numbers in the customer's country (for lookups: lengths only). */
 export function normalizePhone(value: string, country?: string): string | undefined {
   const parsed = parsePhoneNumberFromString(value, country as CountryCode | undefined);
   return parsed && parsed.isPossible() ? parsed.number : undefined;
 }
+
+/**
+ * E.164 form of a phone number that can be assigned in its country: its digits match one of
+ * the country's number patterns, not only a possible length ("12345" in DE is possible, not
+ * valid). What records are checked with; normalizePhone gives the same E.164 form.
+ */
+export function validPhone(value: string, country?: string): string | undefined {
+  const parsed = parseWithPatterns(value, country as CountryCode | undefined);
+  return parsed && parsed.isValid() ? parsed.number : undefined;
+}
+
+/** Names no record field may have: as an object key, "__proto__" sets the prototype instead. */
+const RESERVED_FIELD_NAMES = new Set(['__proto__']);
 
 // ---------------------------------------------------------------- records
 
@@ -249,15 +265,18 @@ export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
   const email = requiredString(o, 'email', where).trim();
   if (!EMAIL_RE.test(email)) fail('is not an e-mail address', 'email', where);
   const phoneRaw = requiredString(o, 'phone', where);
-  const phone = normalizePhone(phoneRaw, country);
-  if (!phone) fail(`is not a phone number in ${country} or in international form`, 'phone', where);
+  const phone = validPhone(phoneRaw, country);
+  if (!phone) fail(`is not a valid phone number in ${country} or in international form (+<country code>…)`, 'phone', where);
   const name = requiredString(o, 'name', where).trim();
 
+  // Every other field is PII, whatever its name: "constructor" or "toString" is kept like
+  // "loyaltyId" (own keys only, never what Object.prototype has).
   const pii: Record<string, string> = { email, phone, name };
   for (const [key, value] of Object.entries(o)) {
-    if ((CUSTOMER_CLEAR_KEYS as readonly string[]).includes(key) || key in pii) continue;
+    if ((CUSTOMER_CLEAR_KEYS as readonly string[]).includes(key) || Object.hasOwn(pii, key)) continue;
     if (value === undefined || value === null || value === '') continue;
-    if (!PII_KEY_RE.test(key)) fail('field names must be letters, digits and _', key, where);
+    if (!PII_KEY_RE.test(key)) fail('field names must be a letter, then letters, digits and _ (at most 64)', key, where);
+    if (RESERVED_FIELD_NAMES.has(key)) fail('is a reserved name; rename this field', key, where);
     pii[key] = typeof value === 'string' ? value : JSON.stringify(value);
   }
   return {
@@ -273,10 +292,11 @@ export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
 
 const EMPLOYEE_KEYS = ['id', 'name', 'team', 'role', 'location', 'hiredAt', 'leftAt', 'manager', 'status'];
 
-function extraOf(o: Record<string, unknown>, known: string[]): Record<string, unknown> | undefined {
-  const extra: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) if (!known.includes(k) && v !== undefined && v !== '') extra[k] = v;
-  return Object.keys(extra).length ? extra : undefined;
+function extraOf(o: Record<string, unknown>, known: string[], where: Where | undefined): Record<string, unknown> | undefined {
+  const entries = Object.entries(o).filter(([k, v]) => !known.includes(k) && v !== undefined && v !== '');
+  const reserved = entries.find(([k]) => RESERVED_FIELD_NAMES.has(k));
+  if (reserved) fail('is a reserved name; rename this field', reserved[0], where);
+  return entries.length ? Object.fromEntries(entries) : undefined;
 }
 
 export function parseEmployee(raw: unknown, where?: Where): Employee {
@@ -286,7 +306,7 @@ export function parseEmployee(raw: unknown, where?: Where): Employee {
   if (!(EMPLOYEE_STATUSES as readonly string[]).includes(status)) fail(`must be one of ${EMPLOYEE_STATUSES.join(', ')}`, 'status', where);
   const leftAt = optionalString(o, 'leftAt', where);
   const manager = optionalString(o, 'manager', where);
-  const extra = extraOf(o, EMPLOYEE_KEYS);
+  const extra = extraOf(o, EMPLOYEE_KEYS, where);
   return {
     id,
     name: requiredString(o, 'name', where),
@@ -309,7 +329,7 @@ export function parseCase(raw: unknown, where?: Where): CaseRecord {
   const openedAt = checkTime(requiredString(o, 'openedAt', where), 'openedAt', where);
   const closed = closedAt !== undefined ? checkTime(closedAt, 'closedAt', where) : undefined;
   if (closed !== undefined && closed < openedAt) fail('is before openedAt', 'closedAt', where);
-  const extra = extraOf(o, CASE_KEYS);
+  const extra = extraOf(o, CASE_KEYS, where);
   return {
     id: checkId(requiredString(o, 'id', where), 'id', where),
     employee: checkId(requiredString(o, 'employee', where), 'employee', where),

@@ -5,7 +5,6 @@ import type { Logger } from '../log.ts';
 import { recordRoutes } from './records.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { buildServer } from './server.ts';
-import { benchBaselineRoute } from './bench-baseline.ts';
 
 export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyInstance> {
   return buildServer({
@@ -15,7 +14,6 @@ export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyI
     plugins: [
       recordRoutes(custos.records),
       ledgerRoutes(custos),
-      ...(process.env.CUSTOS_BENCH_BASELINE === '1' ? [benchBaselineRoute(custos)] : []),
     ],
     health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
   });

@@ -158,17 +158,6 @@ export class Broker {
     });
   }
 
-  /**
-   * The benchmark's baseline only (`npm run bench`): the same store read and decryption as a
-   * reveal with no policy, no budget and no record. Served only when CUSTOS_BENCH_BASELINE=1;
-   * it is the price of the guard, measured, and must never be reachable in production.
-   */
-  async unguardedReadForBenchmark(customerId: string, fields: string[]): Promise<Record<string, string>> {
-    const customer = await this.deps.store.customers.get(customerId);
-    if (!customer) throw new NotFoundError(`no customer "${customerId}"`);
-    return this.openFields(customer, checkFieldList(fields));
-  }
-
   private openFields(customer: StoredCustomer, fields: string[]): Record<string, string> {
     return this.opener.open(customer, fields);
   }

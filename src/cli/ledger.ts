@@ -4,14 +4,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Option, type Command } from 'commander';
 import type { CustosConfig } from '../config.ts';
+import { LedgerAccess } from '../broker/ledger-access.ts';
 import { IntegrityError, InvalidInputError, NotFoundError } from '../errors.ts';
 import {
-  consistencyProof,
   consistencyProofToJson,
-  inclusionProof,
   inclusionProofToJson,
   leafHash,
-  LedgerCheckpointer,
   loadSigningKeys,
   parseProofJson,
   SIGNING_KEY_FILE,
@@ -23,6 +21,7 @@ import {
 } from '../ledger/index.ts';
 import { toHex } from '../ledger/proof-format.ts';
 import { configFromFlags, storeOptions, withStore, type StoreFlags } from './store-flags.ts';
+import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
 
 const configOf = configFromFlags;
 
@@ -67,18 +66,16 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 export function registerLedger(program: Command): void {
   const ledger = program.command('ledger').description('the tamper-evident access ledger: checkpoints, proofs, verification, export');
 
-  storeOptions(ledger.command('checkpoint').description('print the latest signed checkpoint (signing one now if the log grew)'))
+  storeOptions(ledger.command('checkpoint').description('print the latest checkpoint the checkpointer signed (every N entries, every T ms, when a server or command closes)'))
     .action(async (opts: StoreFlags) => {
-      await withStore(opts, async (store, config) => {
-        const keys = await loadSigningKeys(join(config.keyDir, SIGNING_KEY_FILE));
-        const cp = await LedgerCheckpointer.open(store.ledger, keys.signer(), { every: Number.MAX_SAFE_INTEGER, intervalMs: 1, now: () => new Date() });
-        const latest = (await cp.checkpoint()) ?? cp.latest();
-        if (!latest) throw new NotFoundError('the ledger is empty: nothing to checkpoint yet');
+      await withStore(opts, async (store) => {
+        const latest = await store.ledger.latestCheckpoint();
+        if (!latest) throw new NotFoundError('no checkpoint has been signed yet: one is signed once entries are recorded');
         process.stdout.write(latest.note);
       });
     });
 
-  storeOptions(
+  asOption(storeOptions(
     ledger
       .command('prove')
       .description('print an inclusion proof (--index I [--size N]) or a consistency proof (--from M --to N) as JSON')
@@ -86,24 +83,26 @@ export function registerLedger(program: Command): void {
       .option('--size <n>', 'tree size for the inclusion proof (default: the whole log)')
       .option('--from <m>', 'older tree size for a consistency proof')
       .option('--to <n>', 'newer tree size for a consistency proof (default: the whole log)'),
-  ).action(async (opts: StoreFlags & { index?: string; size?: string; from?: string; to?: string }) => {
+  )).action(async (opts: StoreFlags & AsFlag & { index?: string; size?: string; from?: string; to?: string }) => {
     const index = wholeNumber('--index', opts.index);
     const from = wholeNumber('--from', opts.from);
     if ((index === undefined) === (from === undefined)) throw new InvalidInputError('give either --index (inclusion) or --from (consistency)', { field: 'index' });
-    await withStore(opts, async (store) => {
+    const actor = actorOf(opts);
+    await withStore(opts, (store, config) => withActLog(store, config, async (_acts, deps) => {
+      const access = new LedgerAccess(deps);
       const size = await store.ledger.size();
       if (index !== undefined) {
         const n = wholeNumber('--size', opts.size) ?? size;
         if (n < 1 || n > size) throw new InvalidInputError(`--size must be from 1 to ${size}, got ${n}`, { field: 'size' });
         if (index >= n) throw new InvalidInputError(`--index must be below the tree size ${n}, got ${index}`, { field: 'index' });
-        process.stdout.write(`${JSON.stringify(inclusionProofToJson(await inclusionProof(store.ledger, index, n)))}\n`);
+        process.stdout.write(`${JSON.stringify(inclusionProofToJson(await access.inclusionProof(actor, index, n, CLI_CONTEXT)))}\n`);
       } else {
         const to = wholeNumber('--to', opts.to) ?? size;
         if (to < 1 || to > size) throw new InvalidInputError(`--to must be from 1 to ${size}, got ${to}`, { field: 'to' });
         if (from! < 1 || from! > to) throw new InvalidInputError(`--from must be from 1 to ${to}, got ${from}`, { field: 'from' });
-        process.stdout.write(`${JSON.stringify(consistencyProofToJson(await consistencyProof(store.ledger, from!, to)))}\n`);
+        process.stdout.write(`${JSON.stringify(consistencyProofToJson(await access.consistencyProof(actor, from!, to, CLI_CONTEXT)))}\n`);
       }
-    });
+    }));
   });
 
   storeOptions(
@@ -157,20 +156,21 @@ export function registerLedger(program: Command): void {
       report(await verifyExport(createInterface({ input, crlfDelay: Infinity }), { checkpoint, verifierKeys: opts.key }), 'export');
     });
 
-  storeOptions(
+  asOption(storeOptions(
     ledger
       .command('export')
-      .description('write raw entries to stdout, one JSON line each: {"index","entry" (base64 of the exact bytes),"leafHash" (hex)}')
+      .description('write raw entries to stdout, one JSON line each: {"index","entry" (base64 of the exact bytes),"leafHash" (hex)}; the export itself is recorded first')
       .addOption(new Option('--from <i>', 'first index (default 0)'))
-      .addOption(new Option('--to <j>', 'end index, exclusive (default: the whole log)')),
-  ).action(async (opts: StoreFlags & { from?: string; to?: string }) => {
-    await withStore(opts, async (store) => {
+      .addOption(new Option('--to <j>', 'end index, exclusive (default: the whole log as it stands before the export is recorded)')),
+  )).action(async (opts: StoreFlags & AsFlag & { from?: string; to?: string }) => {
+    const actor = actorOf(opts);
+    await withStore(opts, (store, config) => withActLog(store, config, async (_acts, deps) => {
       const size = await store.ledger.size();
       const from = wholeNumber('--from', opts.from) ?? 0;
       const to = Math.min(wholeNumber('--to', opts.to) ?? size, size);
       if (from > to) throw new InvalidInputError(`--from (${from}) must not be after --to (${to})`, { field: 'from' });
       let buffered = '';
-      for await (const e of store.ledger.readEntries(from, to)) {
+      for await (const e of await new LedgerAccess(deps).entries(actor, { from, to }, 'export', CLI_CONTEXT)) {
         buffered += `${JSON.stringify({ index: e.index, entry: Buffer.from(e.entry).toString('base64'), leafHash: toHex(leafHash(e.entry)) })}\n`;
         if (buffered.length > 1 << 16) {
           if (!process.stdout.write(buffered)) await new Promise((r) => process.stdout.once('drain', r));
@@ -178,7 +178,7 @@ export function registerLedger(program: Command): void {
         }
       }
       process.stdout.write(buffered);
-    });
+    }));
   });
 
   storeOptions(ledger.command('key').description('print the ledger verifier key string(s), old ones included'))

@@ -23,6 +23,8 @@ export interface ImportOptions {
   now: () => Date;
   /** Called for each bad line passed over with skipBad. */
   onSkipped?: (err: InvalidInputError) => void;
+  /** Called with the counts so far after each batch is written and each line skipped, so a caller knows them when the import stops. */
+  onProgress?: (counts: { imported: number; skipped: number }) => void;
 }
 
 export interface ImportSummary {
@@ -52,11 +54,14 @@ export async function importFile(store: Store, writeCustomers: CustomerWriter, o
     if (opts.skipBad) {
       summary.skipped++;
       opts.onSkipped?.(err);
+      progress();
       return;
     }
     await flush();
     throw new InvalidInputError(`${err.message} (${summary.imported} records before it were imported; re-importing is safe)`, err.where);
   };
+
+  const progress = (): void => opts.onProgress?.({ imported: summary.imported, skipped: summary.skipped });
 
   const flush = async (): Promise<void> => {
     if (batch.length === 0) return;
@@ -72,6 +77,7 @@ export async function importFile(store: Store, writeCustomers: CustomerWriter, o
             summary.skipped++;
             opts.onSkipped?.(err);
           }
+          progress();
           accepted = accepted.filter((p) => !bad.has(p.line));
         } else {
           // Keep what came before the first bad line, as for any other bad line.
@@ -88,6 +94,7 @@ export async function importFile(store: Store, writeCustomers: CustomerWriter, o
     else if (opts.kind === 'employees') await store.employees.upsertMany(records as Employee[], now);
     else await store.cases.upsertMany(records as CaseRecord[], now);
     summary.imported += accepted.length;
+    progress();
     if (firstBad) await reject(firstBad);
   };
 
@@ -118,8 +125,8 @@ async function caseReferenceErrors(store: Store, batch: Pending<CaseRecord>[], f
   for (const p of batch) {
     const field = !employees.has(p.record.employee) ? 'employee' : !customers.has(p.record.customer) ? 'customer' : undefined;
     if (!field) continue;
-    const id = field === 'employee' ? p.record.employee : p.record.customer;
-    bad.set(p.line, new InvalidInputError(`${file}:${p.line}: field "${field}": no ${field} with id "${id}" (import ${field}s first)`, { file, line: p.line, field }));
+    // The id is not echoed: a file with shifted columns may hold an e-mail here.
+    bad.set(p.line, new InvalidInputError(`${file}:${p.line}: field "${field}": no such ${field} (import ${field}s first)`, { file, line: p.line, field }));
   }
   return bad;
 }

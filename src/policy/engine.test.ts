@@ -212,6 +212,21 @@ describe('other actions under the default policies', () => {
     expect(engine.decide({ ...base, action: 'import', actor: admin, resource: { type: 'Directory' } })).toEqual({ decision: 'allow', policies: ['import-admin'] });
     expect(engine.decide({ ...base, action: 'import', actor: supervisor, resource: { type: 'Directory' } }).reason).toBe('not_permitted');
   });
+
+  it('issue_token and rotate_key: admins only; prove_ledger: any active employee', () => {
+    expect(engine.decide({ ...base, action: 'issue_token', actor: admin, resource: { type: 'Employee', employee: agent } })).toEqual({ decision: 'allow', policies: ['issue-token-admin'] });
+    // A token for themselves: the principal and the resource are the same entity.
+    expect(engine.decide({ ...base, action: 'issue_token', actor: admin, resource: { type: 'Employee', employee: admin } }).decision).toBe('allow');
+    expect(engine.decide({ ...base, action: 'issue_token', actor: supervisor, resource: { type: 'Employee', employee: agent } }).reason).toBe('not_permitted');
+    for (const id of ['kek', 'signing'] as const) {
+      expect(engine.decide({ ...base, action: 'rotate_key', actor: admin, resource: { type: 'Key', id } })).toEqual({ decision: 'allow', policies: ['rotate-key-admin'] });
+      expect(engine.decide({ ...base, action: 'rotate_key', actor: privacyOfficer, resource: { type: 'Key', id } }).reason).toBe('not_permitted');
+    }
+    const prove = (actor: Employee | undefined) => engine.decide({ ...base, action: 'prove_ledger', actor, resource: { type: 'Ledger' } });
+    for (const actor of [agent, supervisor, auditor]) expect(prove(actor)).toEqual({ decision: 'allow', policies: ['prove-ledger'] });
+    expect(prove({ ...agent, status: 'suspended' }).reason).toBe('actor_suspended');
+    expect(prove(undefined).reason).toBe('actor_unknown');
+  });
 });
 
 describe('an operator’s own policies', () => {

@@ -90,7 +90,13 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | ({ action: 'manage'; operation: ManageOperation; resource: RecordResource } & ManageChange)
   | { action: 'read_ledger'; resource: { type: 'Ledger' } }
   | { action: 'import'; resource: { type: 'Directory' } }
+  | { action: 'issue_token'; resource: { type: 'Employee'; employee: Employee } }
+  | { action: 'rotate_key'; resource: { type: 'Key'; id: KeyName } }
+  | { action: 'prove_ledger'; resource: { type: 'Ledger' } }
 );
+
+/** The keys an operator rotates: Key::"kek" and Key::"signing". */
+export type KeyName = 'kek' | 'signing';
 
 /** The part of the policy set that can apply to one action, preparsed under `id`. */
 interface ActionPolicies {
@@ -201,7 +207,7 @@ export class PolicyEngine {
     return this.ask(set, principal, { type: 'Customer', id: req.customer.id }, context, entities);
   }
 
-  /** View, search, manage, read_ledger, import. */
+  /** Every action but reveal. */
   decide(req: DecideRequest): PolicyDecision {
     const set = this.byAction[req.action];
     const principal = this.principal(req.actor, req.now, set.keep);

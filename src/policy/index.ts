@@ -6,6 +6,7 @@ export {
   PolicyEngine,
   type DecideRequest,
   type DecisionCacheStats,
+  type KeyName,
   type LoadOptions,
   MANAGE_OPERATIONS,
   type ManageChange,

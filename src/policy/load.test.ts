@@ -100,13 +100,13 @@ describe('readPolicyDir: what stops start-up', () => {
     expect(err.message).toContain(`${join(dir, 'custos.cedarschema')} does not parse`);
     expect(err.message).toMatch(/custos\.cedarschema:2:\d+: failed to resolve type: Strin/);
     const noImport = loadError(policyDirWith({ 'custos.cedarschema': 'entity Employee;\naction view appliesTo { principal: Employee, resource: Employee };\n' }));
-    expect(noImport.message).toContain('must declare action(s) search, reveal, manage, read_ledger, import');
+    expect(noImport.message).toContain('must declare action(s) search, reveal, manage, read_ledger, import, issue_token, rotate_key, prove_ledger');
   });
 
   it('a missing schema, roles file or policy file, and a missing directory', () => {
     expect(loadError(policyDirWith({ 'custos.cedarschema': null })).message).toMatch(/custos\.cedarschema: ENOENT/);
     expect(loadError(policyDirWith({ 'roles.json': null })).message).toMatch(/roles\.json: ENOENT/);
-    expect(loadError(policyDirWith({ 'baseline.cedar': null, 'reveal.cedar': null, 'access.cedar': null })).message).toContain('no .cedar policy files');
+    expect(loadError(policyDirWith({ 'baseline.cedar': null, 'reveal.cedar': null, 'access.cedar': null, 'operate.cedar': null })).message).toContain('no .cedar policy files');
     expect(loadError('/nonexistent/custos-policies').message).toContain('policy directory /nonexistent/custos-policies');
   });
 

@@ -3,7 +3,7 @@
  * across locales (a few of them canaries), and the cases that link the two. Used to seed an
  * empty store on first start and to generate benchmark input of any size.
  */
-import type { CaseRecord, Employee } from '../model.ts';
+import { validPhone, type CaseRecord, type Employee } from '../model.ts';
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed gives the same organisation. */
 export function seededRandom(seed: number): () => number {
@@ -21,24 +21,24 @@ interface CountryProfile {
   country: string;
   locale: string;
   regions?: string[];
-  /** An example mobile number; the last four digits are varied. */
-  phone: string;
+  /** Mobile numbers: calling code, national prefixes, national number length; the other digits are random. */
+  phone: { code: string; prefixes: string[]; length: number };
   domains: string[];
   first: string[];
   last: string[];
 }
 
 const COUNTRIES: CountryProfile[] = [
-  { country: 'US', locale: 'en-US', regions: ['US-CA', 'US-NY', 'US-TX', 'US-WA'], phone: '+12015550123', domains: ['mail.example', 'post.example'], first: ['James', 'Mary', 'Robert', 'Linda', 'Michael', 'Sarah'], last: ['Smith', 'Johnson', 'Brown', 'Garcia', 'Miller', 'Davis'] },
-  { country: 'GB', locale: 'en-GB', phone: '+447400123456', domains: ['mail.example', 'inbox.example'], first: ['Oliver', 'Amelia', 'Harry', 'Isla', 'George', 'Ava'], last: ['Taylor', 'Wilson', 'Evans', 'Thomas', 'Roberts', 'Walker'] },
-  { country: 'DE', locale: 'de-DE', phone: '+4915123456789', domains: ['post.example', 'web.example'], first: ['Lukas', 'Anna', 'Jonas', 'Lea', 'Felix', 'Mia'], last: ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Wagner'] },
-  { country: 'FR', locale: 'fr-FR', phone: '+33612345678', domains: ['courriel.example', 'mail.example'], first: ['Gabriel', 'Louise', 'Raphaël', 'Emma', 'Léo', 'Chloé'], last: ['Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard'] },
-  { country: 'IT', locale: 'it-IT', phone: '+393123456789', domains: ['posta.example', 'mail.example'], first: ['Leonardo', 'Sofia', 'Francesco', 'Giulia', 'Alessandro', 'Aurora'], last: ['Rossi', 'Russo', 'Ferrari', 'Esposito', 'Bianchi', 'Romano'] },
-  { country: 'ES', locale: 'es-ES', phone: '+34612345678', domains: ['correo.example', 'mail.example'], first: ['Hugo', 'Lucía', 'Martín', 'Sofía', 'Pablo', 'Martina'], last: ['García', 'Rodríguez', 'González', 'Fernández', 'López', 'Martínez'] },
-  { country: 'ID', locale: 'id-ID', phone: '+62812345678', domains: ['surel.example', 'mail.example'], first: ['Budi', 'Siti', 'Agus', 'Dewi', 'Eko', 'Rina'], last: ['Santoso', 'Wijaya', 'Saputra', 'Hidayat', 'Pratama', 'Lestari'] },
-  { country: 'CA', locale: 'en-CA', regions: ['CA-ON', 'CA-QC', 'CA-BC'], phone: '+15062345678', domains: ['mail.example', 'post.example'], first: ['Liam', 'Olivia', 'Noah', 'Emma', 'William', 'Charlotte'], last: ['Tremblay', 'Roy', 'Gagnon', 'Wong', 'Campbell', 'Lee'] },
-  { country: 'BR', locale: 'pt-BR', phone: '+5511961234567', domains: ['correio.example', 'mail.example'], first: ['Miguel', 'Helena', 'Arthur', 'Alice', 'Heitor', 'Laura'], last: ['Silva', 'Santos', 'Oliveira', 'Souza', 'Lima', 'Pereira'] },
-  { country: 'JP', locale: 'ja-JP', phone: '+819012345678', domains: ['mail.example', 'meru.example'], first: ['Haruto', 'Yui', 'Sota', 'Hina', 'Yuto', 'Sakura'], last: ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito'] },
+  { country: 'US', locale: 'en-US', regions: ['US-CA', 'US-NY', 'US-TX', 'US-WA'], phone: { code: '1', prefixes: ['201', '212', '415', '206', '312', '617'], length: 10 }, domains: ['mail.example', 'post.example'], first: ['James', 'Mary', 'Robert', 'Linda', 'Michael', 'Sarah'], last: ['Smith', 'Johnson', 'Brown', 'Garcia', 'Miller', 'Davis'] },
+  { country: 'GB', locale: 'en-GB', phone: { code: '44', prefixes: ['74', '75', '77', '78', '79'], length: 10 }, domains: ['mail.example', 'inbox.example'], first: ['Oliver', 'Amelia', 'Harry', 'Isla', 'George', 'Ava'], last: ['Taylor', 'Wilson', 'Evans', 'Thomas', 'Roberts', 'Walker'] },
+  { country: 'DE', locale: 'de-DE', phone: { code: '49', prefixes: ['151', '152', '160', '170', '176'], length: 11 }, domains: ['post.example', 'web.example'], first: ['Lukas', 'Anna', 'Jonas', 'Lea', 'Felix', 'Mia'], last: ['Müller', 'Schmidt', 'Schneider', 'Fischer', 'Weber', 'Wagner'] },
+  { country: 'FR', locale: 'fr-FR', phone: { code: '33', prefixes: ['6', '7'], length: 9 }, domains: ['courriel.example', 'mail.example'], first: ['Gabriel', 'Louise', 'Raphaël', 'Emma', 'Léo', 'Chloé'], last: ['Martin', 'Bernard', 'Dubois', 'Thomas', 'Robert', 'Richard'] },
+  { country: 'IT', locale: 'it-IT', phone: { code: '39', prefixes: ['31', '32', '33', '34', '35', '38'], length: 10 }, domains: ['posta.example', 'mail.example'], first: ['Leonardo', 'Sofia', 'Francesco', 'Giulia', 'Alessandro', 'Aurora'], last: ['Rossi', 'Russo', 'Ferrari', 'Esposito', 'Bianchi', 'Romano'] },
+  { country: 'ES', locale: 'es-ES', phone: { code: '34', prefixes: ['6', '7'], length: 9 }, domains: ['correo.example', 'mail.example'], first: ['Hugo', 'Lucía', 'Martín', 'Sofía', 'Pablo', 'Martina'], last: ['García', 'Rodríguez', 'González', 'Fernández', 'López', 'Martínez'] },
+  { country: 'ID', locale: 'id-ID', phone: { code: '62', prefixes: ['811', '812', '813', '821', '852'], length: 11 }, domains: ['surel.example', 'mail.example'], first: ['Budi', 'Siti', 'Agus', 'Dewi', 'Eko', 'Rina'], last: ['Santoso', 'Wijaya', 'Saputra', 'Hidayat', 'Pratama', 'Lestari'] },
+  { country: 'CA', locale: 'en-CA', regions: ['CA-ON', 'CA-QC', 'CA-BC'], phone: { code: '1', prefixes: ['506', '416', '514', '604'], length: 10 }, domains: ['mail.example', 'post.example'], first: ['Liam', 'Olivia', 'Noah', 'Emma', 'William', 'Charlotte'], last: ['Tremblay', 'Roy', 'Gagnon', 'Wong', 'Campbell', 'Lee'] },
+  { country: 'BR', locale: 'pt-BR', phone: { code: '55', prefixes: ['119', '219', '319'], length: 11 }, domains: ['correio.example', 'mail.example'], first: ['Miguel', 'Helena', 'Arthur', 'Alice', 'Heitor', 'Laura'], last: ['Silva', 'Santos', 'Oliveira', 'Souza', 'Lima', 'Pereira'] },
+  { country: 'JP', locale: 'ja-JP', phone: { code: '81', prefixes: ['70', '80', '90'], length: 10 }, domains: ['mail.example', 'meru.example'], first: ['Haruto', 'Yui', 'Sota', 'Hina', 'Yuto', 'Sakura'], last: ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito'] },
 ];
 
 const ROLES: Array<{ role: string; count: number; prefix: string }> = [
@@ -74,7 +74,7 @@ export function demoCustomer(i: number, canaryEvery = 0): DemoCustomerRecord {
   const first = pick(rand, p.first);
   const last = pick(rand, p.last);
   const local = `${first}.${last}`.normalize('NFD').replace(/[^A-Za-z.]/g, '').toLowerCase();
-  const phone = p.phone.slice(0, -4) + pad(Math.floor(rand() * 10000), 4);
+  const phone = demoPhone(rand, p.phone);
   const region = p.regions ? pick(rand, p.regions) : undefined;
   return {
     id: `cus-${pad(i, 6)}`,
@@ -87,6 +87,20 @@ export function demoCustomer(i: number, canaryEvery = 0): DemoCustomerRecord {
     address: `${1 + Math.floor(rand() * 200)} ${pick(rand, ['Main', 'High', 'Station', 'Park'])} Street`,
     ...(canaryEvery > 0 && i % canaryEvery === canaryEvery - 1 ? { canary: true } : {}),
   };
+}
+
+/**
+ * A valid mobile number whose digits, past the country's prefix, all come from the PRNG: the
+ * mask shows the calling code and the last four, and the hidden digits must not follow from
+ * them, from the id or from the country.
+ */
+function demoPhone(rand: () => number, p: CountryProfile['phone']): string {
+  for (;;) {
+    let national = pick(rand, p.prefixes);
+    while (national.length < p.length) national += String(Math.floor(rand() * 10));
+    const phone = validPhone(`+${p.code}${national}`);
+    if (phone) return phone;
+  }
 }
 
 export function demoEmployees(): Employee[] {

@@ -30,7 +30,6 @@ export class AccessEventProjection implements EventIndex {
   private readonly maxDelayMs: number;
   private readonly chunk: number;
   private readonly onError: (err: unknown) => void;
-  private inserts: SqliteIndexInserts | undefined;
   /** The pass in progress, if any; callers wanting a fresh pass chain after it. */
   private running: Promise<void> | undefined;
   private rerun = false;
@@ -43,7 +42,8 @@ export class AccessEventProjection implements EventIndex {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly sqlite: BetterSqlite3.Database | undefined,
+    /** How index rows are written inside the projection's transaction: the dialect's way. */
+    private readonly writeRows: IndexRowWriter,
     private readonly ledger: SqlLedgerStorage,
     options: ProjectionOptions = {},
   ) {
@@ -157,16 +157,7 @@ export class AccessEventProjection implements EventIndex {
       // Below the committed size every index is taken: a hole is an entry removed behind the ledger's back.
       if (entries.length !== to - from) throw new IntegrityError(`ledger entries ${from}..${to - 1} have a gap: ${to - from - entries.length} missing (run custos ledger verify)`);
       const { events, links } = indexRows(from, entries);
-      if (this.sqlite) {
-        // Inside kysely's transaction, which holds the only connection: these rows commit with it.
-        this.inserts ??= prepareSqliteInserts(this.sqlite);
-        const ins = this.inserts;
-        for (const r of events) ins.event.run(r.seq, r.time_ms, r.actor, r.action, r.decision);
-        for (const r of links) ins.link.run(r.customer, r.seq);
-      } else {
-        await insertChunked(tx, 'access_events', events);
-        await insertChunked(tx, 'access_event_customers', links);
-      }
+      await this.writeRows(tx, events, links);
       await tx.updateTable('access_event_projection').set({ next_seq: to }).where('id', '=', 1).execute();
       return to;
     });
@@ -195,15 +186,28 @@ function isConflict(err: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
-interface SqliteIndexInserts {
-  event: BetterSqlite3.Statement;
-  link: BetterSqlite3.Statement;
-}
+/** Writes a chunk's index rows inside the projection's transaction. */
+export type IndexRowWriter = (tx: Transaction<Database>, events: AccessEventsTable[], links: AccessEventCustomersTable[]) => Promise<void>;
 
-function prepareSqliteInserts(sqlite: BetterSqlite3.Database): SqliteIndexInserts {
-  return {
-    event: sqlite.prepare('INSERT INTO access_events (seq, time_ms, actor, action, decision) VALUES (?, ?, ?, ?, ?)'),
-    link: sqlite.prepare('INSERT INTO access_event_customers (customer, seq) VALUES (?, ?)'),
+/** PostgreSQL: multi-row INSERTs through the transaction. */
+export const insertIndexRows: IndexRowWriter = async (tx, events, links) => {
+  await insertChunked(tx, 'access_events', events);
+  await insertChunked(tx, 'access_event_customers', links);
+};
+
+/**
+ * SQLite: prepared single-row INSERTs on the connection kysely's transaction holds (its only
+ * one), so the rows commit with it; cheaper than compiling multi-row statements.
+ */
+export function preparedIndexRowWriter(sqlite: BetterSqlite3.Database): IndexRowWriter {
+  let event: BetterSqlite3.Statement | undefined;
+  let link: BetterSqlite3.Statement | undefined;
+  return async (_tx, events, links) => {
+    // Prepared lazily: the tables exist only once the index file is set up.
+    event ??= sqlite.prepare('INSERT INTO access_events (seq, time_ms, actor, action, decision) VALUES (?, ?, ?, ?, ?)');
+    link ??= sqlite.prepare('INSERT INTO access_event_customers (customer, seq) VALUES (?, ?)');
+    for (const r of events) event.run(r.seq, r.time_ms, r.actor, r.action, r.decision);
+    for (const r of links) link.run(r.customer, r.seq);
   };
 }
 

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { RowById } from './row-by-id.ts';
+import { rowById, type RowById } from './row-by-id.ts';
 import type { CaseRecord } from '../model.ts';
 import type { Database, CasesTable, CaseEventsTable } from './schema.ts';
 
@@ -39,7 +39,7 @@ export class CaseRepository {
     private readonly db: Kysely<Database>,
     sqlite?: BetterSqlite3.Database,
   ) {
-    this.byId = new RowById(db, sqlite, 'cases');
+    this.byId = rowById(db, sqlite, 'cases');
   }
 
   async upsertMany(cases: CaseRecord[], now: Date): Promise<void> {

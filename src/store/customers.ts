@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { RowById } from './row-by-id.ts';
+import { rowById, type RowById } from './row-by-id.ts';
 import type { CustomerProfile } from '../model.ts';
 import type { Database, CustomersTable } from './schema.ts';
 import type { StoreDialect } from './store.ts';
@@ -37,7 +37,7 @@ export class CustomerRepository {
     /** Run after a delete commits: removes what the dialect leaves of the row (store.ts). */
     private readonly erasePrevious: () => Promise<void>,
   ) {
-    this.byId = new RowById(db, sqlite, 'customers');
+    this.byId = rowById(db, sqlite, 'customers');
   }
 
   /**

@@ -1,6 +1,6 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely } from 'kysely';
-import { RowById } from './row-by-id.ts';
+import { rowById, type RowById } from './row-by-id.ts';
 import type { Employee, EmployeeStatus } from '../model.ts';
 import type { Database, EmployeesTable } from './schema.ts';
 
@@ -13,7 +13,7 @@ export class EmployeeRepository {
     private readonly db: Kysely<Database>,
     sqlite?: BetterSqlite3.Database,
   ) {
-    this.byId = new RowById(db, sqlite, 'employees');
+    this.byId = rowById(db, sqlite, 'employees');
   }
 
   async upsertMany(employees: Employee[], now: Date): Promise<void> {

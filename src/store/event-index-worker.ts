@@ -9,7 +9,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, SqliteDialect } from 'kysely';
-import { AccessEventProjection } from './access-event-projection.ts';
+import { AccessEventProjection, preparedIndexRowWriter } from './access-event-projection.ts';
 import { AccessEventRepository } from './access-events.ts';
 import { createIndexTables, type ProjectionOptions } from './event-index.ts';
 import { serializeError } from '../worker-rpc.ts';
@@ -38,7 +38,7 @@ async function prepareLayout(): Promise<void> {
   sqlite.exec('BEGIN IMMEDIATE');
   try {
     for (const table of ['access_event_customers', 'access_events', 'access_event_projection']) sqlite.exec(`DROP TABLE IF EXISTS main.${table}`);
-    await createIndexTables(db, 'sqlite');
+    await createIndexTables(db);
     sqlite.pragma(`user_version = ${INDEX_LAYOUT_VERSION}`);
     sqlite.exec('COMMIT');
   } catch (err) {
@@ -52,7 +52,7 @@ const options: ProjectionOptions = {
   onError: (err) => port.postMessage({ kind: 'background-error', error: serializeError(err) } satisfies IndexReply),
 };
 // Unqualified, ledger_entries resolves to the attached ledger: the index file has no such table.
-const projection = new AccessEventProjection(db, sqlite, new SqliteLedgerStorage(db, sqlite), options);
+const projection = new AccessEventProjection(db, preparedIndexRowWriter(sqlite), new SqliteLedgerStorage(db, sqlite), options);
 const queries = new AccessEventRepository(db, projection);
 
 async function handle(req: Exclude<IndexRequest, { kind: 'appended' }>): Promise<unknown> {

@@ -9,7 +9,6 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
-import type { StoreDialect } from './store.ts';
 
 export interface EventQuery {
   /** Inclusive lower bound, RFC 3339. */
@@ -59,11 +58,11 @@ export interface ProjectionOptions {
 }
 
 /**
- * The index tables and their watermark row. Only the keys queries select by are stored; the
- * event itself is read back from its ledger entry.
+ * The SQLite index file's tables and their watermark row (PostgreSQL's come from migration 0002).
+ * Only the keys queries select by are stored; the event itself is read back from its ledger entry.
  */
-export async function createIndexTables(db: Kysely<any>, dialect: StoreDialect): Promise<void> {
-  const big = dialect === 'postgres' ? 'bigint' : 'integer';
+export async function createIndexTables(db: Kysely<any>): Promise<void> {
+  const big = 'integer';
   await db.schema
     .createTable('access_events')
     .addColumn('seq', big, (c) => c.primaryKey())
@@ -79,8 +78,8 @@ export async function createIndexTables(db: Kysely<any>, dialect: StoreDialect):
     .addColumn('customer', 'text', (c) => c.notNull())
     .addColumn('seq', big, (c) => c.notNull())
     .addPrimaryKeyConstraint('access_event_customers_pk', ['customer', 'seq']);
-  // SQLite: the primary key is the table (no separate rowid B-tree to update per row).
-  if (dialect === 'sqlite') links = links.modifyEnd(sql`without rowid`);
+  // The primary key is the table (no separate rowid B-tree to update per row).
+  links = links.modifyEnd(sql`without rowid`);
   await links.execute();
   await db.schema
     .createTable('access_event_projection')

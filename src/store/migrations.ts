@@ -3,7 +3,6 @@
  * Never edit a released migration: add the next one.
  */
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { createIndexTables } from './event-index.ts';
 import type { StoreDialect } from './store.ts';
 
 function byteType(dialect: StoreDialect) {
@@ -128,7 +127,14 @@ function indexProjection(dialect: StoreDialect): Migration {
     async up(db: Kysely<any>) {
       await db.schema.dropTable('access_event_customers').execute();
       await db.schema.dropTable('access_events').execute();
-      if (dialect === 'postgres') await createIndexTables(db, dialect);
+      if (dialect !== 'postgres') return;
+      // Frozen: the index tables as this migration first created them (event-index.ts has the live layout).
+      await sql`CREATE TABLE access_events (seq bigint PRIMARY KEY, time_ms bigint NOT NULL, actor text NOT NULL, action text NOT NULL, decision text NOT NULL)`.execute(db);
+      await sql`CREATE INDEX access_events_actor_time ON access_events (actor, time_ms)`.execute(db);
+      await sql`CREATE INDEX access_events_time ON access_events (time_ms)`.execute(db);
+      await sql`CREATE TABLE access_event_customers (customer text NOT NULL, seq bigint NOT NULL, CONSTRAINT access_event_customers_pk PRIMARY KEY (customer, seq))`.execute(db);
+      await sql`CREATE TABLE access_event_projection (id integer PRIMARY KEY, next_seq bigint NOT NULL)`.execute(db);
+      await sql`INSERT INTO access_event_projection (id, next_seq) VALUES (1, 0)`.execute(db);
     },
   };
 }

@@ -9,27 +9,30 @@ import type { Database } from './schema.ts';
 
 type KeyedTable = 'customers' | 'employees' | 'cases';
 
-export class RowById<T extends KeyedTable> {
-  private statement: BetterSqlite3.Statement | undefined;
+export interface RowById<T extends KeyedTable> {
+  get(id: string): Promise<Database[T] | undefined>;
+  /** Which of these ids exist (reference checks on import). */
+  existingIds(ids: string[]): Promise<Set<string>>;
+}
 
+/** The dialect's row reader, chosen once: prepared statements on SQLite, kysely elsewhere. */
+export function rowById<T extends KeyedTable>(db: Kysely<Database>, sqlite: BetterSqlite3.Database | undefined, table: T): RowById<T> {
+  return sqlite ? new PreparedRowById(db, sqlite, table) : new KyselyRowById(db, table);
+}
+
+class KyselyRowById<T extends KeyedTable> implements RowById<T> {
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly sqlite: BetterSqlite3.Database | undefined,
-    private readonly table: T,
+    protected readonly db: Kysely<Database>,
+    protected readonly table: T,
   ) {}
 
   async get(id: string): Promise<Database[T] | undefined> {
-    if (this.sqlite) {
-      // Prepared lazily: the table exists only once migrations ran.
-      this.statement ??= this.sqlite.prepare(`SELECT * FROM ${this.table} WHERE id = ?`);
-      return this.statement.get(id) as Database[T] | undefined;
-    }
     // kysely cannot type a table chosen at run time; the row type is the table's.
     const row = await this.db.selectFrom(this.table as 'employees').selectAll().where('id', '=', id).executeTakeFirst();
     return row as Database[T] | undefined;
   }
 
-  /** Which of these ids exist (reference checks on import), in chunks well under bound-parameter limits. */
+  /** In chunks well under bound-parameter limits. */
   async existingIds(ids: string[]): Promise<Set<string>> {
     const found = new Set<string>();
     for (let i = 0; i < ids.length; i += EXISTS_CHUNK) {
@@ -37,6 +40,24 @@ export class RowById<T extends KeyedTable> {
       for (const r of rows) found.add(r.id);
     }
     return found;
+  }
+}
+
+class PreparedRowById<T extends KeyedTable> extends KyselyRowById<T> {
+  private statement: BetterSqlite3.Statement | undefined;
+
+  constructor(
+    db: Kysely<Database>,
+    private readonly sqlite: BetterSqlite3.Database,
+    table: T,
+  ) {
+    super(db, table);
+  }
+
+  override async get(id: string): Promise<Database[T] | undefined> {
+    // Prepared lazily: the table exists only once migrations ran.
+    this.statement ??= this.sqlite.prepare(`SELECT * FROM ${this.table} WHERE id = ?`);
+    return this.statement.get(id) as Database[T] | undefined;
   }
 }
 

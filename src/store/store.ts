@@ -16,7 +16,7 @@ import { EmployeeRepository } from './employees.ts';
 import { CaseRepository } from './cases.ts';
 import { AccessEventRepository } from './access-events.ts';
 import { PostgresLedgerStorage, SqliteLedgerStorage, type SqlLedgerStorage } from './ledger-storage.ts';
-import { AccessEventProjection } from './access-event-projection.ts';
+import { AccessEventProjection, insertIndexRows } from './access-event-projection.ts';
 import { WorkerEventIndex } from './event-index-client.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
@@ -121,7 +121,7 @@ export class Store {
       this.eventIndex = index;
       this.accessEvents = index;
     } else {
-      const projection = new AccessEventProjection(db, sqlite, this.ledger, options.eventIndex);
+      const projection = new AccessEventProjection(db, insertIndexRows, this.ledger, options.eventIndex);
       this.eventIndex = projection;
       this.accessEvents = new AccessEventRepository(db, projection);
     }

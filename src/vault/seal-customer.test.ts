@@ -15,7 +15,7 @@ describe('customerSealer', () => {
     country: 'US',
     region: 'US-CA',
     email: 'John.Doe@Mail.Example',
-    phone: '(555) 123-4567',
+    phone: '(201) 555-0123',
     name: 'John Doe',
     dob: '1990-01-01',
     vip: 'true',
@@ -28,9 +28,9 @@ describe('customerSealer', () => {
     expect(wrappedKekId(rec.wrappedKey)).toBe(kr.currentKekId);
     const dataKey = unwrapDataKey(kr, 'cust-7', rec.wrappedKey);
     for (const f of rec.fields) expect(openField(dataKey, 'cust-7', f, rec.sealed[f]!)).toBe(input.pii[f]);
-    expect(rec.masked).toEqual({ email: 'J***@M***.Example', phone: '+1 ***-***-4567', name: 'J*** D***', dob: '1***' });
+    expect(rec.masked).toEqual({ email: 'J***@M***.Example', phone: '+1 ***-***-0123', name: 'J*** D***', dob: '1***' });
     expect(rec.emailIndex).toBe(blindIndexEmail(kr, 'john.doe@mail.example'));
-    expect(rec.phoneIndex).toBe(blindIndexPhone(kr, '+15551234567'));
+    expect(rec.phoneIndex).toBe(blindIndexPhone(kr, '+12015550123'));
     // Nothing in clear outside the masks.
     const stored = JSON.stringify({ ...rec, wrappedKey: rec.wrappedKey.toString('base64'), sealed: Object.values(rec.sealed).map((b) => b.toString('base64')), masked: null });
     for (const v of Object.values(input.pii)) expect(stored).not.toContain(v);

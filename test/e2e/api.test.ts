@@ -17,7 +17,8 @@ for (const target of storeTargets()) {
     let admin: string;
 
     beforeAll(async () => {
-      t = await startInstance({ store: target.location(), customers: 300 });
+      // Checkpoints every 5 entries only, so when one is signed is up to the test, not the clock.
+      t = await startInstance({ store: target.location(), customers: 300, env: { CUSTOS_CHECKPOINT_INTERVAL_MS: '86400000' } });
       const now = new Date();
       await t.custos.store.customers.upsertMany(
         [t.custos.vault.sealCustomer(parseCustomer({ id: 'cus-canary', email: 'bait@canary.example', phone: '+393123450000', name: 'Bait Record', country: 'IT', canary: true }))],
@@ -47,6 +48,14 @@ for (const target of storeTargets()) {
       const spec = await t.call('GET', '/docs/json');
       expect(spec.status).toBe(200);
       expect(Object.keys(spec.body.paths)).toEqual(expect.arrayContaining(['/v1/customers/{id}', '/v1/customers/{id}/reveal', '/v1/ledger/checkpoint']));
+    });
+
+    it('has no checkpoint to serve before the checkpointer signed one, and asking does not sign one', async () => {
+      expect(await t.custos.store.ledger.size()).toBe(0);
+      const none = await t.call('GET', '/v1/ledger/checkpoint', { token: agent });
+      expect(none.status).toBe(404);
+      expect(none.body.message).toMatch(/no checkpoint has been signed yet/);
+      expect(await t.custos.store.ledger.latestCheckpoint()).toBeUndefined();
     });
 
     it('answers 401 without a token, and for an expired, forged or foreign one', async () => {
@@ -216,32 +225,51 @@ for (const target of storeTargets()) {
       expect((await t.call('GET', '/v1/customers/cus-new', { token: admin })).status).toBe(404);
     });
 
-    it('serves checkpoints, proofs that verify against them, and entries only to ledger readers', async () => {
+    it('serves the checkpointer\'s checkpoints and proofs that verify against them, each proof read recorded', async () => {
       const cp = await t.call('GET', '/v1/ledger/checkpoint', { token: agent });
       expect(cp.status, JSON.stringify(cp.body)).toBe(200);
       const size: number = cp.body.size;
       expect(size).toBeGreaterThan(5);
+      // Asking again signs nothing new: only the checkpointer signs (every 5 entries here).
+      expect((await t.call('GET', '/v1/ledger/checkpoint', { token: agent })).body.checkpoint).toBe(cp.body.checkpoint);
       const keys: string[] = cp.body.verifierKeys;
       const inc = await t.call('GET', `/v1/ledger/proof/inclusion?index=3&size=${size}`, { token: agent });
       expect(inc.status, JSON.stringify(inc.body)).toBe(200);
       const proof = parseProofJson(JSON.stringify(inc.body));
       expect(() => verifyInclusionProofAgainstCheckpoint(proof as never, cp.body.checkpoint, keys)).not.toThrow();
+      const proofRead = (await t.custos.store.accessEvents.byActor('emp-0001', { limit: 1000 })).at(-1);
+      expect(proofRead).toMatchObject({ action: 'export', operation: 'read', target: { type: 'ledger', id: 'ledger' }, decision: 'allow', channel: 'api', details: { proof: 'inclusion', index: 3, size } });
 
-      await reveal(agent, 'cus-000001', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
-      const cp2 = await t.call('GET', '/v1/ledger/checkpoint', { token: agent });
+      for (let i = 0; i < 5; i++) await reveal(agent, 'cus-000001', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
+      let cp2 = cp;
+      for (const deadline = Date.now() + 30_000; cp2.body.size === size && Date.now() < deadline;) {
+        await new Promise((r) => setTimeout(r, 50));
+        cp2 = await t.call('GET', '/v1/ledger/checkpoint', { token: agent });
+      }
       expect(cp2.body.size).toBeGreaterThan(size);
       const cons = await t.call('GET', `/v1/ledger/proof/consistency?from=${size}&to=${cp2.body.size}`, { token: agent });
       expect(() => verifyConsistencyProofAgainstCheckpoints(parseProofJson(JSON.stringify(cons.body)) as never, cp.body.checkpoint, cp2.body.checkpoint, keys)).not.toThrow();
+      expect((await t.call('GET', `/v1/ledger/proof/inclusion?index=${size + 1000}`, { token: agent })).status).toBe(400);
+      expect((await t.call('GET', '/v1/ledger/proof/inclusion?index=abc', { token: agent })).status).toBe(400);
+    });
 
-      expect((await t.call('GET', '/v1/ledger/entries?from=0&to=2', { token: agent })).body.reason).toBe('not_permitted');
+    it('serves raw entries to ledger readers only, and records every read, allowed or denied', async () => {
+      const denied = await t.call('GET', '/v1/ledger/entries?from=0&to=2', { token: agent });
+      expect(denied.status).toBe(403);
+      expect(denied.body.reason).toBe('not_permitted');
+      const deniedRead = (await t.custos.store.accessEvents.byActor('emp-0001', { limit: 1000 })).at(-1);
+      expect(deniedRead).toMatchObject({ action: 'export', operation: 'read', target: { type: 'ledger', id: 'ledger' }, decision: 'deny', reason: 'not_permitted', details: { from: 0, to: 2 } });
+
       const dpo = await t.token('dpo-0001');
+      const before = await t.custos.store.ledger.size();
       const entries = await t.call('GET', '/v1/ledger/entries?from=0&to=2', { token: dpo });
       expect(entries.status).toBe(200);
       expect(entries.body.entries).toHaveLength(2);
       const first = JSON.parse(Buffer.from(entries.body.entries[0].entry, 'base64').toString('utf8'));
       expect(first).toHaveProperty('actor');
-      expect((await t.call('GET', `/v1/ledger/proof/inclusion?index=${size + 1000}`, { token: agent })).status).toBe(400);
-      expect((await t.call('GET', '/v1/ledger/proof/inclusion?index=abc', { token: agent })).status).toBe(400);
+      expect(await t.custos.store.ledger.size()).toBe(before + 1);
+      const read = (await t.custos.store.accessEvents.byActor('dpo-0001', { limit: 10 })).at(-1);
+      expect(read).toMatchObject({ action: 'export', operation: 'read', target: { type: 'ledger', id: 'ledger' }, decision: 'allow', channel: 'api', details: { from: 0, to: 2 } });
     });
 
     if (target.name === 'sqlite') {

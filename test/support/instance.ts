@@ -56,6 +56,8 @@ export async function startInstance(opts: InstanceOptions): Promise<TestInstance
   const custos = await openCustos(config, { logger });
   await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), opts.customers ?? 300);
   const app = await buildApi(custos, logger);
+  // As `custos serve` does: the ledger writer thread's start is not the first request's to wait for.
+  await custos.store.warmUp();
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
   return {
     custos,

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from './errors.ts';
+import { normalizePhone, parseCase, parseCustomer, parseEmployee, validPhone } from './model.ts';
+import { demoCustomer } from './simulate/demo-org.ts';
+
+const base = { id: 'c-1', email: 'ann@mail.example', phone: '+393123451001', name: 'Ann Example', country: 'IT' };
+
+function errorOf(fn: () => unknown): InvalidInputError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof InvalidInputError) return err;
+    throw err;
+  }
+  throw new Error('expected an InvalidInputError');
+}
+
+describe('phone numbers', () => {
+  it('must be valid for their country, not only of a possible length', () => {
+    expect(normalizePhone('12345', 'DE')).toBe('+4912345');
+    expect(validPhone('12345', 'DE')).toBeUndefined();
+    expect(validPhone('+15551234567')).toBeUndefined();
+    expect(validPhone('0151 23456789', 'DE')).toBe('+4915123456789');
+    const err = errorOf(() => parseCustomer({ ...base, country: 'DE', phone: '12345' }, { file: 'c.jsonl', line: 3 }));
+    expect(err.message).toBe('c.jsonl:3: field "phone": is not a valid phone number in DE or in international form (+<country code>…)');
+    expect(err.message).not.toContain('12345');
+  });
+
+  it('every demo customer has one', () => {
+    for (let i = 1; i <= 2000; i++) expect(parseCustomer(demoCustomer(i)).pii.phone).toBe(demoCustomer(i).phone);
+  });
+});
+
+describe('PII field names', () => {
+  it('keeps fields named like Object.prototype members as PII, like any other', () => {
+    const raw = JSON.parse(JSON.stringify({ ...base, constructor: 'c-value', toString: 't-value', hasOwnProperty: 'h-value', valueOf: 'v-value' })) as unknown;
+    const { pii } = parseCustomer(raw);
+    expect(Object.keys(pii).sort()).toEqual(['constructor', 'email', 'hasOwnProperty', 'name', 'phone', 'toString', 'valueOf']);
+    expect(pii.constructor).toBe('c-value');
+    expect(pii.toString).toBe('t-value');
+  });
+
+  it('refuses __proto__ with an error naming it, rather than dropping it', () => {
+    const raw = JSON.parse('{"id":"c-1","email":"ann@mail.example","phone":"+393123451001","name":"Ann","country":"IT","__proto__":"secret"}') as unknown;
+    expect(errorOf(() => parseCustomer(raw)).message).toMatch(/^field "__proto__": /);
+    const employee = JSON.parse('{"id":"e-1","name":"E","team":"t","role":"agent","location":"x","hiredAt":"2024-01-01T00:00:00Z","__proto__":{"admin":true}}') as unknown;
+    expect(errorOf(() => parseEmployee(employee)).message).toMatch(/^field "__proto__": is a reserved name/);
+  });
+
+  it('keeps extra employee and case fields of any other name', () => {
+    const employee = parseEmployee({ id: 'e-1', name: 'E', team: 't', role: 'agent', location: 'x', hiredAt: '2024-01-01T00:00:00Z', constructor: 'k', toString: 's' });
+    expect(employee.extra).toEqual({ constructor: 'k', toString: 's' });
+    const k = parseCase({ id: 'k-1', employee: 'e-1', customer: 'c-1', openedAt: '2024-01-01T00:00:00Z', kind: 'refund', hasOwnProperty: 'h' });
+    expect(Object.keys(k.extra!)).toEqual(['hasOwnProperty']);
+  });
+});
+
+describe('errors never echo a value', () => {
+  it('names the field, not what was in it', () => {
+    const secret = 'ann.secret@mail.example';
+    const messages = [
+      errorOf(() => parseCustomer({ ...base, email: 'not an email ann.secret' })).message,
+      errorOf(() => parseCustomer({ ...base, phone: secret })).message,
+      errorOf(() => parseEmployee({ id: 'e-1', name: 'E', team: 't', role: 'agent', location: 'x', hiredAt: secret })).message,
+      errorOf(() => parseCase({ id: 'k-1', employee: 'e-1', customer: 'c-1', openedAt: secret, kind: 'refund' })).message,
+    ];
+    for (const m of messages) expect(m).not.toContain('secret');
+  });
+});
