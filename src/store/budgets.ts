@@ -4,8 +4,10 @@
  * lock, so concurrent requests in any number of processes never overshoot. A use whose act
  * then fails (its record could not be written) is released.
  *
- * Uses are kept for a rolling day and pruned per actor as they age out, so the table is
- * bounded by employees × their daily budget, not by events.
+ * Uses are counted per actor and minute: the hour is the last 60 minutes, the day the last
+ * 1,440, each to the minute. A reservation reads at most a day's minutes of one actor, whatever
+ * the budget's size, and minutes older than a day are pruned as they age out, so the table is
+ * bounded by employees × minutes in a day, not by events.
  */
 import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
@@ -13,6 +15,11 @@ import type { Database } from './schema.ts';
 
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
+const MINUTE_MS = 60_000;
+const HOUR_MINUTES = 60;
+const DAY_MINUTES = 1_440;
+
+const minuteOf = (ms: number): number => Math.floor(ms / MINUTE_MS);
 
 /** The acts a budget limits; each is counted apart. */
 export const BUDGET_KINDS = ['reveal', 'search'] as const;
@@ -53,9 +60,10 @@ export interface BudgetCounter {
  */
 export class SqliteBudgetCounter implements BudgetCounter {
   private readonly db: BetterSqlite3.Database;
-  private readonly reserve: (actor: string, kind: string, limits: BudgetLimits, nowMs: number) => number | undefined;
+  private readonly reserve: (actor: string, kind: string, limits: BudgetLimits, minute: number) => boolean;
   private readonly count: BetterSqlite3.Statement;
-  private readonly remove: BetterSqlite3.Statement;
+  private readonly add: BetterSqlite3.Statement;
+  private readonly giveBack: BetterSqlite3.Statement;
 
   constructor(file: string) {
     this.db = new BetterSqlite3(file);
@@ -64,51 +72,55 @@ export class SqliteBudgetCounter implements BudgetCounter {
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
     this.db.exec(`
-      CREATE TABLE IF NOT EXISTS budget_uses (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
+      CREATE TABLE IF NOT EXISTS budget_counts (
         actor TEXT NOT NULL,
         kind TEXT NOT NULL,
-        at_ms INTEGER NOT NULL
-      );
-      CREATE INDEX IF NOT EXISTS budget_uses_actor ON budget_uses (actor, kind, at_ms);
+        minute INTEGER NOT NULL,
+        n INTEGER NOT NULL,
+        PRIMARY KEY (actor, kind, minute)
+      ) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS budget_seeded (kind TEXT PRIMARY KEY);
     `);
-    const prune = this.db.prepare('DELETE FROM budget_uses WHERE actor = ? AND kind = ? AND at_ms <= ?');
-    this.count = this.db.prepare('SELECT count(*) AS day, coalesce(sum(at_ms >= ?), 0) AS hour FROM budget_uses WHERE actor = ? AND kind = ? AND at_ms > ?');
-    const insert = this.db.prepare('INSERT INTO budget_uses (actor, kind, at_ms) VALUES (?, ?, ?)');
-    this.remove = this.db.prepare('DELETE FROM budget_uses WHERE id = ?');
-    const reserveTx = this.db.transaction((actor: string, kind: string, limits: BudgetLimits, nowMs: number): number | undefined => {
-      prune.run(actor, kind, nowMs - DAY_MS);
-      const used = this.count.get(nowMs - HOUR_MS, actor, kind, nowMs - DAY_MS) as { day: number; hour: number };
-      if (used.day >= limits.perDay || used.hour >= limits.perHour) return undefined;
-      return Number(insert.run(actor, kind, nowMs).lastInsertRowid);
+    const prune = this.db.prepare('DELETE FROM budget_counts WHERE actor = ? AND kind = ? AND minute <= ?');
+    this.count = this.db.prepare('SELECT coalesce(sum(n), 0) AS day, coalesce(sum(CASE WHEN minute > ? THEN n ELSE 0 END), 0) AS hour FROM budget_counts WHERE actor = ? AND kind = ? AND minute > ?');
+    this.add = this.db.prepare('INSERT INTO budget_counts (actor, kind, minute, n) VALUES (?, ?, ?, 1) ON CONFLICT (actor, kind, minute) DO UPDATE SET n = n + 1');
+    this.giveBack = this.db.prepare('UPDATE budget_counts SET n = n - 1 WHERE actor = ? AND kind = ? AND minute = ? AND n > 0');
+    const reserveTx = this.db.transaction((actor: string, kind: string, limits: BudgetLimits, minute: number): boolean => {
+      prune.run(actor, kind, minute - DAY_MINUTES);
+      const used = this.countAt(actor, kind, minute);
+      if (used.lastDay >= limits.perDay || used.lastHour >= limits.perHour) return false;
+      this.add.run(actor, kind, minute);
+      return true;
     });
     // IMMEDIATE: the write lock is taken before counting, so two processes cannot both count
     // the last free use.
-    this.reserve = (actor, kind, limits, nowMs) => reserveTx.immediate(actor, kind, limits, nowMs);
+    this.reserve = (actor, kind, limits, minute) => reserveTx.immediate(actor, kind, limits, minute);
+  }
+
+  private countAt(actor: string, kind: string, minute: number): BudgetUsage {
+    const used = this.count.get(minute - HOUR_MINUTES, actor, kind, minute - DAY_MINUTES) as { day: number; hour: number };
+    return { lastHour: used.hour, lastDay: used.day };
   }
 
   async tryReserve(actor: string, kind: BudgetKind, limits: BudgetLimits, nowMs: number): Promise<BudgetReservation | undefined> {
     if (limits.perDay <= 0 || limits.perHour <= 0) return undefined;
-    const id = this.reserve(actor, kind, limits, nowMs);
-    if (id === undefined) return undefined;
-    return { release: async () => void this.remove.run(id) };
+    const minute = minuteOf(nowMs);
+    if (!this.reserve(actor, kind, limits, minute)) return undefined;
+    return { release: async () => void this.giveBack.run(actor, kind, minute) };
   }
 
   async usage(actor: string, kind: BudgetKind, nowMs: number): Promise<BudgetUsage> {
-    const used = this.count.get(nowMs - HOUR_MS, actor, kind, nowMs - DAY_MS) as { day: number; hour: number };
-    return { lastHour: used.hour, lastDay: used.day };
+    return this.countAt(actor, kind, minuteOf(nowMs));
   }
 
   async seedOnce(kind: BudgetKind, load: () => Promise<Array<{ actor: string; timeMs: number }>>): Promise<void> {
     if (this.db.prepare('SELECT 1 FROM budget_seeded WHERE kind = ?').get(kind)) return;
     const uses = await load();
-    const insert = this.db.prepare('INSERT INTO budget_uses (actor, kind, at_ms) VALUES (?, ?, ?)');
     const mark = this.db.prepare('INSERT OR IGNORE INTO budget_seeded (kind) VALUES (?)');
     this.db.transaction(() => {
       // Another process may have seeded meanwhile: only the first to commit the mark inserts.
       if (mark.run(kind).changes === 0) return;
-      for (const u of uses) insert.run(u.actor, kind, u.timeMs);
+      for (const u of uses) this.add.run(u.actor, kind, minuteOf(u.timeMs));
     }).immediate();
   }
 
@@ -127,20 +139,24 @@ export class PostgresBudgetCounter implements BudgetCounter {
 
   async tryReserve(actor: string, kind: BudgetKind, limits: BudgetLimits, nowMs: number): Promise<BudgetReservation | undefined> {
     if (limits.perDay <= 0 || limits.perHour <= 0) return undefined;
-    const id = await this.db.transaction().execute(async (tx) => {
+    const minute = minuteOf(nowMs);
+    const reserved = await this.db.transaction().execute(async (tx) => {
       await sql`SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':custos-budget:' || ${kind} || ':' || ${actor}))`.execute(tx);
-      await tx.deleteFrom('budget_uses').where('actor', '=', actor).where('kind', '=', kind).where('at_ms', '<=', nowMs - DAY_MS).execute();
-      const used = await countUses(tx, actor, kind, nowMs);
-      if (used.lastDay >= limits.perDay || used.lastHour >= limits.perHour) return undefined;
-      const row = await tx.insertInto('budget_uses').values({ actor, kind, at_ms: nowMs }).returning('id').executeTakeFirstOrThrow();
-      return Number(row.id);
+      await tx.deleteFrom('budget_counts').where('actor', '=', actor).where('kind', '=', kind).where('minute', '<=', minute - DAY_MINUTES).execute();
+      const used = await countUses(tx, actor, kind, minute);
+      if (used.lastDay >= limits.perDay || used.lastHour >= limits.perHour) return false;
+      await addUse(tx, actor, kind, minute);
+      return true;
     });
-    if (id === undefined) return undefined;
-    return { release: async () => void (await this.db.deleteFrom('budget_uses').where('id', '=', id).execute()) };
+    if (!reserved) return undefined;
+    return {
+      release: async () =>
+        void (await this.db.updateTable('budget_counts').set((eb) => ({ n: eb('n', '-', 1) })).where('actor', '=', actor).where('kind', '=', kind).where('minute', '=', minute).where('n', '>', 0).execute()),
+    };
   }
 
   usage(actor: string, kind: BudgetKind, nowMs: number): Promise<BudgetUsage> {
-    return countUses(this.db, actor, kind, nowMs);
+    return countUses(this.db, actor, kind, minuteOf(nowMs));
   }
 
   async seedOnce(kind: BudgetKind, load: () => Promise<Array<{ actor: string; timeMs: number }>>): Promise<void> {
@@ -151,25 +167,40 @@ export class PostgresBudgetCounter implements BudgetCounter {
       const marked = await tx.insertInto('budget_seeded').values({ kind }).onConflict((oc) => oc.column('kind').doNothing()).executeTakeFirst();
       // Another process seeded first.
       if (Number(marked.numInsertedOrUpdatedRows ?? 0) === 0) return;
-      for (let i = 0; i < uses.length; i += 1000) {
-        await tx.insertInto('budget_uses').values(uses.slice(i, i + 1000).map((u) => ({ actor: u.actor, kind, at_ms: u.timeMs }))).execute();
+      const perMinute = new Map<string, { actor: string; minute: number; n: number }>();
+      for (const u of uses) {
+        const minute = minuteOf(u.timeMs);
+        const key = `${u.actor}\0${minute}`;
+        const row = perMinute.get(key) ?? { actor: u.actor, minute, n: 0 };
+        row.n++;
+        perMinute.set(key, row);
       }
+      const rows = [...perMinute.values()].map((r) => ({ actor: r.actor, kind, minute: r.minute, n: r.n }));
+      for (let i = 0; i < rows.length; i += 1000) await tx.insertInto('budget_counts').values(rows.slice(i, i + 1000)).execute();
     });
   }
 
   async close(): Promise<void> {}
 }
 
-async function countUses(db: Kysely<Database>, actor: string, kind: string, nowMs: number): Promise<BudgetUsage> {
+async function addUse(db: Kysely<Database>, actor: string, kind: string, minute: number): Promise<void> {
+  await db
+    .insertInto('budget_counts')
+    .values({ actor, kind, minute, n: 1 })
+    .onConflict((oc) => oc.columns(['actor', 'kind', 'minute']).doUpdateSet((eb) => ({ n: eb('budget_counts.n', '+', 1) })))
+    .execute();
+}
+
+async function countUses(db: Kysely<Database>, actor: string, kind: string, minute: number): Promise<BudgetUsage> {
   const row = await db
-    .selectFrom('budget_uses')
+    .selectFrom('budget_counts')
     .select([
-      sql<number>`count(*)::int`.as('day'),
-      sql<number>`count(*) FILTER (WHERE at_ms >= ${nowMs - HOUR_MS})::int`.as('hour'),
+      sql<number>`coalesce(sum(n), 0)::int`.as('day'),
+      sql<number>`coalesce(sum(n) FILTER (WHERE minute > ${minute - HOUR_MINUTES}), 0)::int`.as('hour'),
     ])
     .where('actor', '=', actor)
     .where('kind', '=', kind)
-    .where('at_ms', '>', nowMs - DAY_MS)
+    .where('minute', '>', minute - DAY_MINUTES)
     .executeTakeFirstOrThrow();
   return { lastHour: row.hour, lastDay: row.day };
 }

@@ -143,12 +143,11 @@ function indexProjection(dialect: StoreDialect): Migration {
  * Budgets counted in the store (budgets.ts). PostgreSQL keeps them in the schema; SQLite in a
  * file of its own, created by SqliteBudgetCounter, so nothing to do here.
  */
-function budgetUses(dialect: StoreDialect): Migration {
+function budgetCounts(dialect: StoreDialect): Migration {
   return {
     async up(db: Kysely<any>) {
       if (dialect !== 'postgres') return;
-      await sql`CREATE TABLE budget_uses (id bigserial PRIMARY KEY, actor text NOT NULL, kind text NOT NULL, at_ms bigint NOT NULL)`.execute(db);
-      await sql`CREATE INDEX budget_uses_actor ON budget_uses (actor, kind, at_ms)`.execute(db);
+      await sql`CREATE TABLE budget_counts (actor text NOT NULL, kind text NOT NULL, minute bigint NOT NULL, n integer NOT NULL, PRIMARY KEY (actor, kind, minute))`.execute(db);
       await sql`CREATE TABLE budget_seeded (kind text PRIMARY KEY)`.execute(db);
     },
   };
@@ -200,7 +199,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0002_access_event_projection': indexProjection(dialect),
         '0003_case_history': caseHistory(dialect),
         '0004_keyring_identity': keyRingIdentity(),
-        '0006_budget_uses': budgetUses(dialect),
+        '0006_budget_counts': budgetCounts(dialect),
       };
     },
   };

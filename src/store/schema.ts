@@ -111,12 +111,13 @@ export interface AccessEventProjectionTable {
   next_seq: number;
 }
 
-/** One reserved use of a budget (budgets.ts); rows older than a day are pruned. */
-export interface BudgetUsesTable {
-  id: Generated<number>;
+/** Uses of a budget per actor, kind and minute (budgets.ts); minutes older than a day are pruned. */
+export interface BudgetCountsTable {
   actor: string;
   kind: string;
-  at_ms: number;
+  /** Minutes since the epoch. */
+  minute: number;
+  n: number;
 }
 
 /** Budget kinds already seeded from the access events (budgets.ts seedOnce). */
@@ -147,7 +148,7 @@ export interface Database {
   access_events: AccessEventsTable;
   access_event_customers: AccessEventCustomersTable;
   access_event_projection: AccessEventProjectionTable;
-  budget_uses: BudgetUsesTable;
+  budget_counts: BudgetCountsTable;
   budget_seeded: BudgetSeededTable;
   key_ring_identity: KeyRingIdentityTable;
 }
