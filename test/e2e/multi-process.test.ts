@@ -42,19 +42,23 @@ const SERVER_ENV = { CUSTOS_LEDGER_APPEND_TIMEOUT_MS: '60000' };
 for (const target of storeTargets()) {
   describe(`several processes on one ${target.name} store`, () => {
     const servers: ServerProcess[] = [];
+    /** A fresh store with two servers on it: the first seeds the demo, the second finds it. */
+    async function twoServers(): Promise<{ loc: StoreLocation; flags: string[]; a: ServerProcess; b: ServerProcess }> {
+      const loc = target.location();
+      const flags = flagsFor(loc, mkdtempSync(join(tmpdir(), 'custos-multi-')));
+      const a = await spawnServer(flags, SERVER_ENV);
+      servers.push(a);
+      const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
+      servers.push(b);
+      return { loc, flags, a, b };
+    }
     afterAll(async () => {
       for (const s of servers) await s.stop();
       await target.cleanup();
     });
 
     it('serves from two processes and the CLI with one ledger that verifies, gap-free in the index', async () => {
-      const loc = target.location();
-      const data = mkdtempSync(join(tmpdir(), 'custos-multi-'));
-      const flags = flagsFor(loc, data);
-      const a = await spawnServer(flags, SERVER_ENV);
-      servers.push(a);
-      const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-      servers.push(b);
+      const { loc, flags, a, b } = await twoServers();
       const viewers = await Promise.all(['emp-0002', 'emp-0003', 'emp-0004', 'emp-0005'].map((e) => token(flags, e)));
 
       // Views from both servers at once: every one recorded, none failed for contention.
@@ -86,13 +90,7 @@ for (const target of storeTargets()) {
     }, 300_000);
 
     it('shares one reveal budget among two servers and the CLI: exactly the budget is allowed, every reveal recorded', async () => {
-      const loc = target.location();
-      const data = mkdtempSync(join(tmpdir(), 'custos-multi-'));
-      const flags = flagsFor(loc, data);
-      const a = await spawnServer(flags, SERVER_ENV);
-      servers.push(a);
-      const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-      servers.push(b);
+      const { loc, flags, a, b } = await twoServers();
       const agent = await token(flags, 'emp-0001');
       // Agents may reveal 60 an hour (policies/roles.json): 70 over HTTP from both servers and
       // 4 from the CLI, all at once.
@@ -123,13 +121,7 @@ for (const target of storeTargets()) {
 
     if (target.name === 'postgres') {
       it('keeps serving without a 5xx when the other server is killed mid-load', async () => {
-        const loc = target.location();
-        const data = mkdtempSync(join(tmpdir(), 'custos-multi-'));
-        const flags = flagsFor(loc, data);
-        const a = await spawnServer(flags, SERVER_ENV);
-        servers.push(a);
-        const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-        servers.push(b);
+        const { loc, flags, a, b } = await twoServers();
         const viewer = await token(flags, 'emp-0002');
         const view = (url: string, i: number) =>
           fetch(`${url}/v1/customers/cus-${String((i % 300) + 1).padStart(6, '0')}`, { headers: { authorization: `Bearer ${viewer}` } });
