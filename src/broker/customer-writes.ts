@@ -11,24 +11,22 @@ import type { Store } from '../store/store.ts';
 import type { SealedCustomerRecord, Vault } from '../vault/index.ts';
 
 export async function storeCustomers(store: Store, vault: Vault, inputs: CustomerInput[], now: Date): Promise<SealedCustomerRecord[]> {
-  const sealed = inputs.map((input) => vault.sealCustomer(input));
-  try {
-    await store.customers.upsertMany(sealed, now);
-    return sealed;
-  } catch (err) {
-    if (!isKekFenceRefusal(err)) throw err;
-  }
-  vault.reload();
-  const resealed = inputs.map((input) => vault.sealCustomer(input));
-  try {
-    await store.customers.upsertMany(resealed, now);
-    return resealed;
-  } catch (err) {
-    if (!isKekFenceRefusal(err)) throw err;
-    throw new ConflictError(
-      `the store's current KEK is ${String(err.details.currentKekId)}, but key ring ${vault.ringId} (${vault.source}) still has ${vault.currentKekId} as current after reloading it; ` +
-        'is this process reading the key file the rotation wrote?',
-      { reason: KEK_FENCE, currentKekId: err.details.currentKekId, ringKekId: vault.currentKekId },
-    );
+  for (let attempt = 1; ; attempt++) {
+    const sealed = inputs.map((input) => vault.sealCustomer(input));
+    try {
+      await store.customers.upsertMany(sealed, now);
+      return sealed;
+    } catch (err) {
+      if (!isKekFenceRefusal(err)) throw err;
+      if (attempt === 1) {
+        vault.reload();
+        continue;
+      }
+      throw new ConflictError(
+        `the store's current KEK is ${String(err.details.currentKekId)}, but key ring ${vault.ringId} (${vault.source}) still has ${vault.currentKekId} as current after reloading it; ` +
+          'is this process reading the key file the rotation wrote?',
+        { reason: KEK_FENCE, currentKekId: err.details.currentKekId, ringKekId: vault.currentKekId },
+      );
+    }
   }
 }
