@@ -39,8 +39,6 @@ export function registerServe(program: Command): void {
       const app = await buildApi(custos, logger);
       let address: string;
       try {
-        // The store's writer thread starts before the first request would wait for it.
-        await custos.store.warmUp();
         address = await app.listen({ host: config.host, port: config.port });
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
