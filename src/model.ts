@@ -77,7 +77,7 @@ export interface Purpose {
 }
 
 /** What an event acted on (DESIGN.md `target`). */
-export const TARGET_TYPES = ['customer', 'employee', 'case', 'ledger', 'directory', 'key', 'token'] as const;
+export const TARGET_TYPES = ['customer', 'employee', 'case', 'ledger', 'directory', 'key', 'token', 'incident'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 export interface EventTarget {
@@ -349,4 +349,66 @@ export function isEmployeeActive(e: Employee, now: Date): boolean {
 /** A case justifies access only while open at `now`. */
 export function isCaseOpen(c: CaseRecord, now: Date): boolean {
   return Date.parse(c.openedAt) <= now.getTime() && (c.closedAt === undefined || Date.parse(c.closedAt) > now.getTime());
+}
+
+const FIELD_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+function idList(o: Record<string, unknown>, field: string, where: Where | undefined, check: (v: string, f: string) => string): string[] {
+  const v = o[field];
+  if (v === undefined || v === null) fail('is required (a list, possibly empty)', field, where);
+  if (!Array.isArray(v)) fail('must be a list', field, where);
+  return v.map((item, i) => {
+    if (typeof item !== 'string') fail(`item ${i} must be a string`, field, where);
+    return check(item, `${field}[${i}]`);
+  });
+}
+
+function fieldName(value: string, field: string, where?: Where): string {
+  if (!FIELD_NAME_RE.test(value)) fail('must be a field name (a letter, then letters, digits and _)', field, where);
+  return value;
+}
+
+/**
+ * Parse an access event from the interchange contract (DESIGN.md events.jsonl). Files from other
+ * systems may carry no `id`: the event is then named by its place (`<file>:<line>`), which is
+ * stable for the same file. The fields Custos adds to what it records itself are kept as given;
+ * unknown fields are dropped (readers ignore what they do not know).
+ */
+export function parseAccessEvent(raw: unknown, where?: Where): AccessEvent {
+  const o = asObject(raw, where);
+  const givenId = optionalString(o, 'id', where);
+  const id = givenId ?? (where?.line !== undefined ? `${where.file ?? 'line'}:${where.line}` : fail('is required', 'id', where));
+  const action = requiredString(o, 'action', where);
+  if (!(ACCESS_ACTIONS as readonly string[]).includes(action)) fail(`must be one of ${ACCESS_ACTIONS.join(', ')}`, 'action', where);
+  const decision = requiredString(o, 'decision', where);
+  if (decision !== 'allow' && decision !== 'deny') fail('must be allow or deny', 'decision', where);
+  let purpose: Purpose | undefined;
+  if (o.purpose !== undefined && o.purpose !== null) {
+    const p = o.purpose;
+    if (typeof p !== 'object' || Array.isArray(p)) fail('must be an object {"kind","ref"}', 'purpose', where);
+    const kind = (p as Record<string, unknown>).kind;
+    const ref = (p as Record<string, unknown>).ref;
+    if (typeof kind !== 'string' || kind === '') fail('is required', 'purpose.kind', where);
+    if (typeof ref !== 'string' || ref === '') fail('is required', 'purpose.ref', where);
+    purpose = { kind, ref: checkId(ref, 'purpose.ref', where) };
+  }
+  const event: AccessEvent = {
+    id,
+    time: checkTime(requiredString(o, 'time', where), 'time', where),
+    actor: checkId(requiredString(o, 'actor', where), 'actor', where),
+    action: action as AccessAction,
+    customers: idList(o, 'customers', where, (v, f) => checkId(v, f, where)),
+    fields: idList(o, 'fields', where, (v, f) => fieldName(v, f, where)),
+    ...(purpose ? { purpose } : {}),
+    decision: decision as Decision,
+  };
+  for (const key of ['reason', 'channel', 'ip'] as const) {
+    const v = optionalString(o, key, where);
+    if (v !== undefined) event[key] = v;
+  }
+  // What Custos adds to its own records: carried over as recorded.
+  for (const key of ['target', 'operation', 'requested', 'change', 'search', 'details'] as const) {
+    if (o[key] !== undefined && o[key] !== null) (event as unknown as Record<string, unknown>)[key] = o[key];
+  }
+  return event;
 }

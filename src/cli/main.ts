@@ -34,6 +34,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./customers.ts')).registerCustomers,
   },
   {
+    usage: 'blast-radius',
+    summary: 'every customer whose data an employee revealed or exported: fields, first and last time, events, accesses without a valid purpose',
+    load: async () => (await import('./blast-radius.ts')).registerBlastRadius,
+  },
+  {
     usage: 'ledger',
     summary: 'the tamper-evident access ledger: checkpoints, proofs, verification, export',
     load: async () => (await import('./ledger.ts')).registerLedger,

@@ -93,7 +93,13 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | { action: 'issue_token'; resource: { type: 'Employee'; employee: Employee } }
   | { action: 'rotate_key'; resource: { type: 'Key'; id: KeyName } }
   | { action: 'prove_ledger'; resource: { type: 'Ledger' } }
+  | { action: 'investigate'; resource: { type: 'Employee'; id: string } }
+  | { action: 'respond'; operation: IncidentOperation; resource: { type: 'Incident'; id: string } }
 );
+
+/** What `respond` does to an incident (context.operation). */
+export const INCIDENT_OPERATIONS = ['open', 'view', 'transition', 'contain', 'export', 'note'] as const;
+export type IncidentOperation = (typeof INCIDENT_OPERATIONS)[number];
 
 /** The keys an operator rotates: Key::"kek" and Key::"signing". */
 export type KeyName = 'kek' | 'signing';
@@ -216,6 +222,7 @@ export class PolicyEngine {
     const r = req.resource;
     if (r.type === 'Ledger') resource = LEDGER_UID;
     else if (r.type === 'Directory') resource = 'id' in r ? { type: 'Directory', id: r.id } : DIRECTORY_UID;
+    else if (r.type === 'Incident') resource = { type: 'Incident', id: r.id };
     else if ('id' in r) {
       // No record (yet): the uid alone; a policy reading its attributes fails, and so denies.
       resource = { type: r.type, id: r.id };
@@ -225,7 +232,7 @@ export class PolicyEngine {
       // An employee managing their own record: Cedar rejects the same entity twice.
       if (!sameUid(resource, principal.uid)) entities.push(entity);
     }
-    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : EMPTY_CONTEXT;
+    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : req.action === 'respond' ? { operation: req.operation } : EMPTY_CONTEXT;
     return this.ask(set, principal, resource, context, entities);
   }
 

@@ -5,6 +5,8 @@ export {
   loadPolicyEngine,
   PolicyEngine,
   type DecideRequest,
+  INCIDENT_OPERATIONS,
+  type IncidentOperation,
   type DecisionCacheStats,
   type KeyName,
   type LoadOptions,

@@ -78,6 +78,8 @@ async function page(query: SelectQueryBuilder<any, any, { seq: number; entry: Ui
   if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from'));
   if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to'));
   if (q.afterSeq !== undefined) query = query.where(seq, '>', q.afterSeq);
+  if (q.actions) query = query.where('e.action', 'in', q.actions.length > 0 ? [...q.actions] : ['']);
+  if (q.decision) query = query.where('e.decision', '=', q.decision);
   return decoded(await query.orderBy(seq).limit(q.limit).execute());
 }
 

@@ -123,6 +123,29 @@ export class CaseRepository {
     return rows.length > 0 ? rows.map(eventFromRow) : importedHistory(c);
   }
 
+  /** Each existing case of `ids` with every act of its history, oldest first (one query per chunk, not per case). */
+  async histories(ids: readonly string[]): Promise<Map<string, { record: CaseRecord; events: CaseEvent[] }>> {
+    const found = new Map<string, { record: CaseRecord; events: CaseEvent[] }>();
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const chunk = ids.slice(i, i + LOOKUP_CHUNK);
+      const [records, acts] = await Promise.all([
+        this.db.selectFrom('cases').selectAll().where('id', 'in', chunk).execute(),
+        this.db.selectFrom('case_events').selectAll().where('case_id', 'in', chunk).orderBy('case_id').orderBy('n').execute(),
+      ]);
+      const actsOf = new Map<string, CaseEvent[]>();
+      for (const r of acts) {
+        let list = actsOf.get(r.case_id);
+        if (!list) actsOf.set(r.case_id, (list = []));
+        list.push(eventFromRow(r));
+      }
+      for (const row of records) {
+        const record = fromRow(row);
+        found.set(record.id, { record, events: actsOf.get(record.id) ?? importedHistory(record) });
+      }
+    }
+    return found;
+  }
+
   /** A page of cases by id, optionally of one assignee or customer, open or not at `now`. */
   async list(filter: CaseFilter, now: Date): Promise<CaseRecord[]> {
     const at = now.toISOString();
@@ -157,8 +180,11 @@ export class CaseRepository {
   }
 }
 
+// Well under SQLite's and PostgreSQL's bound-parameter limits.
+const LOOKUP_CHUNK = 500;
+
 /** What a case imported with no history of its own carries: its opening, and its closing if any. */
-function importedHistory(c: CaseRecord): CaseEvent[] {
+export function importedHistory(c: CaseRecord): CaseEvent[] {
   return [
     { at: c.openedAt, operation: 'open', employee: c.employee },
     ...(c.closedAt !== undefined ? [{ at: c.closedAt, operation: 'close' as const, employee: c.employee }] : []),

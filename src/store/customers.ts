@@ -95,6 +95,30 @@ export class CustomerRepository {
     return rows.map(fromRow);
   }
 
+  /** The clear profile's place (country, region) of each id that exists; chunked under parameter limits. */
+  async placesOf(ids: readonly string[]): Promise<Map<string, CustomerPlace>> {
+    const found = new Map<string, CustomerPlace>();
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await this.db.selectFrom('customers').select(['id', 'country', 'region']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) found.set(r.id, { country: r.country, region: r.region });
+    }
+    return found;
+  }
+
+  /**
+   * Customers whose e-mail or phone blind index is one of `indexes`, without reading a sealed
+   * field: which index matched, the id and the canary flag (attribution of a leaked list).
+   */
+  async matchBlindIndexes(kind: 'email' | 'phone', indexes: readonly string[]): Promise<Array<{ index: string; id: string; canary: boolean }>> {
+    const column = kind === 'email' ? 'email_index' : 'phone_index';
+    const out: Array<{ index: string; id: string; canary: boolean }> = [];
+    for (let i = 0; i < indexes.length; i += LOOKUP_CHUNK) {
+      const rows = await this.db.selectFrom('customers').select(['id', 'canary', column]).where(column, 'in', indexes.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) out.push({ index: (r as Record<string, unknown>)[column] as string, id: r.id, canary: Number(r.canary) === 1 });
+    }
+    return out;
+  }
+
   /**
    * Crypto-shredding: the wrapped key goes with the row, so no copy of the sealed fields opens
    * again. On SQLite no byte of the row is left in any file when this returns (secure_delete,
@@ -150,6 +174,15 @@ export class CustomerRepository {
     return this.dialect;
   }
 }
+
+/** Where a customer lives, as its clear profile says. */
+export interface CustomerPlace {
+  country: string;
+  region: string | null;
+}
+
+// Well under SQLite's and PostgreSQL's bound-parameter limits.
+const LOOKUP_CHUNK = 500;
 
 function toRow(c: SealedCustomer, at: string): CustomersTable {
   const sealed: Record<string, string> = {};

@@ -17,6 +17,10 @@ export interface EventQuery {
   to?: string;
   /** Return only events with seq greater than this (keyset paging). */
   afterSeq?: number;
+  /** Only events of these actions (the index's own column: no entry is read for the others). */
+  actions?: readonly AccessAction[];
+  /** Only events with this decision. */
+  decision?: Decision;
   limit: number;
 }
 

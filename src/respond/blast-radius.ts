@@ -1,0 +1,162 @@
+/**
+ * The exact blast radius of a subject employee: every customer whose data they revealed or
+ * exported in a window, with which fields, when first and last, how many events, and how many
+ * of those accesses had no valid purpose; totals by field, country and region.
+ *
+ * Complete by construction: every allowed reveal or export of the subject in the window is
+ * read (from the store's access-event index or streamed from a file), none sampled. State is
+ * one entry per affected customer and per case looked up, never per event.
+ */
+import type { AccessEvent } from '../model.ts';
+import type { CustomerPlace } from '../store/customers.ts';
+import { unjustifiedAccess, type CaseHistoryRecord } from './case-history.ts';
+
+/** Who and when: `from` inclusive, `to` exclusive, both RFC 3339 (either may be open). */
+export interface RadiusWindow {
+  employee: string;
+  from?: string;
+  to?: string;
+}
+
+/** Where the cases and customers behind the events are looked up: the store, or files. */
+export interface RadiusDirectory {
+  /** The cases among `ids` that exist, with their histories. */
+  caseHistories(ids: readonly string[]): Promise<Map<string, CaseHistoryRecord>>;
+  /** Country and region of the customers among `ids` that are known. */
+  places(ids: readonly string[]): Promise<Map<string, CustomerPlace>>;
+  /** False when no cases are known at all: then only accesses without a purpose can be called unjustified. */
+  readonly knowsCases: boolean;
+}
+
+export interface CustomerExposure {
+  customer: string;
+  /** PII fields revealed or exported in clear, sorted. */
+  fields: string[];
+  first: string;
+  last: string;
+  /** Events that revealed or exported this customer's data. */
+  events: number;
+  /** Of those, how many had no valid purpose for this customer. */
+  unjustified: number;
+  /** From the customer's clear profile; "unknown" when the record is not found. */
+  country: string;
+  region?: string;
+}
+
+export interface BlastRadius {
+  employee: string;
+  from?: string;
+  to?: string;
+  /** Customers affected. */
+  total: number;
+  /** Events of the subject that revealed or exported data in the window. */
+  events: number;
+  /** Customers with at least one access without a valid purpose. */
+  unjustifiedCustomers: number;
+  customers: CustomerExposure[];
+  /** Field → customers whose field was revealed. */
+  byField: Record<string, number>;
+  /** Country → customers affected. */
+  byCountry: Record<string, number>;
+  /** ISO 3166-2 region → customers affected (customers whose profile names one). */
+  byRegion: Record<string, number>;
+  notes?: string[];
+}
+
+/** The events a blast radius counts: the subject's allowed reveals and exports that returned fields in clear. */
+export const EXPOSING_ACTIONS = ['reveal', 'export'] as const;
+
+export function exposesData(event: AccessEvent): boolean {
+  return event.decision === 'allow' && (EXPOSING_ACTIONS as readonly string[]).includes(event.action) && event.fields.length > 0 && event.customers.length > 0;
+}
+
+export const UNKNOWN_COUNTRY = 'unknown';
+
+interface Exposure {
+  fields: Set<string>;
+  firstMs: number;
+  lastMs: number;
+  events: number;
+  unjustified: number;
+}
+
+export function inWindow(window: RadiusWindow, event: AccessEvent): boolean {
+  if (event.actor !== window.employee) return false;
+  const t = Date.parse(event.time);
+  return (window.from === undefined || t >= Date.parse(window.from)) && (window.to === undefined || t < Date.parse(window.to));
+}
+
+/** Compute the blast radius from the subject's events, a page at a time (pages may hold other events: they are skipped). */
+export async function blastRadius(window: RadiusWindow, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
+  const exposures = new Map<string, Exposure>();
+  const cases = new Map<string, CaseHistoryRecord | null>();
+  let events = 0;
+  for await (const page of pages) {
+    const counted = page.filter((e) => inWindow(window, e) && exposesData(e));
+    // The cases this page names, looked up once per run, in bulk.
+    const missing = [...new Set(counted.flatMap((e) => (e.purpose?.kind === 'case' && !cases.has(e.purpose.ref) ? [e.purpose.ref] : [])))];
+    if (missing.length > 0) {
+      const found = await directory.caseHistories(missing);
+      for (const id of missing) cases.set(id, found.get(id) ?? null);
+    }
+    for (const e of counted) {
+      events++;
+      const t = Date.parse(e.time);
+      const history = e.purpose?.kind === 'case' ? cases.get(e.purpose.ref) ?? undefined : undefined;
+      for (const customer of new Set(e.customers)) {
+        let x = exposures.get(customer);
+        if (!x) exposures.set(customer, (x = { fields: new Set(), firstMs: t, lastMs: t, events: 0, unjustified: 0 }));
+        for (const f of e.fields) x.fields.add(f);
+        if (t < x.firstMs) x.firstMs = t;
+        if (t > x.lastMs) x.lastMs = t;
+        x.events++;
+        const why = unjustifiedAccess(e, customer, history);
+        if (why === 'no_purpose' || (why !== undefined && directory.knowsCases)) x.unjustified++;
+      }
+    }
+  }
+  const ids = [...exposures.keys()].sort();
+  const places = await directory.places(ids);
+  const customers: CustomerExposure[] = [];
+  const byField: Record<string, number> = {};
+  const byCountry: Record<string, number> = {};
+  const byRegion: Record<string, number> = {};
+  let unjustifiedCustomers = 0;
+  for (const id of ids) {
+    const x = exposures.get(id)!;
+    const place = places.get(id);
+    const fields = [...x.fields].sort();
+    const country = place?.country ?? UNKNOWN_COUNTRY;
+    customers.push({
+      customer: id,
+      fields,
+      first: new Date(x.firstMs).toISOString(),
+      last: new Date(x.lastMs).toISOString(),
+      events: x.events,
+      unjustified: x.unjustified,
+      country,
+      ...(place?.region ? { region: place.region } : {}),
+    });
+    for (const f of fields) byField[f] = (byField[f] ?? 0) + 1;
+    byCountry[country] = (byCountry[country] ?? 0) + 1;
+    if (place?.region) byRegion[place.region] = (byRegion[place.region] ?? 0) + 1;
+    if (x.unjustified > 0) unjustifiedCustomers++;
+  }
+  return {
+    employee: window.employee,
+    ...(window.from !== undefined ? { from: window.from } : {}),
+    ...(window.to !== undefined ? { to: window.to } : {}),
+    total: customers.length,
+    events,
+    unjustifiedCustomers,
+    customers,
+    byField: sortedKeys(byField),
+    byCountry: sortedKeys(byCountry),
+    byRegion: sortedKeys(byRegion),
+    ...(directory.knowsCases ? {} : { notes: ['no cases were given: only accesses without any purpose are counted as unjustified'] }),
+  };
+}
+
+function sortedKeys(counts: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.entries(counts).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}

@@ -1,0 +1,53 @@
+/**
+ * Whether a stated purpose justified an access at the time it happened: the case it names must
+ * exist, be assigned to the actor and be about that customer, and be open, at the event's time
+ * (not now: a case closed or reassigned since still justified what happened while it held).
+ */
+import type { AccessEvent } from '../model.ts';
+import type { CaseEvent } from '../store/cases.ts';
+
+/** A case's customer and every act of its life, oldest first. */
+export interface CaseHistoryRecord {
+  customer: string;
+  acts: readonly CaseEvent[];
+}
+
+/** Why an access had no valid purpose, or undefined when it had one. */
+export type Unjustified = 'no_purpose' | 'purpose_not_linked' | 'case_closed';
+
+/** The case's assignee and whether it was open at `atMs`; undefined before it opened. */
+export function caseStateAt(history: CaseHistoryRecord, atMs: number): { employee: string; open: boolean } | undefined {
+  let state: { employee: string; open: boolean } | undefined;
+  for (const act of history.acts) {
+    if (Date.parse(act.at) > atMs) break;
+    switch (act.operation) {
+      case 'open':
+        state = { employee: act.employee, open: true };
+        break;
+      case 'reassign':
+        state = { employee: act.employee, open: state?.open ?? true };
+        break;
+      case 'close':
+        state = { employee: act.employee, open: false };
+        break;
+      case 'reopen':
+        state = { employee: act.employee, open: true };
+        break;
+    }
+  }
+  return state;
+}
+
+/**
+ * Why `event`'s access to `customer` had no valid purpose (the reasons Cedar's reveal policies
+ * give, judged at the event's time), or undefined. `history` is the case the purpose names,
+ * if it exists.
+ */
+export function unjustifiedAccess(event: AccessEvent, customer: string, history: CaseHistoryRecord | undefined): Unjustified | undefined {
+  if (!event.purpose || event.purpose.kind !== 'case') return 'no_purpose';
+  if (!history || history.customer !== customer) return 'purpose_not_linked';
+  const state = caseStateAt(history, Date.parse(event.time));
+  if (!state) return 'case_closed';
+  if (state.employee !== event.actor) return 'purpose_not_linked';
+  return state.open ? undefined : 'case_closed';
+}

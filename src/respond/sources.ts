@@ -1,0 +1,113 @@
+/**
+ * Where response work reads events, cases and customers: the store (through its access-event
+ * index and repositories) or interchange files, streamed line by line. Both give the same
+ * values for the same records, so a blast radius from a store equals one from its files.
+ */
+import { InvalidInputError } from '../errors.ts';
+import { readRecords, UnreadableLine } from '../importer/read-records.ts';
+import { parseAccessEvent, parseCase, type AccessEvent, type CaseRecord } from '../model.ts';
+import { importedHistory } from '../store/cases.ts';
+import type { CustomerPlace } from '../store/customers.ts';
+import type { Store } from '../store/store.ts';
+import type { CaseHistoryRecord } from './case-history.ts';
+import { EXPOSING_ACTIONS, type RadiusDirectory, type RadiusWindow } from './blast-radius.ts';
+
+/** Events per page: large enough to amortise a query, small enough to keep memory flat. */
+export const PAGE_SIZE = 10_000;
+
+/**
+ * The subject's allowed reveals and exports in the window, from the access-event index (an
+ * indexed query by actor and time; ingested events are ledger entries like any other), a page
+ * at a time in ledger order.
+ */
+export async function* storeExposingEvents(store: Store, window: RadiusWindow): AsyncGenerator<AccessEvent[]> {
+  let afterSeq: number | undefined;
+  for (;;) {
+    const page = await store.accessEvents.byActor(window.employee, {
+      ...(window.from !== undefined ? { from: window.from } : {}),
+      ...(window.to !== undefined ? { to: window.to } : {}),
+      ...(afterSeq !== undefined ? { afterSeq } : {}),
+      actions: EXPOSING_ACTIONS,
+      decision: 'allow',
+      limit: PAGE_SIZE,
+    });
+    if (page.length === 0) return;
+    yield page;
+    if (page.length < PAGE_SIZE) return;
+    afterSeq = page[page.length - 1]!.seq;
+  }
+}
+
+/** Every event of an events.jsonl file, a page at a time; a bad line stops with its file:line and field. */
+export async function* fileEvents(file: string): AsyncGenerator<AccessEvent[]> {
+  let page: AccessEvent[] = [];
+  for await (const r of readRecords(file, 'jsonl')) {
+    if (r instanceof UnreadableLine) throw new InvalidInputError(`${file}:${r.line}: ${r.message}`, { file, line: r.line });
+    page.push(parseAccessEvent(r.value, { file, line: r.line }));
+    if (page.length >= PAGE_SIZE) {
+      yield page;
+      page = [];
+    }
+  }
+  if (page.length > 0) yield page;
+}
+
+/** Cases and customers from the store. */
+export function storeDirectory(store: Store): RadiusDirectory {
+  return {
+    knowsCases: true,
+    async caseHistories(ids) {
+      const found = await store.cases.histories(ids);
+      return new Map([...found].map(([id, c]) => [id, { customer: c.record.customer, acts: c.events }]));
+    },
+    places: (ids) => store.customers.placesOf(ids),
+  };
+}
+
+/**
+ * Cases and customers from interchange files. The cases file is read once, whole (state bounded
+ * by cases); the customers file is streamed for the ids asked, reading only the clear profile.
+ */
+export function fileDirectory(files: { cases?: string; customers?: string }): RadiusDirectory {
+  let cases: Promise<Map<string, CaseRecord>> | undefined;
+  return {
+    knowsCases: files.cases !== undefined,
+    async caseHistories(ids) {
+      if (files.cases === undefined) return new Map();
+      cases ??= readCases(files.cases);
+      const all = await cases;
+      const found = new Map<string, CaseHistoryRecord>();
+      for (const id of ids) {
+        const c = all.get(id);
+        if (c) found.set(id, { customer: c.customer, acts: importedHistory(c) });
+      }
+      return found;
+    },
+    async places(ids) {
+      return files.customers === undefined ? new Map() : readPlaces(files.customers, new Set(ids));
+    },
+  };
+}
+
+async function readCases(file: string): Promise<Map<string, CaseRecord>> {
+  const all = new Map<string, CaseRecord>();
+  for await (const r of readRecords(file, 'jsonl')) {
+    if (r instanceof UnreadableLine) throw new InvalidInputError(`${file}:${r.line}: ${r.message}`, { file, line: r.line });
+    const c = parseCase(r.value, { file, line: r.line });
+    all.set(c.id, c);
+  }
+  return all;
+}
+
+/** Country and region of the customers in `wanted`, from a customers.jsonl file. */
+async function readPlaces(file: string, wanted: ReadonlySet<string>): Promise<Map<string, CustomerPlace>> {
+  const found = new Map<string, CustomerPlace>();
+  for await (const r of readRecords(file, 'jsonl')) {
+    if (r instanceof UnreadableLine) throw new InvalidInputError(`${file}:${r.line}: ${r.message}`, { file, line: r.line });
+    const o = r.value as { id?: unknown; country?: unknown; region?: unknown };
+    if (typeof o !== 'object' || o === null || typeof o.id !== 'string' || !wanted.has(o.id)) continue;
+    if (typeof o.country !== 'string' || o.country === '') throw new InvalidInputError(`${file}:${r.line}: field "country": is required`, { file, line: r.line, field: 'country' });
+    found.set(o.id, { country: o.country.toUpperCase(), region: typeof o.region === 'string' && o.region !== '' ? o.region.toUpperCase() : null });
+  }
+  return found;
+}
