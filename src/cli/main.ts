@@ -43,6 +43,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     summary: 'the tamper-evident access ledger: checkpoints, proofs, verification, export',
     load: async () => (await import('./ledger.ts')).registerLedger,
   },
+  {
+    usage: 'simulate',
+    summary: 'write a simulated organisation (customers, employees, cases, access events) with injected insiders, and truth.json',
+    load: async () => (await import('./simulate.ts')).registerSimulate,
+  },
 ];
 
 /** The program for `argv`: the command it names registered in full, the others as their summary. */

@@ -41,6 +41,16 @@ const COUNTRIES: CountryProfile[] = [
   { country: 'JP', locale: 'ja-JP', phone: { code: '81', prefixes: ['70', '80', '90'], length: 10 }, domains: ['mail.example', 'meru.example'], first: ['Haruto', 'Yui', 'Sota', 'Hina', 'Yuto', 'Sakura'], last: ['Sato', 'Suzuki', 'Takahashi', 'Tanaka', 'Watanabe', 'Ito'] },
 ];
 
+/** The customers' countries, in the order customer indexes cycle through them (`cus-000001` is GB). */
+export const CUSTOMER_COUNTRIES: readonly string[] = COUNTRIES.map((c) => c.country);
+
+/** A person's name from one of the demo countries' common names. */
+export function personName(rand: { next(): number }): string {
+  const next = () => rand.next();
+  const p = pick(next, COUNTRIES);
+  return `${pick(next, p.first)} ${pick(next, p.last)}`;
+}
+
 const ROLES: Array<{ role: string; count: number; prefix: string }> = [
   { role: 'agent', count: 240, prefix: 'emp' },
   { role: 'investigator', count: 30, prefix: 'inv' },

@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ACCESS_ACTIONS, checkId, checkTime, OPERATIONS, parseCase, parseCustomer, parseEmployee, TARGET_TYPES, type AccessEvent, type Where } from '../model.ts';
+import { INSIDER_KINDS } from './insiders.ts';
+import { simulateToDirectory, SIMULATION_FILES, type Truth } from './simulate.ts';
+
+const size = { employees: 100, customers: 2000, days: 21, seed: 11, start: new Date('2026-03-02T00:00:00Z') };
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'custos-sim-'));
+  dirs.push(dir);
+  return dir;
+};
+/** The DESIGN.md event shape, checked with the model's own field checks (throws on the first problem). */
+function checkEvent(line: string, where: Where): AccessEvent {
+  const e = JSON.parse(line) as AccessEvent;
+  const check = (ok: boolean, what: string) => {
+    if (!ok) throw new Error(`${where.file}:${where.line}: ${what}: ${line}`);
+  };
+  checkId(e.id, 'id', where);
+  check(checkTime(e.time, 'time', where) === e.time, 'time');
+  checkId(e.actor, 'actor', where);
+  check((ACCESS_ACTIONS as readonly string[]).includes(e.action), 'action');
+  check(e.decision === 'allow' || e.decision === 'deny', 'decision');
+  check((e.reason !== undefined) === (e.decision === 'deny'), 'reason on denies only');
+  e.customers.forEach((c) => checkId(c, 'customers', where));
+  check(Array.isArray(e.fields), 'fields');
+  if (e.purpose) checkId(e.purpose.ref, 'purpose.ref', where);
+  check((TARGET_TYPES as readonly string[]).includes(e.target!.type), 'target');
+  check((OPERATIONS as readonly string[]).includes(e.operation!), 'operation');
+  check(typeof e.channel === 'string' && typeof e.ip === 'string', 'channel and ip');
+  if (e.action === 'search') check(e.search!.hits === e.customers.length, 'search hits');
+  return e;
+}
+const lines = (dir: string, file: string) => readFileSync(join(dir, file), 'utf8').split('\n').filter((l) => l.length > 0);
+
+describe('simulate', () => {
+  let dir: string;
+  let truth: Truth;
+  beforeAll(() => {
+    dir = tempDir();
+    simulateToDirectory(size, dir);
+    truth = JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8')) as Truth;
+  });
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+  it('writes the same files for the same seed, and other files for another', () => {
+    const again = tempDir();
+    simulateToDirectory(size, again);
+    const other = tempDir();
+    simulateToDirectory({ ...size, seed: 12 }, other);
+    const digest = (d: string, f: string) => createHash('sha256').update(readFileSync(join(d, f))).digest('hex');
+    for (const f of SIMULATION_FILES) expect(digest(again, f), f).toBe(digest(dir, f));
+    expect(digest(other, 'events.jsonl')).not.toBe(digest(dir, 'events.jsonl'));
+  });
+
+  it('writes records the interchange parsers accept', () => {
+    const customers = lines(dir, 'customers.jsonl').map((l, i) => parseCustomer(JSON.parse(l), { file: 'customers.jsonl', line: i + 1 }));
+    expect(customers).toHaveLength(size.customers);
+    expect(customers.filter((c) => c.canary).length).toBeGreaterThanOrEqual(3);
+    expect(customers.filter((c) => c.vip).length).toBeGreaterThanOrEqual(3);
+    const employees = lines(dir, 'employees.jsonl').map((l, i) => parseEmployee(JSON.parse(l), { file: 'employees.jsonl', line: i + 1 }));
+    expect(employees).toHaveLength(size.employees);
+    expect(new Set(employees.map((e) => e.id.slice(0, 3)))).toEqual(new Set(['emp', 'inv', 'sup', 'dpo', 'adm']));
+    const cases = lines(dir, 'cases.jsonl').map((l, i) => parseCase(JSON.parse(l), { file: 'cases.jsonl', line: i + 1 }));
+    expect(cases.find((c) => c.id === 'case-000001')).toMatchObject({ employee: 'emp-0001', customer: 'cus-000001' });
+    expect(cases.find((c) => c.id === 'case-000001')!.closedAt).toBeUndefined();
+    expect(cases.every((c) => typeof c.extra?.openedBy === 'string')).toBe(true);
+  });
+
+  it('writes events in time order, with unique ids, that parse as access events', () => {
+    let last = '';
+    const ids = new Set<string>();
+    const outOfOrder: number[] = [];
+    const outOfWindow: number[] = [];
+    const all = lines(dir, 'events.jsonl');
+    all.forEach((l, i) => {
+      const e = checkEvent(l, { file: 'events.jsonl', line: i + 1 });
+      if (e.time < last) outOfOrder.push(i + 1);
+      if (e.time < truth.start || e.time >= truth.end) outOfWindow.push(i + 1);
+      last = e.time;
+      ids.add(e.id);
+    });
+    expect(all.length).toBeGreaterThan(10_000);
+    expect(outOfOrder).toEqual([]);
+    expect(outOfWindow).toEqual([]);
+    expect(ids.size).toBe(all.length);
+  });
+
+  it('injects every kind of insider, and truth names their first malicious event', () => {
+    expect(new Set(truth.insiders.map((i) => i.kind))).toEqual(new Set(INSIDER_KINDS));
+    const byId = new Map(lines(dir, 'events.jsonl').map((l) => {
+      const e = JSON.parse(l) as { id: string; time: string; actor: string };
+      return [e.id, e];
+    }));
+    for (const insider of truth.insiders) {
+      const first = byId.get(insider.firstMaliciousEventId)!;
+      expect(first, insider.kind).toBeDefined();
+      expect(first.actor).toBe(insider.employee);
+      expect(first.time).toBe(insider.firstMaliciousAt);
+      expect(insider.events).toBeGreaterThan(0);
+      // After the warm-up (a week at this size).
+      expect(Date.parse(insider.firstMaliciousAt) - Date.parse(truth.start)).toBeGreaterThanOrEqual(7 * 86_400_000 - 12 * 3_600_000);
+    }
+    expect(truth).toMatchObject({ seed: size.seed, employees: size.employees, customers: size.customers, days: size.days });
+    expect(truth.employeeDays).toBeGreaterThan(0.9 * size.employees * size.days);
+    expect(truth.employeeDays).toBeLessThanOrEqual(size.employees * size.days);
+  });
+});
