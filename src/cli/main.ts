@@ -48,6 +48,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     summary: 'write a simulated organisation (customers, employees, cases, access events) with injected insiders, and truth.json',
     load: async () => (await import('./simulate.ts')).registerSimulate,
   },
+  {
+    usage: 'detect',
+    summary: 'run the detectors over customers, employees, cases and events files; print the alerts',
+    load: async () => (await import('./detect.ts')).registerDetect,
+  },
 ];
 
 /** The program for `argv`: the command it names registered in full, the others as their summary. */

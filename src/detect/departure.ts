@@ -1,0 +1,63 @@
+/**
+ * Departure: the weeks around a known `leftAt` are when people take data with them. Activity
+ * above the person's own normal in the 30 days before they leave raises their risk; any access
+ * to customer data after they have left is a finding of its own.
+ */
+import type { Finding } from './alert.ts';
+import { DailyMetric } from './baseline.ts';
+import { Escalation, finding, Samples, type Detector, type Observation } from './detector.ts';
+
+const DAY = 86_400_000;
+const WINDOW_DAYS = 30;
+
+interface Person {
+  records: DailyMetric;
+  samples: Samples;
+  escalation: Escalation;
+}
+
+export class DepartureDetector implements Detector {
+  readonly name = 'departure' as const;
+  private readonly people = new Map<string, Person>();
+
+  observe(o: Observation): Finding | undefined {
+    const p = this.person(o);
+    const touched = o.event.action === 'export' && o.event.decision === 'allow' ? o.event.customers.length : o.revealed.length;
+    p.records.today += touched;
+    const leftAt = o.employee?.leftAt;
+    if (leftAt === undefined || touched === 0) return undefined;
+    const left = Date.parse(leftAt);
+    const daysBefore = (left - o.ms) / DAY;
+    if (daysBefore > WINDOW_DAYS) return undefined;
+    p.samples.add(o.day, o.ref);
+    let score: number;
+    let summary: string;
+    if (daysBefore <= 0) {
+      score = 80;
+      summary = `accessed ${p.records.today} customers' data on ${o.event.time.slice(0, 10)}, after leaving on ${leftAt.slice(0, 10)}`;
+    } else {
+      const own = p.records.baseline();
+      const usual = Math.max(own.median + 3 * Math.max(own.sigma, 1), 5);
+      if (p.records.today <= usual) return undefined;
+      score = Math.min(45, 25 + 10 * Math.log2(p.records.today / usual));
+      summary = `${Math.ceil(daysBefore)} days before leaving (${leftAt.slice(0, 10)}), touched ${p.records.today} customers' data on ${o.event.time.slice(0, 10)}, above their usual ${Math.round(own.median)} a day`;
+    }
+    if (!p.escalation.shouldEmit(o.day, score, 10)) return undefined;
+    return finding('departure', o, score, {
+      summary,
+      counts: { customersToday: p.records.today, daysBeforeLeaving: Math.round(daysBefore * 10) / 10 },
+      baseline: { ownMedian: p.records.baseline().median, ownDays: p.records.days },
+      samples: p.samples.list(),
+    });
+  }
+
+  private person(o: Observation): Person {
+    let p = this.people.get(o.event.actor);
+    if (!p) {
+      p = { records: new DailyMetric(), samples: new Samples(), escalation: new Escalation() };
+      this.people.set(o.event.actor, p);
+    }
+    p.records.roll(o.day);
+    return p;
+  }
+}

@@ -1,0 +1,97 @@
+/**
+ * What every detector sees of one event (an `Observation`, computed once per event by the
+ * engine) and what it gives back (a `Finding`, or nothing). A detector keeps its own state per
+ * employee and per peer group, bounded by their number.
+ */
+import type { AccessEvent } from '../model.ts';
+import type { DetectorName, EventRef, Evidence, Finding } from './alert.ts';
+import { caseOpenAt, type Directory, type DirectoryCase, type DirectoryEmployee } from './directory.ts';
+
+export type ObservedEvent = AccessEvent & { seq?: number };
+
+export interface Observation {
+  event: ObservedEvent;
+  ref: EventRef;
+  /** Event time, epoch ms. */
+  ms: number;
+  /** UTC day number and hour of day. */
+  day: number;
+  hour: number;
+  /** The actor as the directory knows them (undefined: an app or an unknown id). */
+  employee: DirectoryEmployee | undefined;
+  /** Peer group: same team and role. */
+  peer: string;
+  /** The role alone: the wider group when a team has too few of a role to compare with. */
+  role: string;
+  /** Customers whose personal data the event returned in clear (allowed reveals and exports). */
+  revealed: readonly string[];
+  /** Of `revealed`, those no open case links to this actor at this time. */
+  unjustified: readonly string[];
+  /** The case the stated purpose names, if it names one that exists. */
+  purposeCase: DirectoryCase | undefined;
+  directory: Directory;
+}
+
+export interface Detector {
+  readonly name: DetectorName;
+  observe(o: Observation): Finding | undefined;
+}
+
+/** Whether an open case links `actor` to `customer` at `ms`, the one named by the purpose first. */
+export function justified(directory: Directory, actor: string, customer: string, purposeCase: DirectoryCase | undefined, ms: number): boolean {
+  if (purposeCase && purposeCase.employee === actor && purposeCase.customer === customer && caseOpenAt(purposeCase, ms)) return true;
+  for (const c of directory.casesLinking(actor, customer)) if (caseOpenAt(c, ms)) return true;
+  return false;
+}
+
+/** Up to 10 events behind a finding, oldest first. */
+export class Samples {
+  private refs: EventRef[] = [];
+  key = -1;
+
+  /** Starts over when `key` (a day, an episode) changes. */
+  add(key: number, ref: EventRef): void {
+    if (key !== this.key) {
+      this.key = key;
+      this.refs = [];
+    }
+    if (this.refs.length < 10 && this.refs.at(-1)?.id !== ref.id) this.refs.push(ref);
+  }
+
+  list(): EventRef[] {
+    return [...this.refs];
+  }
+}
+
+export function finding(detector: DetectorName, o: Observation, score: number, evidence: Evidence): Finding {
+  return { detector, score: Math.max(0, Math.min(100, Math.round(score))), at: o.event.time, employee: o.event.actor, evidence };
+}
+
+/** Score for a value `ratio` times its limit: `base` at the limit, rising with each doubling, capped. */
+export function excessScore(ratio: number, base: number, perDoubling: number, cap: number): number {
+  if (ratio < 1) return 0;
+  return Math.min(cap, base + perDoubling * Math.log2(ratio));
+}
+
+/**
+ * Emits a finding for a running count only when it first reaches its limit, and again each time
+ * its score rises by a step: a hundred reveals over the limit are a few findings, not a hundred.
+ */
+export class Escalation {
+  private day = -1;
+  private last = 0;
+
+  shouldEmit(day: number, score: number, step = 8): boolean {
+    if (day !== this.day) {
+      this.day = day;
+      this.last = 0;
+    }
+    if (score <= 0 || score < this.last + step) return false;
+    this.last = score;
+    return true;
+  }
+}
+
+export function round1(x: number): number {
+  return Math.round(x * 10) / 10;
+}

@@ -1,0 +1,150 @@
+/**
+ * The detection engine: access events in, alerts out, one event at a time in ledger (or time)
+ * order. The same engine runs live (a subscriber of the ordered stream inside `custos serve`)
+ * and in batch (`custos detect` over files), so the same events give the same alerts. State is
+ * per employee, per peer group and per customer (the directory), never per event.
+ */
+import type { Alert, DetectorName, EventRef } from './alert.ts';
+import { aliasOf, DEFAULT_ALIAS_KEY } from './alias.ts';
+import { dayOf, peerKey } from './baseline.ts';
+import { BulkExportDetector } from './bulk-export.ts';
+import { CanaryDetector } from './canary.ts';
+import { DepartureDetector } from './departure.ts';
+import { justified, type Detector, type Observation, type ObservedEvent } from './detector.ts';
+import type { Directory, DirectoryCase } from './directory.ts';
+import { EnumerationDetector } from './enumeration.ts';
+import { NoPurposeDetector } from './no-purpose.ts';
+import { ProbingDetector } from './probing.ts';
+import { PurposeQualityDetector } from './purpose-quality.ts';
+import { RiskScorer } from './risk.ts';
+import { TimePlaceDetector } from './time-place.ts';
+import { VipDetector } from './vip.ts';
+import { VolumeDetector } from './volume.ts';
+
+export interface DetectionOptions {
+  /** Risk (0–100) at which an alert is raised; default 50. */
+  threshold?: number;
+  /** Half-life of a finding's weight in the risk, hours; default 48. */
+  halfLifeHours?: number;
+  /** Key of the analyst-facing alias (a secret in deployments). */
+  aliasKey?: string | Uint8Array;
+  /** Only these detectors (default: all). */
+  detectors?: readonly DetectorName[];
+}
+
+/** A directory the stream's own management events keep current (MemoryDirectory is one). */
+export interface LiveDirectory extends Directory {
+  applyManagementEvent?(event: ObservedEvent): boolean;
+}
+
+export function allDetectors(): Detector[] {
+  return [
+    new CanaryDetector(),
+    new NoPurposeDetector(),
+    new PurposeQualityDetector(),
+    new VolumeDetector(),
+    new EnumerationDetector(),
+    new TimePlaceDetector(),
+    new BulkExportDetector(),
+    new DepartureDetector(),
+    new VipDetector(),
+    new ProbingDetector(),
+  ];
+}
+
+const DATA_ACTIONS = new Set(['view', 'reveal', 'search', 'export']);
+
+export class DetectionEngine {
+  private readonly detectors: Detector[];
+  private readonly scorer: RiskScorer;
+  private readonly aliases = new Map<string, string>();
+  private readonly aliasKey: string | Uint8Array;
+  private observed = 0;
+
+  constructor(
+    private readonly directory: LiveDirectory,
+    options: DetectionOptions = {},
+  ) {
+    const only = options.detectors;
+    this.detectors = allDetectors().filter((d) => !only || only.includes(d.name));
+    this.aliasKey = options.aliasKey ?? DEFAULT_ALIAS_KEY;
+    this.scorer = new RiskScorer({
+      ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
+      ...(options.halfLifeHours !== undefined ? { halfLifeHours: options.halfLifeHours } : {}),
+      alias: (e) => this.alias(e),
+    });
+  }
+
+  /** Events observed so far. */
+  get count(): number {
+    return this.observed;
+  }
+
+  get threshold(): number {
+    return this.scorer.threshold;
+  }
+
+  /** The stable analyst-facing alias of an employee. */
+  alias(employee: string): string {
+    let a = this.aliases.get(employee);
+    if (a === undefined) {
+      a = aliasOf(employee, this.aliasKey);
+      this.aliases.set(employee, a);
+    }
+    return a;
+  }
+
+  /** An employee's current risk and the detectors behind it. */
+  risk(employee: string, at: string): ReturnType<RiskScorer['risk']> {
+    return this.scorer.risk(employee, Date.parse(at));
+  }
+
+  /** Observes one event; returns the alerts it raised or updated (usually none). */
+  observe(event: ObservedEvent): Alert[] {
+    this.observed++;
+    // A case opened or an employee changed is known from its place in the stream on.
+    if (event.target && event.change) this.directory.applyManagementEvent?.(event);
+    const o = this.observation(event);
+    let alerts: Alert[] | undefined;
+    for (const d of this.detectors) {
+      const f = d.observe(o);
+      if (!f) continue;
+      const alert = this.scorer.add(f, o.ms, o.employee);
+      if (!alert) continue;
+      alerts ??= [];
+      // One entry per alert per event: the latest state after every finding of this event.
+      const at = alerts.findIndex((a) => a.id === alert.id);
+      if (at >= 0) alerts[at] = alert;
+      else alerts.push(alert);
+    }
+    return alerts ?? [];
+  }
+
+  private observation(event: ObservedEvent): Observation {
+    const ms = Date.parse(event.time);
+    const employee = this.directory.employee(event.actor);
+    const team = employee?.team ?? '(unknown)';
+    const role = employee?.role ?? '(unknown)';
+    const purposeCase: DirectoryCase | undefined = event.purpose?.kind === 'case' ? this.directory.case(event.purpose.ref) : undefined;
+    const revealed =
+      event.decision === 'allow' && DATA_ACTIONS.has(event.action) && (event.action === 'reveal' || event.action === 'export' || event.fields.length > 0) ? event.customers : NONE;
+    const unjustified = revealed.length === 0 ? NONE : revealed.filter((c) => !justified(this.directory, event.actor, c, purposeCase, ms));
+    const ref: EventRef = { id: event.id, time: event.time, ...(event.seq !== undefined ? { seq: event.seq } : {}) };
+    return {
+      event,
+      ref,
+      ms,
+      day: dayOf(ms),
+      hour: new Date(ms).getUTCHours(),
+      employee,
+      peer: peerKey(team, role),
+      role,
+      revealed,
+      unjustified,
+      purposeCase,
+      directory: this.directory,
+    };
+  }
+}
+
+const NONE: readonly string[] = [];

@@ -1,0 +1,90 @@
+/**
+ * Enumeration: walking through customers rather than serving them — consecutive or sorted ids,
+ * and many distinct customers touched in a day that no case ever linked the person to, far
+ * beyond their own and their peers' normal.
+ */
+import type { Finding } from './alert.ts';
+import { DistinctToday } from './baseline.ts';
+import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
+import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+
+interface Person {
+  customers: DistinctToday;
+  lastNumber: number | undefined;
+  run: number;
+  maxRun: number;
+  runDay: number;
+  samples: Samples;
+  escalation: Escalation;
+}
+
+/** Steps between successive ids that count as walking in id order (one country's customers in order leave gaps). */
+const MAX_STEP = 64;
+const MIN_RUN = 8;
+
+export class EnumerationDetector implements Detector {
+  readonly name = 'enumeration' as const;
+  private readonly limits = new CountLimits({ k: 6, floor: 25, peerFactor: 1.5 });
+  private readonly people = new Map<string, Person>();
+
+  observe(o: Observation): Finding | undefined {
+    const m = this.limits.metric(o);
+    const { event } = o;
+    // One export of many records is bulk export's concern; here, one customer at a time.
+    if (event.customers.length === 0 || event.customers.length > 5 || event.action === 'update' || event.action === 'delete') return undefined;
+    const p = this.person(o);
+    let added = 0;
+    for (const c of event.customers) {
+      this.step(p, c);
+      if (o.directory.casesLinking(event.actor, c).length === 0 && p.customers.add(o.day, c)) added++;
+    }
+    m.today += added;
+    if (added > 0 || p.run >= MIN_RUN) p.samples.add(o.day, o.ref);
+    const limit = this.limits.limit(o, m);
+    const sweepScore = excessScore(m.today / limit.limit, 35, 22, 80);
+    const runScore = p.maxRun >= MIN_RUN ? Math.min(85, 50 + 3 * (p.maxRun - MIN_RUN)) : 0;
+    const score = Math.max(sweepScore, runScore);
+    if (!p.escalation.shouldEmit(o.day, score)) return undefined;
+    return finding('enumeration', o, score, {
+      summary:
+        `touched ${m.today} distinct customers no case links them to on ${event.time.slice(0, 10)} (limit ${Math.round(limit.limit)}: ${describeLimit(limit)})` +
+        (p.maxRun >= MIN_RUN ? `; ${p.maxRun + 1} customers in a row in ascending id order` : ''),
+      counts: { distinctWithoutCase: m.today, consecutiveIds: p.maxRun },
+      baseline: { ...limitBaseline(limit), consecutiveIdsLimit: MIN_RUN },
+      samples: p.samples.list(),
+    });
+  }
+
+  private step(p: Person, customer: string): void {
+    const n = trailingNumber(customer);
+    const d = n !== undefined && p.lastNumber !== undefined ? n - p.lastNumber : 0;
+    // Ascending only: going back to a customer just seen is ordinary, walking forward in order is not.
+    if (d !== 0) {
+      p.run = d > 0 && d <= MAX_STEP ? p.run + 1 : 0;
+      p.maxRun = Math.max(p.maxRun, p.run);
+    }
+    if (n !== undefined) p.lastNumber = n;
+  }
+
+  private person(o: Observation): Person {
+    let p = this.people.get(o.event.actor);
+    if (!p) {
+      p = { customers: new DistinctToday(), lastNumber: undefined, run: 0, maxRun: 0, runDay: o.day, samples: new Samples(), escalation: new Escalation() };
+      this.people.set(o.event.actor, p);
+    }
+    if (p.runDay !== o.day) {
+      p.runDay = o.day;
+      p.run = 0;
+      p.maxRun = 0;
+    }
+    return p;
+  }
+}
+
+/** The number an id ends with ("cus-000123" → 123), if it ends with one. */
+export function trailingNumber(id: string): number | undefined {
+  let i = id.length;
+  while (i > 0 && id.charCodeAt(i - 1) >= 48 && id.charCodeAt(i - 1) <= 57) i--;
+  if (i === id.length || id.length - i > 15) return undefined;
+  return Number(id.slice(i));
+}

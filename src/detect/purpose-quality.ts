@@ -1,0 +1,123 @@
+/**
+ * Purpose quality: a case can be a fig leaf. Cases the person opened themselves moments before
+ * a reveal, closed right after, with no other activity on them (fleeting cases); and one case
+ * named as the purpose for many customers. Both are counted per day against the person's own
+ * habits and their peers' (outreach teams legitimately reveal a list of customers under one
+ * campaign case opened hours ahead; phone agents open a case as a customer calls and look at
+ * the record before revealing — the peers say what is normal).
+ */
+import type { EventRef, Finding } from './alert.ts';
+import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
+import type { DirectoryCase } from './directory.ts';
+import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+
+const MINUTE = 60_000;
+/** Opened at most this long before the reveal, by the person revealing. */
+const OPENED_BEFORE = 10 * MINUTE;
+/** Closed at most this long after the reveal. */
+const CLOSED_AFTER = 30 * MINUTE;
+const MAX_PENDING = 64;
+const MAX_RECENT_CASES = 64;
+
+interface Pending {
+  caseId: string;
+  revealMs: number;
+  ref: EventRef;
+}
+
+interface Person {
+  pending: Pending[];
+  /** Events naming each recently used case as their purpose (the case's activity). */
+  activity: Map<string, number>;
+  /** Customers revealed under each case named as purpose today. */
+  perCase: Map<string, Set<string>>;
+  perCaseDay: number;
+  samples: Samples;
+  escalation: Escalation;
+}
+
+export class PurposeQualityDetector implements Detector {
+  readonly name = 'purpose_quality' as const;
+  private readonly fleeting = new CountLimits({ k: 6, floor: 3, peerFactor: 1.5 });
+  private readonly manyPerCase = new CountLimits({ k: 6, floor: 4, peerFactor: 1.5 });
+  private readonly people = new Map<string, Person>();
+
+  observe(o: Observation): Finding | undefined {
+    const fleeting = this.fleeting.metric(o);
+    const many = this.manyPerCase.metric(o);
+    const p = this.person(o);
+    const ref = o.event.purpose?.ref;
+    if (ref !== undefined) {
+      p.activity.set(ref, (p.activity.get(ref) ?? 0) + 1);
+      if (p.activity.size > MAX_RECENT_CASES) p.activity.delete(p.activity.keys().next().value as string);
+    }
+    let changed = this.resolve(o, p, fleeting);
+    const c = o.purposeCase;
+    if (c && o.revealed.length > 0) {
+      let set = p.perCase.get(c.id);
+      if (!set && p.perCase.size < 256) p.perCase.set(c.id, (set = new Set()));
+      if (set) {
+        for (const customer of o.revealed) if (set.size < 1000) set.add(customer);
+        if (set.size > many.today) {
+          many.today = set.size;
+          changed = true;
+          p.samples.add(o.day, o.ref);
+        }
+      }
+      if (openedByActorJustBefore(c, o) && p.pending.length < MAX_PENDING && !p.pending.some((x) => x.caseId === c.id)) p.pending.push({ caseId: c.id, revealMs: o.ms, ref: o.ref });
+    }
+    if (!changed) return undefined;
+    const fleetingLimit = this.fleeting.limit(o, fleeting);
+    const manyLimit = this.manyPerCase.limit(o, many);
+    const score = Math.max(excessScore(fleeting.today / fleetingLimit.limit, 40, 20, 85), excessScore(many.today / manyLimit.limit, 35, 20, 75));
+    if (!p.escalation.shouldEmit(o.day, score)) return undefined;
+    return finding('purpose_quality', o, score, {
+      summary:
+        `on ${o.event.time.slice(0, 10)}, ${fleeting.today} cases opened by them minutes before a reveal, closed right after and used for nothing else ` +
+        `(limit ${Math.round(fleetingLimit.limit)}: ${describeLimit(fleetingLimit)}); at most ${many.today} customers revealed under one case (limit ${Math.round(manyLimit.limit)})`,
+      counts: { fleetingCases: fleeting.today, maxCustomersPerCase: many.today },
+      baseline: { ...limitBaseline(fleetingLimit), maxCustomersPerCaseLimit: Math.round(manyLimit.limit), peerP99CustomersPerCase: manyLimit.peerP99 },
+      samples: p.samples.list(),
+    });
+  }
+
+  /** Settles reveals whose case has had time to close; true if a fleeting case was counted. */
+  private resolve(o: Observation, p: Person, m: { today: number }): boolean {
+    if (p.pending.length === 0) return false;
+    let counted = false;
+    p.pending = p.pending.filter((x) => {
+      const c = o.directory.case(x.caseId);
+      const closed = c?.closedAt !== undefined ? Date.parse(c.closedAt) : undefined;
+      // Only what is known by now: live, a close recorded after this event has not been seen yet.
+      if (closed !== undefined && closed <= o.ms && closed - x.revealMs <= CLOSED_AFTER) {
+        if ((p.activity.get(x.caseId) ?? 1) <= 1) {
+          m.today++;
+          counted = true;
+          p.samples.add(o.day, x.ref);
+        }
+        return false;
+      }
+      return o.ms - x.revealMs <= CLOSED_AFTER;
+    });
+    return counted;
+  }
+
+  private person(o: Observation): Person {
+    let p = this.people.get(o.event.actor);
+    if (!p) {
+      p = { pending: [], activity: new Map(), perCase: new Map(), perCaseDay: o.day, samples: new Samples(), escalation: new Escalation() };
+      this.people.set(o.event.actor, p);
+    }
+    if (p.perCaseDay !== o.day) {
+      p.perCaseDay = o.day;
+      p.perCase.clear();
+    }
+    return p;
+  }
+}
+
+function openedByActorJustBefore(c: DirectoryCase, o: Observation): boolean {
+  const by = c.openedBy ?? c.employee;
+  const opened = Date.parse(c.openedAt);
+  return by === o.event.actor && opened <= o.ms && o.ms - opened <= OPENED_BEFORE;
+}

@@ -1,0 +1,66 @@
+/**
+ * VIP: reveals of customers flagged high-profile with no linked purpose. Measured against how
+ * often the person reveals anyone without a purpose: a team lead who handles escalations will
+ * meet a VIP now and then by chance; someone curious about VIPs meets far more of them than
+ * chance explains (a Poisson tail over their last 7 active days).
+ */
+import type { Finding } from './alert.ts';
+import { DailyMetric } from './baseline.ts';
+import { Escalation, finding, round1, Samples, type Detector, type Observation } from './detector.ts';
+
+interface Person {
+  unjustified: DailyMetric;
+  vips: DailyMetric;
+  samples: Samples;
+  escalation: Escalation;
+}
+
+export class VipDetector implements Detector {
+  readonly name = 'vip' as const;
+  private readonly people = new Map<string, Person>();
+
+  observe(o: Observation): Finding | undefined {
+    const p = this.person(o);
+    if (o.unjustified.length === 0) return undefined;
+    p.unjustified.today += o.unjustified.length;
+    const vips = o.unjustified.filter((c) => o.directory.customer(c)?.vip);
+    if (vips.length === 0) return undefined;
+    p.vips.today += vips.length;
+    p.samples.add(Math.floor(o.day / 7), o.ref);
+    const observed = p.vips.weekTotal();
+    const unjustified = p.unjustified.weekTotal();
+    const expected = Math.max(0.05, unjustified * o.directory.vipShare());
+    const surprise = -Math.log10(poissonTail(observed, expected));
+    const score = Math.min(90, 15 * surprise);
+    if (!p.escalation.shouldEmit(o.day, score, 6)) return undefined;
+    return finding('vip', o, score, {
+      summary: `revealed ${observed} high-profile (VIP) customers without a linked purpose over their last 7 active days, where chance would give ${round1(expected)} among their ${unjustified} reveals without purpose`,
+      counts: { vipWithoutPurpose7d: observed, withoutPurpose7d: unjustified },
+      baseline: { expected: round1(expected), vipShare: round1(o.directory.vipShare() * 1000) / 1000 },
+      samples: p.samples.list(),
+    });
+  }
+
+  private person(o: Observation): Person {
+    let p = this.people.get(o.event.actor);
+    if (!p) {
+      p = { unjustified: new DailyMetric(), vips: new DailyMetric(), samples: new Samples(), escalation: new Escalation() };
+      this.people.set(o.event.actor, p);
+    }
+    p.unjustified.roll(o.day);
+    p.vips.roll(o.day);
+    return p;
+  }
+}
+
+/** P(X ≥ k) for X ~ Poisson(λ). */
+export function poissonTail(k: number, lambda: number): number {
+  if (k <= 0) return 1;
+  let term = Math.exp(-lambda);
+  let below = term;
+  for (let i = 1; i < k; i++) {
+    term *= lambda / i;
+    below += term;
+  }
+  return Math.max(1e-12, 1 - below);
+}

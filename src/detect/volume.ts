@@ -1,0 +1,46 @@
+/**
+ * Volume: distinct customers whose data a person revealed today, against their own robust
+ * baseline (median/MAD over their last 28 active days, Mondays apart) and their peers'
+ * employee-days. New hires ramping up are held to their peers' level, never to a baseline of
+ * their own first, quiet days.
+ */
+import type { Finding } from './alert.ts';
+import { DistinctToday } from './baseline.ts';
+import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
+import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+
+interface Person {
+  customers: DistinctToday;
+  samples: Samples;
+  escalation: Escalation;
+}
+
+export class VolumeDetector implements Detector {
+  readonly name = 'volume' as const;
+  private readonly limits = new CountLimits({ k: 6, floor: 12, peerFactor: 1.4 });
+  private readonly people = new Map<string, Person>();
+
+  observe(o: Observation): Finding | undefined {
+    const m = this.limits.metric(o);
+    if (o.revealed.length === 0 || o.event.action === 'export') return undefined;
+    let p = this.people.get(o.event.actor);
+    if (!p) {
+      p = { customers: new DistinctToday(), samples: new Samples(), escalation: new Escalation() };
+      this.people.set(o.event.actor, p);
+    }
+    let added = 0;
+    for (const c of o.revealed) if (p.customers.add(o.day, c)) added++;
+    if (added === 0) return undefined;
+    m.today += added;
+    const limit = this.limits.limit(o, m);
+    if (m.today > limit.limit * 0.8) p.samples.add(o.day, o.ref);
+    const score = excessScore(m.today / limit.limit, 35, 25, 85);
+    if (!p.escalation.shouldEmit(o.day, score)) return undefined;
+    return finding('volume', o, score, {
+      summary: `revealed ${m.today} distinct customers on ${o.event.time.slice(0, 10)}, above the limit of ${Math.round(limit.limit)} (${describeLimit(limit)})`,
+      counts: { distinctCustomers: m.today },
+      baseline: limitBaseline(limit),
+      samples: p.samples.list(),
+    });
+  }
+}

@@ -1,0 +1,57 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { custosCli } from '../support/cli.ts';
+import { DAY, HOUR, START, TestOrg, writeOrgFiles } from '../support/detect-org.ts';
+
+function filesWithAnInsider(): { files: ReturnType<typeof writeOrgFiles>; org: TestOrg } {
+  const org = new TestOrg(400);
+  const employees = ['emp-1', 'emp-2', 'emp-3'].map((id) => org.employee(id, 'support', 'agent'));
+  for (const e of employees) for (const d of TestOrg.weekdays(0, 10)) org.agentDay(e, d, 6);
+  org.event(START + 8 * DAY + 11 * HOUR, 'emp-1', 'reveal', [org.canary]);
+  const files = writeOrgFiles(org, mkdtempSync(join(tmpdir(), 'custos-detect-cli-')), employees);
+  return { files, org };
+}
+
+const args = (f: ReturnType<typeof writeOrgFiles>) => ['detect', '--customers', f.customers, '--employees', f.employees, '--cases', f.cases, '--events', f.events];
+
+// Each test starts one CLI process; a loaded machine can take many seconds for each.
+describe('custos detect', { timeout: 120_000 }, () => {
+  it('prints the alerts as JSON, the same as the engine in memory', async () => {
+    const { files, org } = filesWithAnInsider();
+    const r = await custosCli([...args(files), '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { alerts: Array<Record<string, unknown>> };
+    const expected = org.detect().alerts;
+    expect(out.alerts.map((a) => a.id)).toEqual(expected.map((a) => a.id));
+    expect(out.alerts[0]).toMatchObject({ employee: 'emp-1', severity: 'critical', detectedAt: new Date(START + 8 * DAY + 11 * HOUR).toISOString() });
+    expect(Object.keys(out.alerts[0]!)).toEqual(['id', 'employee', 'score', 'severity', 'detectedAt', 'firstEventAt', 'detectors', 'explanation']);
+    expect(out.alerts[0]!.explanation).toMatch(/^Analyst-facing alias '[a-z]+-\d{4}'/);
+  });
+
+  it('prints a table without --json', async () => {
+    const { files } = filesWithAnInsider();
+    const r = await custosCli(args(files));
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^detected at\s+alias\s+employee\s+severity\s+score\s+detectors\n/);
+    expect(r.stdout).toMatch(/emp-1\s+critical\s+100\s+canary\(100\)/);
+  });
+
+  it('names the file, line and field of a bad event line and exits with 2', async () => {
+    const { files, org } = filesWithAnInsider();
+    writeFileSync(files.events, `${JSON.stringify(org.events[0])}\n${JSON.stringify({ ...org.events[1], time: 'yesterday' })}\n`);
+    const r = await custosCli(args(files));
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`custos: ${files.events}:2: field "time": must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z\n`);
+  });
+
+  it('refuses a threshold outside 0–100', async () => {
+    const { files } = filesWithAnInsider();
+    const r = await custosCli([...args(files), '--threshold', '150']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--threshold must be a number above 0 and at most 100/);
+  });
+});
