@@ -53,6 +53,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     summary: 'run the detectors over customers, employees, cases and events files; print the alerts',
     load: async () => (await import('./detect.ts')).registerDetect,
   },
+  {
+    usage: 'eval',
+    summary: 'score alerts against a simulation\'s truth: each insider detected or not, time to detect, false positives per 1,000 employee-days',
+    load: async () => (await import('./eval.ts')).registerEval,
+  },
 ];
 
 /** The program for `argv`: the command it names registered in full, the others as their summary. */
