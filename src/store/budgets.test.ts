@@ -53,6 +53,35 @@ for (const target of storeTargets()) {
       }
     });
 
+    it('decides reservations asked for together exactly, per actor, kind and limits (SQLite: in the order asked)', async () => {
+      const store = await Store.open(target.location());
+      try {
+        const b = store.budgets;
+        const small = { perHour: 3, perDay: 3 };
+        const large = { perHour: 5, perDay: 5 };
+        // Asked in one turn: interleaved actors and kinds, and one actor under two limits (a role change).
+        const asks = Array.from({ length: 24 }, (_, i) => {
+          const actor = i % 3 === 0 ? 'emp-a' : 'emp-b';
+          const kind = i % 2 === 0 ? 'reveal' : 'search';
+          const limits = actor === 'emp-b' && i >= 12 ? large : small;
+          return { i, actor, kind, p: b.tryReserve(actor, kind, limits, T0 + i) };
+        });
+        const granted = await Promise.all(asks.map((a) => a.p));
+        const grantedOf = (actor: string, kind: 'reveal' | 'search') => asks.filter((a, j) => a.actor === actor && a.kind === kind && granted[j]).map((a) => a.i);
+        expect([grantedOf('emp-a', 'reveal'), grantedOf('emp-a', 'search'), grantedOf('emp-b', 'reveal'), grantedOf('emp-b', 'search')].map((g) => g.length)).toEqual([3, 3, 5, 5]);
+        if (target.name === 'sqlite') {
+          // One batch, decided in the order asked: the first asks win; emp-b's later asks see its larger limit against the same count.
+          expect(grantedOf('emp-a', 'reveal')).toEqual([0, 6, 12]);
+          expect(grantedOf('emp-b', 'reveal')).toEqual([2, 4, 8, 14, 16]);
+        }
+        expect(await b.usage('emp-b', 'search', T0 + 30)).toEqual({ lastHour: 5, lastDay: 5 });
+        await granted[1]!.release();
+        expect(await b.usage('emp-b', 'search', T0 + 30)).toEqual({ lastHour: 4, lastDay: 4 });
+      } finally {
+        await store.close();
+      }
+    });
+
     it('seeds a kind from past uses once, whoever asks', async () => {
       const loc = target.location();
       const stores = [await Store.open(loc), await Store.open(loc)];

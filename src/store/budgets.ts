@@ -52,18 +52,32 @@ export interface BudgetCounter {
   close(): Promise<void>;
 }
 
+/** One reservation waiting for its batch. */
+interface PendingReservation {
+  actor: string;
+  kind: BudgetKind;
+  limits: BudgetLimits;
+  minute: number;
+  settle: (granted: boolean | Error) => void;
+}
+
 /**
  * SQLite: uses live in a file of their own beside the ledger's (custos-budgets.db), written
  * from the request thread. In the ledger's file each reservation would queue behind the writer
  * thread's batch commits (an fsync each) and block the event loop meanwhile; here a
- * reservation waits only for other reservations, which take microseconds.
+ * reservation waits only for other reservations.
+ *
+ * Reservations are group-committed: those asked for in one turn of the event loop are decided in
+ * one IMMEDIATE transaction, in the order they were asked, each actor's minute counted once.
+ * A transaction costs some 30 µs whatever it holds, so under load a reveal pays a fraction of it.
  */
 export class SqliteBudgetCounter implements BudgetCounter {
   private readonly db: BetterSqlite3.Database;
-  private readonly reserve: (actor: string, kind: string, limits: BudgetLimits, minute: number) => boolean;
+  private readonly reserveBatch: (batch: readonly PendingReservation[]) => boolean[];
   private readonly count: BetterSqlite3.Statement;
   private readonly add: BetterSqlite3.Statement;
   private readonly giveBack: BetterSqlite3.Statement;
+  private pending: PendingReservation[] = [];
 
   constructor(file: string) {
     this.db = new BetterSqlite3(file);
@@ -83,18 +97,32 @@ export class SqliteBudgetCounter implements BudgetCounter {
     `);
     const prune = this.db.prepare('DELETE FROM budget_counts WHERE actor = ? AND kind = ? AND minute <= ?');
     this.count = this.db.prepare('SELECT coalesce(sum(n), 0) AS day, coalesce(sum(CASE WHEN minute > ? THEN n ELSE 0 END), 0) AS hour FROM budget_counts WHERE actor = ? AND kind = ? AND minute > ?');
-    this.add = this.db.prepare('INSERT INTO budget_counts (actor, kind, minute, n) VALUES (?, ?, ?, 1) ON CONFLICT (actor, kind, minute) DO UPDATE SET n = n + 1');
+    this.add = this.db.prepare('INSERT INTO budget_counts (actor, kind, minute, n) VALUES (?, ?, ?, ?) ON CONFLICT (actor, kind, minute) DO UPDATE SET n = n + excluded.n');
     this.giveBack = this.db.prepare('UPDATE budget_counts SET n = n - 1 WHERE actor = ? AND kind = ? AND minute = ? AND n > 0');
-    const reserveTx = this.db.transaction((actor: string, kind: string, limits: BudgetLimits, minute: number): boolean => {
-      prune.run(actor, kind, minute - DAY_MINUTES);
-      const used = this.countAt(actor, kind, minute);
-      if (used.lastDay >= limits.perDay || used.lastHour >= limits.perHour) return false;
-      this.add.run(actor, kind, minute);
-      return true;
+    const decideBatch = this.db.transaction((batch: readonly PendingReservation[]): boolean[] => {
+      // Per actor, kind and minute: the uses counted so far, and those this batch adds.
+      const tallies = new Map<string, { r: PendingReservation; used: BudgetUsage; added: number }>();
+      const granted = batch.map((r) => {
+        const key = `${r.actor}\0${r.kind}\0${r.minute}`;
+        let tally = tallies.get(key);
+        if (!tally) {
+          prune.run(r.actor, r.kind, r.minute - DAY_MINUTES);
+          tally = { r, used: this.countAt(r.actor, r.kind, r.minute), added: 0 };
+          tallies.set(key, tally);
+        }
+        const { used } = tally;
+        if (used.lastDay >= r.limits.perDay || used.lastHour >= r.limits.perHour) return false;
+        used.lastDay++;
+        used.lastHour++;
+        tally.added++;
+        return true;
+      });
+      for (const { r, added } of tallies.values()) if (added > 0) this.add.run(r.actor, r.kind, r.minute, added);
+      return granted;
     });
     // IMMEDIATE: the write lock is taken before counting, so two processes cannot both count
     // the last free use.
-    this.reserve = (actor, kind, limits, minute) => reserveTx.immediate(actor, kind, limits, minute);
+    this.reserveBatch = (batch) => decideBatch.immediate(batch);
   }
 
   private countAt(actor: string, kind: string, minute: number): BudgetUsage {
@@ -105,8 +133,28 @@ export class SqliteBudgetCounter implements BudgetCounter {
   async tryReserve(actor: string, kind: BudgetKind, limits: BudgetLimits, nowMs: number): Promise<BudgetReservation | undefined> {
     if (limits.perDay <= 0 || limits.perHour <= 0) return undefined;
     const minute = minuteOf(nowMs);
-    if (!this.reserve(actor, kind, limits, minute)) return undefined;
+    const granted = await new Promise<boolean | Error>((settle) => {
+      // setImmediate, not a microtask: every request that reaches its reservation in this turn
+      // of the event loop joins the batch.
+      if (this.pending.push({ actor, kind, limits, minute, settle }) === 1) setImmediate(() => this.flush());
+    });
+    if (granted instanceof Error) throw granted;
+    if (!granted) return undefined;
     return { release: async () => void this.giveBack.run(actor, kind, minute) };
+  }
+
+  private flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0) return;
+    this.pending = [];
+    let granted: boolean[];
+    try {
+      granted = this.reserveBatch(batch);
+    } catch (err) {
+      for (const r of batch) r.settle(err instanceof Error ? err : new Error(String(err)));
+      return;
+    }
+    batch.forEach((r, i) => r.settle(granted[i]!));
   }
 
   async usage(actor: string, kind: BudgetKind, nowMs: number): Promise<BudgetUsage> {
@@ -120,11 +168,13 @@ export class SqliteBudgetCounter implements BudgetCounter {
     this.db.transaction(() => {
       // Another process may have seeded meanwhile: only the first to commit the mark inserts.
       if (mark.run(kind).changes === 0) return;
-      for (const u of uses) this.add.run(u.actor, kind, minuteOf(u.timeMs));
+      for (const u of uses) this.add.run(u.actor, kind, minuteOf(u.timeMs), 1);
     }).immediate();
   }
 
   async close(): Promise<void> {
+    // Reservations already asked for are decided before the file closes.
+    if (this.pending.length > 0) this.flush();
     this.db.close();
   }
 }
