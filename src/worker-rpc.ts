@@ -50,6 +50,12 @@ export class WorkerRpc {
     this.ensure().worker.postMessage(message);
   }
 
+  /** Sends only to a worker that is already running: a note it can do without, never a reason to start one. */
+  postIfRunning(message: object): void {
+    if (this.closed || !this.running) return;
+    this.running.worker.postMessage(message);
+  }
+
   async call(request: object, transfer: readonly TransferListItem[] = []): Promise<unknown> {
     if (this.closed) throw new UnavailableError(`the ${this.name} is closed`);
     const running = this.ensure();

@@ -3,7 +3,6 @@ import type { Kysely } from 'kysely';
 import { rowById, type RowById } from './row-by-id.ts';
 import type { CustomerProfile } from '../model.ts';
 import type { Database, CustomersTable } from './schema.ts';
-import type { StoreDialect } from './store.ts';
 import { fenceKek } from './key-ring-identity.ts';
 
 /** A customer as the vault hands it to the store: clear profile, wrapped key, sealed and masked fields. */
@@ -32,9 +31,8 @@ export class CustomerRepository {
 
   constructor(
     private readonly db: Kysely<Database>,
-    private readonly dialect: StoreDialect,
     sqlite: BetterSqlite3.Database | undefined,
-    /** Run after a delete commits: removes what the dialect leaves of the row (store.ts). */
+    /** Run after a delete commits: removes what the dialect leaves of the row (sqlite-store.ts, postgres-store.ts). */
     private readonly erasePrevious: () => Promise<void>,
   ) {
     this.byId = rowById(db, sqlite, 'customers');
@@ -168,10 +166,6 @@ export class CustomerRepository {
       }
     });
     return changed;
-  }
-
-  get dialectName(): StoreDialect {
-    return this.dialect;
   }
 }
 

@@ -24,8 +24,9 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
   }
 
   noteAppended(size: number): void {
-    // Fire and forget: the worker projects in its own time, and any read catches up first.
-    this.rpc.post({ kind: 'appended', size } satisfies IndexRequest);
+    // Fire and forget: the worker projects in its own time, and any read catches up first. A
+    // process that never reads the index (a CLI command) does not start it for this.
+    this.rpc.postIfRunning({ kind: 'appended', size } satisfies IndexRequest);
   }
 
   catchUp(): Promise<void> {
