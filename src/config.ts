@@ -37,6 +37,10 @@ export interface CustosConfig {
     audience: string;
     tokenTtlSeconds: number;
   };
+  ingest: {
+    /** Largest POST /v1/events body (413 beyond). */
+    maxBytes: number;
+  };
   /** Seed the demo organisation when the store is empty (serve only). */
   demo: boolean;
   logLevel: string;
@@ -99,6 +103,9 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
       issuer: env.CUSTOS_TOKEN_ISSUER ?? 'custos',
       audience: env.CUSTOS_TOKEN_AUDIENCE ?? 'custos-api',
       tokenTtlSeconds: intFrom('CUSTOS_TOKEN_TTL', env.CUSTOS_TOKEN_TTL, 3600, 30, 86_400),
+    },
+    ingest: {
+      maxBytes: intFrom('CUSTOS_INGEST_MAX_BYTES', env.CUSTOS_INGEST_MAX_BYTES, 64 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     },
     demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
     logLevel,

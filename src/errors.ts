@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'forbidden'
   | 'not_found'
   | 'conflict'
+  | 'too_large'
   | 'integrity'
   | 'unavailable'
   | 'config'
@@ -25,10 +26,18 @@ export abstract class CustosError extends Error {
   }
 }
 
+/** Where bad input is: the file and line, the field; for a file checked whole, every bad line found. */
+export interface InputPlace {
+  file?: string;
+  line?: number;
+  field?: string;
+  problems?: Array<{ line: number; field?: string; message: string }>;
+}
+
 /** Bad input: a file line, an HTTP body, a flag. `where` names the place (file:line, field). */
 export class InvalidInputError extends CustosError {
   readonly code = 'invalid_input' as const;
-  constructor(message: string, readonly where?: { file?: string; line?: number; field?: string }) {
+  constructor(message: string, readonly where?: InputPlace) {
     super(message, where ? { ...where } : {});
   }
 }
@@ -72,6 +81,11 @@ export class ConflictError extends CustosError {
   readonly code = 'conflict' as const;
 }
 
+/** A request body or input over its size limit. */
+export class TooLargeError extends CustosError {
+  readonly code = 'too_large' as const;
+}
+
 /** Stored data failed a check: a ciphertext that does not authenticate, a ledger that does not verify. */
 export class IntegrityError extends CustosError {
   readonly code = 'integrity' as const;
@@ -93,6 +107,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   forbidden: 403,
   not_found: 404,
   conflict: 409,
+  too_large: 413,
   integrity: 500,
   unavailable: 503,
   config: 500,
@@ -106,6 +121,7 @@ const EXIT_CODE: Record<ErrorCode, number> = {
   forbidden: 4,
   not_found: 5,
   conflict: 6,
+  too_large: 2,
   integrity: 7,
   unavailable: 8,
   config: 9,

@@ -7,6 +7,7 @@ import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js'
 // The full metadata: validity is checked against each country's number patterns, not just lengths.
 import { parsePhoneNumberFromString as parseWithPatterns } from 'libphonenumber-js/max';
 import { InvalidInputError } from './errors.ts';
+import { findUnsafeText } from './unsafe-text.ts';
 
 export interface Where {
   file?: string;
@@ -351,64 +352,137 @@ export function isCaseOpen(c: CaseRecord, now: Date): boolean {
   return Date.parse(c.openedAt) <= now.getTime() && (c.closedAt === undefined || Date.parse(c.closedAt) > now.getTime());
 }
 
-const FIELD_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+/** An access event as another system's log gives it (DESIGN.md events.jsonl): the id is optional. */
+export type AccessEventInput = Omit<AccessEvent, 'id'> & { id?: string };
 
-function idList(o: Record<string, unknown>, field: string, where: Where | undefined, check: (v: string, f: string) => string): string[] {
+const EVENT_KEYS = new Set([
+  'id', 'time', 'actor', 'action', 'customers', 'fields', 'purpose', 'decision', 'reason', 'channel', 'ip',
+  'target', 'operation', 'requested', 'change', 'search', 'details',
+]);
+/** More customers than this in one event is a whole export: split it into several events. */
+export const MAX_EVENT_CUSTOMERS = 10_000;
+const FIELD_NAME_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const SHORT_TEXT = 256;
+
+function idList(o: Record<string, unknown>, field: string, max: number, where?: Where): string[] {
   const v = o[field];
-  if (v === undefined || v === null) fail('is required (a list, possibly empty)', field, where);
-  if (!Array.isArray(v)) fail('must be a list', field, where);
-  return v.map((item, i) => {
-    if (typeof item !== 'string') fail(`item ${i} must be a string`, field, where);
-    return check(item, `${field}[${i}]`);
+  if (!Array.isArray(v)) fail('must be an array of ids', field, where);
+  if (v.length > max) fail(`has more than ${max} entries`, field, where);
+  return v.map((x, i) => {
+    if (typeof x !== 'string') fail('must hold strings', `${field}.${i}`, where);
+    return checkId(x, `${field}.${i}`, where);
   });
 }
 
-function fieldName(value: string, field: string, where?: Where): string {
-  if (!FIELD_NAME_RE.test(value)) fail('must be a field name (a letter, then letters, digits and _)', field, where);
-  return value;
+function fieldNames(v: unknown, field: string, where?: Where): string[] {
+  if (!Array.isArray(v)) fail('must be an array of field names', field, where);
+  return v.map((x, i) => {
+    if (typeof x !== 'string' || !FIELD_NAME_RE.test(x)) fail('must be a field name (a letter, then letters, digits and _)', `${field}.${i}`, where);
+    return x;
+  });
+}
+
+function shortText(o: Record<string, unknown>, field: string, where?: Where): string | undefined {
+  const v = optionalString(o, field, where);
+  if (v !== undefined && v.length > SHORT_TEXT) fail(`is longer than ${SHORT_TEXT} characters`, field, where);
+  return v;
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], field: string, where?: Where): T {
+  if (!(allowed as readonly string[]).includes(value)) fail(`must be one of ${allowed.join(', ')}`, field, where);
+  return value as T;
 }
 
 /**
- * Parse an access event from the interchange contract (DESIGN.md events.jsonl). Files from other
- * systems may carry no `id`: the event is then named by its place (`<file>:<line>`), which is
- * stable for the same file. The fields Custos adds to what it records itself are kept as given;
- * unknown fields are dropped (readers ignore what they do not know).
+ * Parse an access event from an events file or another system's log (DESIGN.md events.jsonl),
+ * keeping a missing id missing (ingest assigns one). The DESIGN.md fields are checked; the
+ * fields Custos records itself (target, operation, requested, change, search, details) are
+ * checked when given; any other field is kept in `details` (a text value as given, anything
+ * else as its JSON). Strings holding NUL, bidirectional controls or lone surrogates are refused:
+ * a ledger entry must read as what it is.
  */
-export function parseAccessEvent(raw: unknown, where?: Where): AccessEvent {
+export function parseAccessEventInput(raw: unknown, where?: Where): AccessEventInput {
   const o = asObject(raw, where);
-  const givenId = optionalString(o, 'id', where);
-  const id = givenId ?? (where?.line !== undefined ? `${where.file ?? 'line'}:${where.line}` : fail('is required', 'id', where));
-  const action = requiredString(o, 'action', where);
-  if (!(ACCESS_ACTIONS as readonly string[]).includes(action)) fail(`must be one of ${ACCESS_ACTIONS.join(', ')}`, 'action', where);
-  const decision = requiredString(o, 'decision', where);
-  if (decision !== 'allow' && decision !== 'deny') fail('must be allow or deny', 'decision', where);
+  const unsafe = findUnsafeText(o);
+  if (unsafe) fail(`${unsafe.problem}; text may not contain NUL, bidirectional controls or lone surrogates`, unsafe.path, where);
+  const id = optionalString(o, 'id', where);
+  const purposeRaw = o.purpose;
   let purpose: Purpose | undefined;
-  if (o.purpose !== undefined && o.purpose !== null) {
-    const p = o.purpose;
-    if (typeof p !== 'object' || Array.isArray(p)) fail('must be an object {"kind","ref"}', 'purpose', where);
-    const kind = (p as Record<string, unknown>).kind;
-    const ref = (p as Record<string, unknown>).ref;
-    if (typeof kind !== 'string' || kind === '') fail('is required', 'purpose.kind', where);
-    if (typeof ref !== 'string' || ref === '') fail('is required', 'purpose.ref', where);
-    purpose = { kind, ref: checkId(ref, 'purpose.ref', where) };
+  if (purposeRaw !== undefined && purposeRaw !== null) {
+    const p = asObject(purposeRaw, where);
+    purpose = { kind: checkId(requiredString(p, 'kind', where), 'purpose.kind', where), ref: checkId(requiredString(p, 'ref', where), 'purpose.ref', where) };
   }
-  const event: AccessEvent = {
-    id,
+  const event: AccessEventInput = {
+    ...(id !== undefined ? { id: checkId(id, 'id', where) } : {}),
     time: checkTime(requiredString(o, 'time', where), 'time', where),
     actor: checkId(requiredString(o, 'actor', where), 'actor', where),
-    action: action as AccessAction,
-    customers: idList(o, 'customers', where, (v, f) => checkId(v, f, where)),
-    fields: idList(o, 'fields', where, (v, f) => fieldName(v, f, where)),
+    action: oneOf(requiredString(o, 'action', where), ACCESS_ACTIONS, 'action', where),
+    customers: idList(o, 'customers', MAX_EVENT_CUSTOMERS, where),
+    fields: o.fields === undefined ? fail('is required (an empty array for a masked view)', 'fields', where) : fieldNames(o.fields, 'fields', where),
     ...(purpose ? { purpose } : {}),
-    decision: decision as Decision,
+    decision: oneOf(requiredString(o, 'decision', where), ['allow', 'deny'] as const, 'decision', where),
   };
-  for (const key of ['reason', 'channel', 'ip'] as const) {
-    const v = optionalString(o, key, where);
-    if (v !== undefined) event[key] = v;
+  const reason = shortText(o, 'reason', where);
+  if (reason !== undefined) event.reason = reason;
+  const channel = shortText(o, 'channel', where);
+  if (channel !== undefined) event.channel = channel;
+  const ip = shortText(o, 'ip', where);
+  if (ip !== undefined) event.ip = ip;
+  if (o.requested !== undefined && o.requested !== null) event.requested = fieldNames(o.requested, 'requested', where);
+  const operation = optionalString(o, 'operation', where);
+  if (operation !== undefined) event.operation = oneOf(operation, OPERATIONS, 'operation', where);
+  if (o.target !== undefined && o.target !== null) {
+    const t = asObject(o.target, where);
+    event.target = { type: oneOf(requiredString(t, 'type', where), TARGET_TYPES, 'target.type', where), id: checkId(requiredString(t, 'id', where), 'target.id', where) };
   }
-  // What Custos adds to its own records: carried over as recorded.
-  for (const key of ['target', 'operation', 'requested', 'change', 'search', 'details'] as const) {
-    if (o[key] !== undefined && o[key] !== null) (event as unknown as Record<string, unknown>)[key] = o[key];
+  if (o.search !== undefined && o.search !== null) {
+    const s = asObject(o.search, where);
+    const hits = s.hits;
+    if (typeof hits !== 'number' || !Number.isInteger(hits) || hits < 0) fail('must be a whole number, 0 or more', 'search.hits', where);
+    const hash = requiredString(s, 'hash', where);
+    if (!/^[0-9a-f]{16,128}$/.test(hash)) fail('must be hex', 'search.hash', where);
+    event.search = { kind: oneOf(requiredString(s, 'kind', where), ['email', 'phone'] as const, 'search.kind', where), hash, hits };
   }
+  if (o.change !== undefined && o.change !== null) event.change = changeOf(asObject(o.change, where), where);
+  const details: Record<string, string | number | boolean> = {};
+  if (o.details !== undefined && o.details !== null) {
+    for (const [k, v] of Object.entries(asObject(o.details, where))) {
+      if (RESERVED_FIELD_NAMES.has(k)) fail('is a reserved name; rename this field', `details.${k}`, where);
+      if (typeof v !== 'string' && typeof v !== 'number' && typeof v !== 'boolean') fail('must hold only text, numbers and true/false', `details.${k}`, where);
+      details[k] = v;
+    }
+  }
+  for (const [k, v] of Object.entries(o)) {
+    if (EVENT_KEYS.has(k) || v === undefined || v === null) continue;
+    if (RESERVED_FIELD_NAMES.has(k)) fail('is a reserved name; rename this field', k, where);
+    details[k] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
+  }
+  if (Object.keys(details).length > 0) event.details = details;
   return event;
+}
+
+/**
+ * An access event from an events file: as parseAccessEventInput, and an event without an id is
+ * named by its place (`<file>:<line>`), which is stable for the same file.
+ */
+export function parseAccessEvent(raw: unknown, where?: Where): AccessEvent {
+  const event = parseAccessEventInput(raw, where);
+  if (event.id !== undefined) return event as AccessEvent;
+  const id = where?.line !== undefined ? `${where.file ?? 'line'}:${where.line}` : fail('is required', 'id', where);
+  return { ...event, id };
+}
+
+function changeOf(o: Record<string, unknown>, where: Where | undefined): Record<string, AttributeChange> {
+  const change: Record<string, AttributeChange> = {};
+  for (const [key, value] of Object.entries(o)) {
+    if (RESERVED_FIELD_NAMES.has(key)) fail('is a reserved name; rename this field', `change.${key}`, where);
+    const c = asObject(value, where);
+    const side = (v: unknown, f: string): string | null => {
+      if (v === undefined || v === null) return null;
+      if (typeof v !== 'string') fail('must be text or null', `change.${key}.${f}`, where);
+      return v;
+    };
+    change[key] = { before: side(c.before, 'before'), after: side(c.after, 'after') };
+  }
+  return change;
 }

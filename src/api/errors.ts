@@ -10,6 +10,8 @@ export interface ErrorBody {
   message: string;
   reason?: string;
   field?: string;
+  line?: number;
+  problems?: Array<{ line: number; field?: string; message: string }>;
 }
 
 export const errorBodySchema = {
@@ -19,6 +21,12 @@ export const errorBodySchema = {
     message: { type: 'string' },
     reason: { type: 'string', description: 'why a request was forbidden (403 only)' },
     field: { type: 'string', description: 'the input field at fault (400 only)' },
+    line: { type: 'integer', description: 'the line at fault in a line-delimited body (400 only)' },
+    problems: {
+      type: 'array',
+      description: 'every bad line found in a line-delimited body, up to 20 (400 only)',
+      items: { type: 'object', properties: { line: { type: 'integer' }, field: { type: 'string' }, message: { type: 'string' } }, required: ['line', 'message'] },
+    },
   },
   required: ['error', 'message'],
 } as const;
@@ -50,6 +58,8 @@ export function toErrorResponse(err: unknown): { status: number; body: ErrorBody
     const body: ErrorBody = { error: err.code, message: err.message };
     if (err instanceof ForbiddenError) body.reason = err.reason;
     if (err instanceof InvalidInputError && err.where?.field) body.field = err.where.field;
+    if (err instanceof InvalidInputError && err.where?.line !== undefined) body.line = err.where.line;
+    if (err instanceof InvalidInputError && err.where?.problems) body.problems = err.where.problems;
     return { status: httpStatusOf(err), body };
   }
   const fe = err as FastifyError;

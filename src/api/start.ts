@@ -4,6 +4,7 @@ import type { Custos } from '../app.ts';
 import type { Logger } from '../log.ts';
 import { recordRoutes } from './records.ts';
 import { ledgerRoutes } from './ledger.ts';
+import { eventRoutes } from './events.ts';
 import { buildServer } from './server.ts';
 
 export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyInstance> {
@@ -14,6 +15,7 @@ export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyI
     plugins: [
       recordRoutes(custos.records),
       ledgerRoutes(custos),
+      eventRoutes(custos, custos.config.ingest),
     ],
     health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
   });

@@ -26,6 +26,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     summary: 'load customers, employees or cases from .jsonl or .csv (streamed; idempotent by id)',
     load: async () => (await import('./import.ts')).registerImport,
   },
+  {
+    usage: 'ingest <kind> <file>',
+    summary: 'record access events from a system not behind the broker (.jsonl, streamed; all or nothing)',
+    load: async () => (await import('./ingest.ts')).registerIngest,
+  },
   { usage: 'token', summary: 'bearer tokens for the API', load: async () => (await import('./token.ts')).registerToken },
   { usage: 'keys', summary: 'key-encryption keys (KEKs) and the ledger signing key', load: async () => (await import('./keys.ts')).registerKeys },
   {

@@ -123,7 +123,7 @@ describe('roles', () => {
     expect(engine.budgetFor('intern')).toEqual({ perHour: 0, perDay: 0 });
     expect(engine.searchBudgetFor('agent')).toEqual({ perHour: 300, perDay: 1500 });
     expect(engine.searchBudgetFor('intern')).toEqual({ perHour: 0, perDay: 0 });
-    expect(engine.roles().map((r) => r.id).sort()).toEqual(['admin', 'agent', 'auditor', 'investigator', 'privacy_officer', 'security_analyst', 'supervisor']);
+    expect(engine.roles().map((r) => r.id).sort()).toEqual(['admin', 'agent', 'auditor', 'ingester', 'investigator', 'privacy_officer', 'security_analyst', 'supervisor']);
   });
 });
 
@@ -258,6 +258,7 @@ when { resource.vip };
           supervisor: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
           privacy_officer: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
           auditor: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
+          ingester: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 0, perDay: 0 } },
           security_analyst: { fields: [], budget: { perHour: 0, perDay: 0 }, searchBudget: { perHour: 5, perDay: 10 } },
         },
       }),

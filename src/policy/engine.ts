@@ -90,6 +90,7 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | ({ action: 'manage'; operation: ManageOperation; resource: RecordResource } & ManageChange)
   | { action: 'read_ledger'; resource: { type: 'Ledger' } }
   | { action: 'import'; resource: { type: 'Directory' } }
+  | { action: 'ingest'; resource: { type: 'Directory'; id: 'events' } }
   | { action: 'issue_token'; resource: { type: 'Employee'; employee: Employee } }
   | { action: 'rotate_key'; resource: { type: 'Key'; id: KeyName } }
   | { action: 'prove_ledger'; resource: { type: 'Ledger' } }

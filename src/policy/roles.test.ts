@@ -24,7 +24,7 @@ function errorOf(text: string): ConfigError {
 describe('roles.json', () => {
   it('defines the shipped roles with their allowances and budgets', () => {
     const roles = parseRoles(readFileSync(join(DEFAULT_POLICY_DIR, 'roles.json'), 'utf8'), FILE);
-    expect([...roles.keys()].sort()).toEqual(['admin', 'agent', 'auditor', 'investigator', 'privacy_officer', 'security_analyst', 'supervisor']);
+    expect([...roles.keys()].sort()).toEqual(['admin', 'agent', 'auditor', 'ingester', 'investigator', 'privacy_officer', 'security_analyst', 'supervisor']);
     expect(roles.get('agent')).toMatchObject({ fields: ['email', 'phone'], budget: { perHour: 60, perDay: 300 }, searchBudget: { perHour: 300, perDay: 1500 } });
     const investigator = roles.get('investigator')!;
     expect(investigator.fields).toEqual(expect.arrayContaining(['email', 'phone', 'name', 'address', 'birthDate']));

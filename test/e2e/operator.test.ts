@@ -4,13 +4,12 @@
  * Cedar; a denial is recorded and nothing is done) or the host's OS user.
  */
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { custosCli } from '../support/cli.ts';
-import { storeTargets } from '../support/stores.ts';
+import { cliStore, storeTargets } from '../support/stores.ts';
 import { Store } from '../../src/store/store.ts';
 import { checkId, decodeAccessEvent, type AccessEvent } from '../../src/model.ts';
 import { hostActorId } from '../../src/cli/operator.ts';
@@ -32,14 +31,7 @@ describe('the host actor id', () => {
 
 for (const target of storeTargets()) {
   describe(`operator acts recorded, on ${target.name}`, () => {
-    const dir = mkdtempSync(join(tmpdir(), 'custos-operator-'));
-    const loc = target.location();
-    const flags = target.name === 'sqlite' ? target.flags(loc) : ['--data', dir, ...target.flags(loc)];
-    const file = (name: string, text: string) => {
-      const p = join(dir, name);
-      writeFileSync(p, text);
-      return p;
-    };
+    const { dir, loc, flags, file } = cliStore(target, 'custos-operator-');
     const withStore = async <T>(work: (store: Store) => Promise<T>): Promise<T> => {
       const store = await Store.open(loc);
       try {

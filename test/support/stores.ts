@@ -2,7 +2,7 @@
  * Run a suite against both dialects. PostgreSQL is a real server (127.0.0.1:5432, database
  * `test`, or CUSTOS_TEST_PG); each suite gets its own schema, dropped afterwards.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -63,4 +63,20 @@ export const storeTargets = (): TestStoreTarget[] => [sqliteTarget(), postgresTa
 
 export async function openTestStore(target: TestStoreTarget): Promise<Store> {
   return Store.open(target.location());
+}
+
+/** A fresh store for CLI runs: its location, the flags naming it (and a data directory for key files), and a scratch file writer. */
+export function cliStore(target: TestStoreTarget, prefix: string): { dir: string; loc: StoreLocation; flags: string[]; file(name: string, text: string): string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  const loc = target.location();
+  return {
+    dir,
+    loc,
+    flags: target.name === 'sqlite' ? target.flags(loc) : ['--data', dir, ...target.flags(loc)],
+    file(name, text) {
+      const p = join(dir, name);
+      writeFileSync(p, text);
+      return p;
+    },
+  };
 }

@@ -1,0 +1,215 @@
+/**
+ * Ingest: access events from systems that are not behind the broker (DESIGN.md events.jsonl),
+ * written into the ledger so that detection, blast radius and notification see them like
+ * Custos's own. Each event keeps its own actor, time and decision, and is marked
+ * `details.ingested: true` with its `source` and `ingestAct` (the ledger index of the ingest act
+ * that brought it); the act itself is decided by Cedar (`ingest`) and recorded before any event,
+ * and its outcome after.
+ *
+ * All or nothing per file: a first pass reads the whole file and checks every line; one bad line
+ * (reported with its line number and field, up to MAX_REPORTED of them) and nothing is recorded.
+ * Only then does a second pass record the events, in file order. Both passes stream, so memory
+ * does not grow with the file. Should the ledger fail midway, what it recorded stays recorded and
+ * the error says which lines were not.
+ */
+import { randomUUID } from 'node:crypto';
+import { InvalidInputError, UnavailableError } from '../errors.ts';
+import { readRecords, UnreadableLine } from '../importer/read-records.ts';
+import { checkId, parseAccessEventInput, type AccessEvent, type AccessEventInput, type RecordedEvent, type Where } from '../model.ts';
+import { ActLog, type Act, type ActDetails, type ActLogDeps, type Actor } from './acts.ts';
+import type { RequestContext } from './decision-log.ts';
+import type { Recorder } from './recorder.ts';
+
+/** Bad lines named in one refusal. */
+export const MAX_REPORTED = 20;
+/** Records in flight at once: enough for the appender's group commit to fill its batches. */
+const RECORD_WINDOW = 512;
+
+export interface BadLine {
+  line: number;
+  field?: string;
+  message: string;
+}
+
+export interface IngestSummary {
+  /** Events recorded. */
+  ingested: number;
+  /** Ledger index of the ingest act (each event's `details.ingestAct`). */
+  act: number;
+  /** Ledger indexes of the first and last event recorded. */
+  first?: number;
+  last?: number;
+}
+
+interface IngestDeps {
+  acts: ActLog;
+  recorder: Recorder;
+}
+
+/** What each ingested event is marked with. */
+export interface IngestMark {
+  source: string;
+  act: number;
+}
+
+export class EventIngest {
+  private readonly deps: IngestDeps;
+
+  constructor(deps: ActLogDeps) {
+    this.deps = { acts: new ActLog(deps), recorder: deps.recorder };
+  }
+
+  /**
+   * Decide and record the ingest act (403 with the denial recorded, before anything is read).
+   * `source` names the system the events come from.
+   */
+  async begin(actor: Actor, source: string, details: ActDetails, ctx: RequestContext): Promise<IngestRun> {
+    checkId(source, 'source');
+    const act: Act = {
+      request: { action: 'ingest', resource: { type: 'Directory', id: 'events' } },
+      action: 'update',
+      target: { type: 'directory', id: 'events' },
+      operation: 'import',
+      details: { source, ...details },
+    };
+    const recorded = await this.deps.acts.authorize(actor, act, ctx);
+    return new IngestRun(this.deps, actor, act, { source, act: recorded.seq }, ctx);
+  }
+}
+
+/** One authorized ingest: check a file, then record it, or give up; the outcome is recorded either way. */
+export class IngestRun {
+  constructor(
+    private readonly deps: IngestDeps,
+    private readonly actor: Actor,
+    private readonly act: Act,
+    readonly mark: IngestMark,
+    private readonly ctx: RequestContext,
+  ) {}
+
+  /**
+   * Check every line of the .jsonl `file`, then record its events. `label` names the file in
+   * messages (undefined: a request body, whose lines are named "line N").
+   */
+  async ingestFile(file: string, label: string | undefined, outcome: ActDetails = {}): Promise<IngestSummary> {
+    const { lines, bad } = await checkLines(file, label);
+    if (bad.length > 0) {
+      await this.finish({ ...outcome, result: 'rejected', lines, badLines: bad.length, firstBadLine: bad[0]!.line });
+      const first = bad[0]!;
+      const more = bad.length > 1 ? ` (and ${bad.length >= MAX_REPORTED ? 'more' : bad.length - 1} other bad line${bad.length > 2 ? 's' : ''})` : '';
+      throw new InvalidInputError(`${first.message}${more}; nothing was ingested`, {
+        ...(label !== undefined ? { file: label } : {}),
+        line: first.line,
+        ...(first.field !== undefined ? { field: first.field } : {}),
+        problems: bad,
+      });
+    }
+    const summary = await this.recordLines(file, label, outcome);
+    await this.finish({ ...outcome, result: 'done', lines, ingested: summary.ingested, ...(summary.first !== undefined ? { first: summary.first, last: summary.last! } : {}) });
+    return summary;
+  }
+
+  /** The ingest stopped before its events were read (a body too large, a broken upload): record why. */
+  async abandon(outcome: ActDetails): Promise<void> {
+    await this.finish({ ...outcome, result: 'rejected' });
+  }
+
+  private async finish(outcome: ActDetails): Promise<void> {
+    await this.deps.acts.recordOutcome(this.actor, this.act, outcome, this.ctx);
+  }
+
+  private async recordLines(file: string, label: string | undefined, outcome: ActDetails): Promise<IngestSummary> {
+    const summary: IngestSummary = { ingested: 0, act: this.mark.act };
+    let window: Array<{ line: number; recorded: Promise<RecordedEvent> }> = [];
+    const notRecorded: number[] = [];
+    const drain = async (): Promise<void> => {
+      const settled = await Promise.allSettled(window.map((w) => w.recorded));
+      settled.forEach((s, i) => {
+        if (s.status === 'rejected') notRecorded.push(window[i]!.line);
+        else {
+          summary.ingested++;
+          summary.first ??= s.value.seq;
+          summary.last = s.value.seq;
+        }
+      });
+      window = [];
+    };
+    let lastLine = 0;
+    for await (const item of readRecords(file, 'jsonl')) {
+      lastLine = item.line;
+      // Checked a moment ago; a file changed since then stops here, with what came before recorded.
+      const parsed = item instanceof UnreadableLine ? undefined : parseOrUndefined(item.value, whereOf(label, item.line));
+      if (!parsed) {
+        await drain();
+        await this.finish({ ...outcome, result: 'failed', ingested: summary.ingested, changedAtLine: item.line });
+        throw new InvalidInputError(`${placeOf(label, item.line)}the file changed while it was ingested; ${summary.ingested} events before this line were recorded`, { ...(label ? { file: label } : {}), line: item.line });
+      }
+      window.push({ line: item.line, recorded: this.deps.recorder.record(ingestedEvent(parsed, this.mark)) });
+      if (window.length >= RECORD_WINDOW) {
+        await drain();
+        if (notRecorded.length > 0) break;
+      }
+    }
+    await drain();
+    if (notRecorded.length > 0) {
+      notRecorded.sort((a, b) => a - b);
+      await this.finish({ ...outcome, result: 'failed', ingested: summary.ingested, notRecorded: notRecorded.length, firstNotRecorded: notRecorded[0]!, stoppedAtLine: lastLine }).catch(() => {});
+      throw new UnavailableError(
+        `the ledger could not record every event: ${summary.ingested} recorded, ${notRecorded.length} not (the first at line ${notRecorded[0]}), and nothing after line ${lastLine} was sent; ` +
+        'resend the lines not recorded (events with an id can be matched against the ledger)',
+      );
+    }
+    return summary;
+  }
+}
+
+/** The event as the ledger holds it: its own facts, marked as ingested. */
+export function ingestedEvent(parsed: AccessEventInput, mark: IngestMark): AccessEvent {
+  return {
+    ...parsed,
+    id: parsed.id ?? randomUUID(),
+    // Ours last: a source cannot pass its events off as not ingested.
+    details: { ...parsed.details, ingested: true, source: mark.source, ingestAct: mark.act },
+  };
+}
+
+/** Read every line; the bad ones (at most MAX_REPORTED), and how many lines held an event. */
+async function checkLines(file: string, label: string | undefined): Promise<{ lines: number; bad: BadLine[] }> {
+  const bad: BadLine[] = [];
+  let lines = 0;
+  for await (const item of readRecords(file, 'jsonl')) {
+    lines++;
+    if (bad.length >= MAX_REPORTED) continue;
+    if (item instanceof UnreadableLine) {
+      bad.push({ line: item.line, message: `${placeOf(label, item.line)}${item.message}` });
+      continue;
+    }
+    try {
+      parseAccessEventInput(item.value, whereOf(label, item.line));
+    } catch (err) {
+      if (!(err instanceof InvalidInputError)) throw err;
+      const message = label === undefined ? `line ${item.line}: ${err.message}` : err.message;
+      bad.push({ line: item.line, ...(err.where?.field !== undefined ? { field: err.where.field } : {}), message });
+    }
+  }
+  if (lines === 0) bad.push({ line: 0, message: `${label ? `${label}: ` : ''}holds no event (one JSON object per line)` });
+  return { lines, bad };
+}
+
+function parseOrUndefined(value: unknown, where: Where): AccessEventInput | undefined {
+  try {
+    return parseAccessEventInput(value, where);
+  } catch (err) {
+    if (err instanceof InvalidInputError) return undefined;
+    throw err;
+  }
+}
+
+/** A file's lines are named file:line by the parser; a body's are prefixed "line N: " here. */
+function whereOf(label: string | undefined, line: number): Where {
+  return label !== undefined ? { file: label, line } : { line };
+}
+
+function placeOf(label: string | undefined, line: number): string {
+  return label !== undefined ? `${label}:${line}: ` : `line ${line}: `;
+}
