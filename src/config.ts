@@ -43,6 +43,10 @@ export interface CustosConfig {
   };
   /** Seed the demo organisation when the store is empty (serve only). */
   demo: boolean;
+  /** The company's legal entities and which holds each account (src/respond/entities.ts). */
+  entitiesFile: string;
+  /** The breach-notification rules table (src/respond/rules.ts). */
+  rulesDir: string;
   logLevel: string;
 }
 
@@ -108,6 +112,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
       maxBytes: intFrom('CUSTOS_INGEST_MAX_BYTES', env.CUSTOS_INGEST_MAX_BYTES, 64 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
     },
     demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
+    entitiesFile: resolve(env.CUSTOS_ENTITIES ?? new URL('../config/entities.json', import.meta.url).pathname),
+    rulesDir: resolve(env.CUSTOS_RULES ?? new URL('../rules', import.meta.url).pathname),
     logLevel,
   };
 }

@@ -63,6 +63,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     summary: 'score alerts against a simulation\'s truth: each insider detected or not, time to detect, false positives per 1,000 employee-days',
     load: async () => (await import('./eval.ts')).registerEval,
   },
+  {
+    usage: 'obligations',
+    summary: 'who must be told of a breach, by when and why (cited rules per jurisdiction); draft authority reports',
+    load: async () => (await import('./obligations.ts')).registerObligations,
+  },
 ];
 
 /** The program for `argv`: the command it names registered in full, the others as their summary. */

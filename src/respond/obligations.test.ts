@@ -1,0 +1,286 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parseEntities } from './entities.ts';
+import type { AffectedPerson, ObligationsIncident } from './incident-input.ts';
+import { obligationsFor, type AuthorityLine, type Obligations, type ObligationLine } from './obligations.ts';
+import { loadRules } from './rules.ts';
+
+const rules = loadRules(fileURLToPath(new URL('../../rules', import.meta.url)));
+
+function incident(affected: AffectedPerson[], over: Partial<ObligationsIncident> = {}): ObligationsIncident {
+  return {
+    id: 'inc-1',
+    kind: 'insider',
+    awareAt: '2026-11-18T14:00:00.000Z',
+    recipient: 'third-party',
+    controller: { name: 'Example Marketplace, Inc.', country: 'US' },
+    affected,
+    encrypted: false,
+    ...over,
+  };
+}
+
+function people(n: number, p: Omit<AffectedPerson, 'customer'>): AffectedPerson[] {
+  return Array.from({ length: n }, (_, i) => ({ customer: `c${i}`, ...p }));
+}
+
+function authority(o: Obligations, jurisdiction: string, id?: string): AuthorityLine {
+  const line = o.authorities.find((l) => l.jurisdiction === jurisdiction && (id === undefined || l.authorityId === id));
+  if (!line) throw new Error(`no authority line for ${jurisdiction} ${id ?? ''}`);
+  return line;
+}
+
+function individuals(o: Obligations, jurisdiction: string): ObligationLine {
+  const line = o.individuals.find((l) => l.jurisdiction === jurisdiction);
+  if (!line) throw new Error(`no individuals line for ${jurisdiction}`);
+  return line;
+}
+
+describe('rules table', () => {
+  it('loads every shipped jurisdiction, each versioned and reviewed, the 30 EEA states sharing GDPR with their own authority', () => {
+    const gdpr = [...rules.rules.values()].filter((r) => r.regime === 'GDPR');
+    expect(gdpr).toHaveLength(30);
+    // Denmark's and Norway's are both called Datatilsynet; every other name is distinct.
+    expect(new Set(gdpr.map((r) => r.authorities[0]!.name)).size).toBe(29);
+    expect(rules.rules.get('FR')!.authorities[0]!.name).toContain('CNIL');
+    for (const code of ['GB', 'CA', 'ID', 'BR', 'SG', 'AU', 'JP', 'IN', 'US-CA', 'US-NY', 'US-TX', 'US-FL']) {
+      const rule = rules.rules.get(code);
+      expect(rule, code).toBeDefined();
+      expect(rule!.version).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(rule!.reviewed).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      for (const a of rule!.authorities) expect(a.quote.length, `${code} ${a.id}`).toBeGreaterThan(40);
+    }
+  });
+});
+
+describe('GDPR', () => {
+  it('a controller outside the EEA: each member state authority where people live, 72 h from awareness, assess with the Art. 33(1) question', () => {
+    const o = obligationsFor(incident([...people(2, { country: 'FR', fields: ['email', 'phone'] }), ...people(1, { country: 'IT', fields: ['email'] })]), { rules });
+    const fr = authority(o, 'FR');
+    expect(fr.required).toBe('assess');
+    expect(fr.deadline).toBe('2026-11-21T14:00:00Z');
+    expect(fr.affected).toBe(2);
+    expect(fr.question).toContain('unlikely to result in a risk');
+    expect(fr.basis).toContain('GDPR Art. 33(1)');
+    expect(fr.basis).toContain('not later than 72 hours');
+    expect(authority(o, 'IT').authority).toContain('Garante');
+    expect(individuals(o, 'FR').required).toBe('assess');
+    expect(individuals(o, 'FR').deadline).toBeNull();
+    expect(o.records.map((r) => r.jurisdiction)).toEqual(['FR', 'IT']);
+  });
+
+  it('a controller established in the EEA: its lead authority takes every EEA data subject; the others say no, and why', () => {
+    const o = obligationsFor(
+      incident([...people(2, { country: 'FR', fields: ['email'] }), ...people(3, { country: 'DE', fields: ['email'] })], { controller: { name: 'EU Ltd', country: 'IE' } }),
+      { rules },
+    );
+    const ie = authority(o, 'IE');
+    expect(ie.required).toBe('assess');
+    expect(ie.affected).toBe(5);
+    expect(ie.byCountry).toEqual({ DE: 3, FR: 2 });
+    for (const code of ['FR', 'DE']) {
+      expect(authority(o, code).required).toBe('no');
+      expect(authority(o, code).reason).toContain('lead supervisory authority (IE');
+    }
+  });
+
+  it('with the entities, each EEA customer\'s own entity decides the lead authority', () => {
+    const entities = parseEntities(
+      {
+        entities: [
+          { id: 'eu', name: 'EU Ltd', country: 'IE', address: 'Dublin', dpo: { name: 'DPO', email: 'dpo@eu.example' }, leadAuthority: { jurisdiction: 'IE', name: 'DPC' } },
+          { id: 'us', name: 'US Inc', country: 'US', address: 'Seattle', dpo: { name: 'CPO', email: 'cpo@us.example' }, leadAuthority: { jurisdiction: 'US-WA', name: 'AG' } },
+        ],
+        default: 'us',
+        byJurisdiction: { FR: 'eu' },
+      },
+      'entities.json',
+    );
+    const o = obligationsFor(incident([...people(1, { country: 'FR', fields: ['email'] }), ...people(1, { country: 'ES', fields: ['email'] })]), { rules, entities });
+    expect(authority(o, 'IE').affected).toBe(1);
+    expect(authority(o, 'FR').required).toBe('no');
+    // ES accounts are held by the US entity: no EEA establishment, so Spain's own authority.
+    expect(authority(o, 'ES').required).toBe('assess');
+  });
+
+  it('encrypted data with its key safe: no communication to individuals under Art. 34(3)(a)', () => {
+    const o = obligationsFor(incident(people(1, { country: 'FR', fields: ['email'] }), { encrypted: true }), { rules });
+    expect(individuals(o, 'FR').required).toBe('no');
+    expect(individuals(o, 'FR').reason).toContain('Art. 34(3)(a)');
+    expect(authority(o, 'FR').required).toBe('assess');
+  });
+});
+
+describe('deadlines', () => {
+  it('Brazil: 3 working days, skipping the 20 November public holiday and the weekend', () => {
+    // Wednesday 18 Nov 2026: Thu 19 (1), Fri 20 holiday, weekend, Mon 23 (2), Tue 24 (3).
+    const o = obligationsFor(incident(people(1, { country: 'BR', fields: ['email', 'password'] })), { rules });
+    expect(authority(o, 'BR').deadline).toBe('2026-11-24T23:59:59-03:00');
+    expect(individuals(o, 'BR').deadline).toBe('2026-11-24T23:59:59-03:00');
+    expect(authority(o, 'BR').required).toBe('assess');
+    expect(authority(o, 'BR').reason).toContain('authentication data');
+  });
+
+  it('Brazil: counted from the local date of awareness (23:00 in São Paulo is still the 17th)', () => {
+    const o = obligationsFor(incident(people(1, { country: 'BR', fields: ['email'] }), { awareAt: '2026-11-18T02:00:00.000Z' }), { rules });
+    // Tue 17 local: Wed 18 (1), Thu 19 (2), Fri 20 holiday, Mon 23 (3).
+    expect(authority(o, 'BR').deadline).toBe('2026-11-23T23:59:59-03:00');
+  });
+
+  it('Indonesia: 3 × 24 hours to the authority and to every data subject, no risk threshold', () => {
+    const o = obligationsFor(incident(people(4, { country: 'ID', fields: ['email'] })), { rules });
+    for (const line of [authority(o, 'ID'), individuals(o, 'ID')]) {
+      expect(line.required).toBe('yes');
+      expect(line.deadline).toBe('2026-11-21T14:00:00Z');
+      expect(line.basis).toContain('3 x 24');
+      expect(line.affected).toBe(4);
+    }
+  });
+
+  it('Singapore: 3 calendar days after the assessment, notifiable at 500 people for its scale alone', () => {
+    const o = obligationsFor(incident(people(500, { country: 'SG', fields: ['email'] }), { assessedAt: '2026-11-25T03:00:00.000Z' }), { rules });
+    const sg = authority(o, 'SG');
+    expect(sg.required).toBe('yes');
+    expect(sg.deadline).toBe('2026-11-28T23:59:59+08:00');
+    expect(sg.assessBy).toBe('2026-12-18T23:59:59+08:00');
+    // Scale alone does not require telling individuals (s. 26D(2) covers s. 26B(1)(a) only).
+    expect(individuals(o, 'SG').required).toBe('assess');
+  });
+
+  it('Japan: an insider leak is a wrongful-purpose case, 60 days for the final report', () => {
+    const o = obligationsFor(incident(people(3, { country: 'JP', fields: ['email'] })), { rules });
+    expect(authority(o, 'JP', 'ppc-final').required).toBe('yes');
+    expect(authority(o, 'JP', 'ppc-final').deadline).toBe('2027-01-17T23:59:59+09:00');
+    expect(authority(o, 'JP', 'ppc-preliminary').deadline).toBeNull();
+    const accidental = obligationsFor(incident(people(3, { country: 'JP', fields: ['email'] }), { kind: 'accidental' }), { rules });
+    expect(authority(accidental, 'JP', 'ppc-final').required).toBe('no');
+    const bigAccident = obligationsFor(incident(people(1001, { country: 'JP', fields: ['email'] }), { kind: 'accidental' }), { rules });
+    expect(authority(bigAccident, 'JP', 'ppc-final').deadline).toBe('2026-12-18T23:59:59+09:00');
+    const unknown = obligationsFor(incident(people(3, { country: 'JP', fields: ['email'] }), { kind: 'bug' }), { rules });
+    expect(authority(unknown, 'JP', 'ppc-final').required).toBe('assess');
+    expect(authority(unknown, 'JP', 'ppc-final').question).toContain('wrongful purpose');
+  });
+
+  it('India: the DPDP breach rule is not in force before 13 May 2027; CERT-In\'s 6 hours must be assessed', () => {
+    const before = obligationsFor(incident(people(1, { country: 'IN', fields: ['email'] })), { rules });
+    expect(authority(before, 'IN', 'dpbi').required).toBe('no');
+    expect(authority(before, 'IN', 'dpbi').reason).toContain('2027-05-13');
+    expect(authority(before, 'IN', 'cert-in').required).toBe('assess');
+    expect(authority(before, 'IN', 'cert-in').deadline).toBe('2026-11-18T20:00:00Z');
+    const after = obligationsFor(incident(people(1, { country: 'IN', fields: ['email'] }), { awareAt: '2027-06-01T00:00:00.000Z' }), { rules });
+    expect(authority(after, 'IN', 'dpbi').required).toBe('yes');
+    expect(authority(after, 'IN', 'dpbi').deadline).toBe('2027-06-04T00:00:00Z');
+  });
+
+  it('Canada: real risk of significant harm is assessed, no fixed period; the record is kept 24 months', () => {
+    const o = obligationsFor(incident(people(1, { country: 'CA', region: 'CA-ON', fields: ['email'] })), { rules });
+    expect(authority(o, 'CA').required).toBe('assess');
+    expect(authority(o, 'CA').question).toContain('real risk of significant harm');
+    expect(authority(o, 'CA').deadline).toBeNull();
+    expect(o.records.find((r) => r.jurisdiction === 'CA')!.keepUntil).toBe('2028-11-18');
+  });
+
+  it('Québec residents are under both PIPEDA and the Québec private sector Act', () => {
+    const o = obligationsFor(incident(people(1, { country: 'CA', region: 'CA-QC', fields: ['email'] })), { rules });
+    expect(o.authorities.map((l) => l.jurisdiction)).toEqual(['CA', 'CA-QC']);
+  });
+});
+
+describe('US states: each with its own data elements', () => {
+  it('an e-mail address alone triggers no duty, and the line says so', () => {
+    const o = obligationsFor(incident(people(300, { country: 'US', region: 'US-TX', fields: ['email'] })), { rules });
+    const line = individuals(o, 'US-TX');
+    expect(line.required).toBe('no');
+    expect(line.deadline).toBeNull();
+    expect(line.reason).toMatch(/e-mail address.*alone.*is not enough/);
+    expect(authority(o, 'US-TX').required).toBe('no');
+    expect(line.affected).toBe(300);
+  });
+
+  it('name and phone trigger nothing in California, New York, Texas or Florida', () => {
+    for (const region of ['US-CA', 'US-NY', 'US-TX', 'US-FL']) {
+      const o = obligationsFor(incident(people(1, { country: 'US', region, fields: ['name', 'phone'] })), { rules });
+      expect(individuals(o, region).required, region).toBe('no');
+    }
+  });
+
+  it('an e-mail address with a password: California 30 days, but not Texas, whose definition lacks credentials', () => {
+    const ca = obligationsFor(incident(people(1, { country: 'US', region: 'US-CA', fields: ['email', 'password'] })), { rules });
+    expect(individuals(ca, 'US-CA').required).toBe('yes');
+    expect(individuals(ca, 'US-CA').deadline).toBe('2026-12-18T23:59:59-08:00');
+    const tx = obligationsFor(incident(people(1, { country: 'US', region: 'US-TX', fields: ['email', 'password'] })), { rules });
+    expect(individuals(tx, 'US-TX').required).toBe('no');
+  });
+
+  it('Texas: residents within 60 days; the Attorney General within 30 days from 250 residents, not 249', () => {
+    const at250 = obligationsFor(incident(people(250, { country: 'US', region: 'US-TX', fields: ['name', 'ssn'] })), { rules });
+    expect(individuals(at250, 'US-TX').deadline).toBe('2027-01-17T23:59:59-06:00');
+    expect(authority(at250, 'US-TX').required).toBe('yes');
+    expect(authority(at250, 'US-TX').deadline).toBe('2026-12-18T23:59:59-06:00');
+    const at249 = obligationsFor(incident(people(249, { country: 'US', region: 'US-TX', fields: ['name', 'ssn'] })), { rules });
+    expect(authority(at249, 'US-TX').required).toBe('no');
+    expect(authority(at249, 'US-TX').reason).toContain('only 249');
+  });
+
+  it('Florida: the Department of Legal Affairs from 500 residents, 30 days; only people whose data triggers count', () => {
+    const o = obligationsFor(
+      incident([...people(499, { country: 'US', region: 'US-FL', fields: ['email', 'securityAnswer'] }), ...people(10, { country: 'US', region: 'US-FL', fields: ['email'] }).map((p) => ({ ...p, customer: `x${p.customer}` }))]),
+      { rules },
+    );
+    expect(individuals(o, 'US-FL').affected).toBe(499);
+    expect(authority(o, 'US-FL').required).toBe('no');
+  });
+
+  it('California\'s Attorney General: 15 days after the consumer notices, from 501 residents', () => {
+    const o = obligationsFor(incident(people(501, { country: 'US', region: 'US-CA', fields: ['name', 'driversLicense'] })), { rules });
+    expect(authority(o, 'US-CA').required).toBe('yes');
+    expect(authority(o, 'US-CA').deadline).toBe('2027-01-02T23:59:59-08:00');
+  });
+
+  it('a field no element lists: assess, naming it, never a silent no', () => {
+    const o = obligationsFor(incident(people(1, { country: 'US', region: 'US-NY', fields: ['email', 'loyaltyId'] })), { rules });
+    expect(individuals(o, 'US-NY').required).toBe('assess');
+    expect(individuals(o, 'US-NY').question).toContain('loyaltyId');
+  });
+
+  it('encrypted data is outside the state definitions', () => {
+    const o = obligationsFor(incident(people(1, { country: 'US', region: 'US-CA', fields: ['email', 'password'] }), { encrypted: true }), { rules });
+    expect(individuals(o, 'US-CA').required).toBe('no');
+    expect(individuals(o, 'US-CA').reason).toContain('encrypted');
+  });
+});
+
+describe('jurisdictions without a rule', () => {
+  it('a country the table does not cover gets assess lines saying there is no rule', () => {
+    const o = obligationsFor(incident(people(2, { country: 'MX', fields: ['email'] })), { rules });
+    for (const line of [authority(o, 'MX'), individuals(o, 'MX')]) {
+      expect(line.required).toBe('assess');
+      expect(line.deadline).toBeNull();
+      expect(line.basis).toContain('no rule for MX');
+      expect(line.affected).toBe(2);
+    }
+    expect(authority(o, 'MX').authority).toBeNull();
+  });
+
+  it('a US customer without a state, or in a state without a rule, is not dropped', () => {
+    const o = obligationsFor(incident([{ customer: 'a', country: 'US', fields: ['email'] }, { customer: 'b', country: 'US', region: 'US-OR', fields: ['email'] }]), { rules });
+    expect(o.authorities.map((l) => [l.jurisdiction, l.required])).toEqual([
+      ['US', 'assess'],
+      ['US-OR', 'assess'],
+    ]);
+  });
+});
+
+describe('output shape', () => {
+  it('authorities and individuals lines carry the contract fields, deadlines RFC 3339 or null', () => {
+    const o = obligationsFor(incident([...people(1, { country: 'GB', fields: ['email'] }), ...people(1, { country: 'BR', fields: ['email'] })]), { rules });
+    const rfc3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(Z|[+-]\d{2}:\d{2})$/;
+    for (const line of [...o.authorities, ...o.individuals]) {
+      expect(Object.keys(line)).toEqual(expect.arrayContaining(['jurisdiction', 'required', 'deadline', 'basis', 'affected']));
+      expect(['yes', 'no', 'assess']).toContain(line.required);
+      if (line.deadline !== null) expect(line.deadline).toMatch(rfc3339);
+      expect(line.basis.length).toBeGreaterThan(20);
+    }
+    for (const line of o.authorities) expect(typeof line.authority).toBe('string');
+  });
+});
