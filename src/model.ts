@@ -91,7 +91,7 @@ export interface EventTarget {
 export const OPERATIONS = [
   'view', 'search', 'reveal',
   'create', 'replace', 'update', 'suspend', 'reinstate', 'reassign', 'close', 'reopen', 'delete',
-  'read', 'export', 'import', 'issue', 'rotate', 'init',
+  'read', 'export', 'import', 'issue', 'rotate', 'init', 'notify',
 ] as const;
 export type Operation = (typeof OPERATIONS)[number];
 

@@ -68,6 +68,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     summary: 'who must be told of a breach, by when and why (cited rules per jurisdiction); draft authority reports',
     load: async () => (await import('./obligations.ts')).registerObligations,
   },
+  {
+    usage: 'notify',
+    summary: 'notices to affected customers: queue, render, send through SMTP, status',
+    load: async () => (await import('./notify.ts')).registerNotify,
+  },
 ];
 
 /** The program for `argv`: the command it names registered in full, the others as their summary. */

@@ -96,6 +96,7 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | { action: 'prove_ledger'; resource: { type: 'Ledger' } }
   | { action: 'investigate'; resource: { type: 'Employee'; id: string } }
   | { action: 'respond'; operation: IncidentOperation; resource: { type: 'Incident'; id: string } }
+  | { action: 'notify'; resource: { type: 'Customer'; customer: CustomerProfile } }
 );
 
 /** What `respond` does to an incident (context.operation). */

@@ -191,6 +191,38 @@ function keyRingIdentity(): Migration {
   };
 }
 
+/**
+ * Customer notices waiting to go, going and gone (notice-outbox.ts): one row per (incident,
+ * customer), so a customer is queued once per incident however often the queue is filled.
+ * `due_ms` is when a sender may next take the row (next attempt, or the end of a sender's
+ * lease); null once it is sent or given up.
+ */
+function noticeOutbox(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await db.schema
+        .createTable('notice_outbox')
+        .addColumn('incident', 'text', (c) => c.notNull())
+        .addColumn('customer', 'text', (c) => c.notNull())
+        .addColumn('message_id', 'text', (c) => c.notNull().unique())
+        .addColumn('locale', 'text', (c) => c.notNull())
+        .addColumn('entity', 'text', (c) => c.notNull())
+        .addColumn('content', byteType(dialect), (c) => c.notNull())
+        .addColumn('state', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('due_ms', bigType(dialect))
+        .addColumn('lease_owner', 'text')
+        .addColumn('last_error', 'text')
+        .addColumn('queued_at', 'text', (c) => c.notNull())
+        .addColumn('sent_at', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('notice_outbox_pk', ['incident', 'customer'])
+        .execute();
+      await db.schema.createIndex('notice_outbox_due').on('notice_outbox').columns(['incident', 'due_ms']).execute();
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -200,6 +232,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0003_case_history': caseHistory(dialect),
         '0004_keyring_identity': keyRingIdentity(),
         '0006_budget_counts': budgetCounts(dialect),
+        '0009_notice_outbox': noticeOutbox(dialect),
       };
     },
   };

@@ -13,6 +13,7 @@ import { AccessEventRepository } from './access-events.ts';
 import { PostgresLedgerStorage } from './ledger-storage.ts';
 import { AccessEventProjection, insertIndexRows } from './access-event-projection.ts';
 import { PostgresBudgetCounter } from './budgets.ts';
+import { PostgresNoticeOutbox } from './notice-outbox.ts';
 import { redactUrl, type StoreOptions, type StoreParts } from './store.ts';
 
 // int8 columns (ledger indexes, seq) fit in a double for any realistic log; read them as numbers.
@@ -49,6 +50,7 @@ export async function openPostgresStore(location: { url: string; schema?: string
     eventIndex: projection,
     accessEvents: new AccessEventRepository(db, projection),
     budgets: new PostgresBudgetCounter(db),
+    noticeOutbox: new PostgresNoticeOutbox(db),
     warmUp: () => projection.ready(),
     closeBackground: () => projection.close(),
   };

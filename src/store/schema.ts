@@ -137,6 +137,25 @@ export interface KeyRingIdentityTable {
   updated_at: string;
 }
 
+/** Customer notices (notice-outbox.ts); times in ms since the epoch or ISO-8601 UTC text. */
+export interface NoticeOutboxTable {
+  incident: string;
+  customer: string;
+  message_id: string;
+  locale: string;
+  entity: string;
+  /** The rendered notice, deflated JSON (notice-outbox.ts NoticeContent). */
+  content: Uint8Array;
+  state: string;
+  attempts: number;
+  due_ms: number | null;
+  lease_owner: string | null;
+  last_error: string | null;
+  queued_at: string;
+  sent_at: string | null;
+  updated_at: string;
+}
+
 export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
@@ -151,6 +170,7 @@ export interface Database {
   budget_counts: BudgetCountsTable;
   budget_seeded: BudgetSeededTable;
   key_ring_identity: KeyRingIdentityTable;
+  notice_outbox: NoticeOutboxTable;
 }
 
 export type { Generated };

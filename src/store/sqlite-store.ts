@@ -16,6 +16,7 @@ import { SqliteLedgerStorage } from './ledger-storage.ts';
 import { WorkerEventIndex } from './event-index-client.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import { SqliteBudgetCounter } from './budgets.ts';
+import { SqliteNoticeOutbox } from './notice-outbox.ts';
 import { budgetsFileFor, indexFileFor, type StoreOptions, type StoreParts } from './store.ts';
 
 // Each attempt waits up to busy_timeout for readers to leave the WAL.
@@ -52,6 +53,7 @@ export function openSqliteStore(file: string, options: StoreOptions): StoreParts
     eventIndex: index,
     accessEvents: index,
     budgets: new SqliteBudgetCounter(budgetsFileFor(file)),
+    noticeOutbox: new SqliteNoticeOutbox(sqlite),
     warmUp: async () => void (await Promise.all([writer.start(), index.ready()])),
     closeBackground: async () => {
       await writer.close();

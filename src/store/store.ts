@@ -15,6 +15,7 @@ import type { CaseRepository } from './cases.ts';
 import type { SqlLedgerStorage } from './ledger-storage.ts';
 import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
 import type { BudgetCounter } from './budgets.ts';
+import type { NoticeOutbox } from './notice-outbox.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -84,6 +85,7 @@ export interface StoreParts {
   eventIndex: EventIndex;
   accessEvents: AccessEventQueries;
   budgets: BudgetCounter;
+  noticeOutbox: NoticeOutbox;
   /** Start the dialect's background threads now. */
   warmUp(): Promise<void>;
   /** Stop them (before the database closes). */
@@ -103,6 +105,8 @@ export class Store {
   readonly eventIndex: EventIndex;
   /** Reveal and search budgets, shared by every process on this store. */
   readonly budgets: BudgetCounter;
+  /** Customer notices waiting to go, going and gone. */
+  readonly noticeOutbox: NoticeOutbox;
   /** Which key ring the store belongs to, and the KEK new data keys must be under. */
   readonly keyRingIdentity: KeyRingIdentityRepository;
 
@@ -119,6 +123,7 @@ export class Store {
     this.ledger = parts.ledger;
     this.eventIndex = parts.eventIndex;
     this.budgets = parts.budgets;
+    this.noticeOutbox = parts.noticeOutbox;
     this.keyRingIdentity = new KeyRingIdentityRepository(parts.db);
     this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);
   }

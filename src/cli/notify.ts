@@ -1,0 +1,218 @@
+/**
+ * `custos notify`: queue an incident's customer notices into the outbox, print one as it will
+ * be sent, send them through SMTP, and show where they stand.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import nodemailer from 'nodemailer';
+import { NoticeAddresses } from '../broker/notice-address.ts';
+import { vaultForStore } from '../broker/key-ring-binding.ts';
+import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
+import { checkId } from '../model.ts';
+import { NoticeCatalogs } from '../notify/catalog.ts';
+import { entityFromList, readNoticeInput, type NoticeRecipient } from '../notify/notice.ts';
+import { queuedNotice, queueNotices, requireAffected, type ProfileLookup } from '../notify/queue.ts';
+import { composeNotice, NoticeRenderer } from '../notify/render.ts';
+import { DEFAULT_RETRY, sendNotices, type SendProgress } from '../notify/send.ts';
+import { NOTICE_STATES } from '../store/notice-outbox.ts';
+import type { Store } from '../store/store.ts';
+import { openVault } from '../vault/index.ts';
+import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
+import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
+
+const DEFAULT_DOMAIN = 'notices.custos.invalid';
+const DEFAULT_SMTP = 'smtp://127.0.0.1:25';
+
+interface DomainFlag {
+  domain?: string;
+}
+
+function domainOf(flags: DomainFlag): string {
+  const domain = flags.domain ?? process.env.CUSTOS_NOTICE_DOMAIN ?? DEFAULT_DOMAIN;
+  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/.test(domain)) {
+    throw new InvalidInputError(`--domain: "${domain}" is not a domain name`, { field: 'domain' });
+  }
+  return domain;
+}
+
+function profileLookup(store: Store): ProfileLookup {
+  return async (id) => {
+    const c = await store.customers.get(id);
+    return c ? { id: c.id, country: c.country, region: c.region, locale: c.locale, fields: c.fields, canary: c.canary } : undefined;
+  };
+}
+
+function positiveInt(name: string, raw: string | undefined, fallback: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidInputError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`, { field: name.replace(/^--/, '') });
+  return n;
+}
+
+const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+
+/** Progress on stderr: one line redrawn in place on a terminal, a line every few seconds otherwise. */
+function progressPrinter(total: number): { update(p: SendProgress): void; done(): void } {
+  const tty = process.stderr.isTTY === true;
+  let lastAt = 0;
+  const line = (p: SendProgress) => {
+    const rate = p.elapsedMs > 0 ? ((p.sent * 1000) / p.elapsedMs).toFixed(0) : '0';
+    return `notify: ${p.sent}/${total} sent, ${p.failed} failed, ${p.bounced} bounced, ${p.unreachable} unreachable (${rate}/s)`;
+  };
+  let last: SendProgress | undefined;
+  return {
+    update(p) {
+      last = p;
+      const now = Date.now();
+      if (now - lastAt < (tty ? 100 : 5000)) return;
+      lastAt = now;
+      process.stderr.write(tty ? `\r${line(p)}\x1b[K` : `${line(p)}\n`);
+    },
+    done() {
+      if (last) process.stderr.write(tty ? `\r${line(last)}\x1b[K\n` : `${line(last)}\n`);
+    },
+  };
+}
+
+export function registerNotify(program: Command): void {
+  const notify = program.command('notify').description('notices to affected customers: queue, render, send through SMTP, status');
+
+  storeOptions(
+    notify
+      .command('queue')
+      .description('render every affected customer\'s notice and queue it in the outbox (a customer already queued for the incident is left as is)')
+      .requiredOption('--input <file>', 'notices input: {"incident":{…},"customers":[…],"entities":[…]} (README "Notify customers")')
+      .addOption(new Option('--domain <domain>', 'domain of Message-IDs and the default From address (env CUSTOS_NOTICE_DOMAIN)')),
+  ).action(async (opts: StoreFlags & DomainFlag & { input: string }) => {
+    const input = await readNoticeInput(opts.input);
+    const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
+    const result = await withStore(opts, (store) =>
+      queueNotices(input.incident, input.customers, {
+        outbox: store.noticeOutbox,
+        renderer,
+        profileOf: profileLookup(store),
+        entityFor: (r: NoticeRecipient) => entityFromList(input.entities, r),
+        now: () => Date.now(),
+      }),
+    );
+    print({ incident: input.incident.id, ...result });
+  });
+
+  storeOptions(
+    notify
+      .command('render')
+      .description('print one customer\'s notice as the full RFC 5322 message (the recipient address stays in the vault: To is undisclosed-recipients)')
+      .requiredOption('--incident <id>', 'incident id')
+      .requiredOption('--customer <id>', 'customer id')
+      .option('--input <file>', 'render from this notices input instead of the outbox')
+      .addOption(new Option('--domain <domain>', 'with --input: domain of Message-IDs and the default From address (env CUSTOS_NOTICE_DOMAIN)')),
+  ).action(async (opts: StoreFlags & DomainFlag & { incident: string; customer: string; input?: string }) => {
+    const incident = checkId(opts.incident, 'incident');
+    const customer = checkId(opts.customer, 'customer');
+    const notice = await withStore(opts, async (store) => {
+      if (!opts.input) {
+        const queued = await queuedNotice(store.noticeOutbox, incident, customer);
+        if (!queued) throw new NotFoundError(`no notice queued for customer "${customer}" in incident "${incident}" (custos notify queue first, or give --input)`);
+        return queued;
+      }
+      const input = await readNoticeInput(opts.input);
+      if (input.incident.id !== incident) throw new InvalidInputError(`${opts.input}: holds incident "${input.incident.id}", not "${incident}"`, { file: opts.input, field: 'incident.id' });
+      const affected = requireAffected(input.customers, customer, opts.input);
+      const profile = await profileLookup(store)(customer);
+      if (!profile) throw new NotFoundError(`no customer "${customer}"`);
+      const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
+      return renderer.render(input.incident, affected, profile, entityFromList(input.entities, profile));
+    });
+    process.stdout.write(await composeNotice(notice, undefined, new Date()));
+  });
+
+  asOption(storeOptions(
+    notify
+      .command('send')
+      .description('send the incident\'s queued notices through SMTP (pooled), exactly once per customer; retries failures with backoff; progress on stderr')
+      .requiredOption('--incident <id>', 'incident id')
+      .addOption(new Option('--smtp <url>', `SMTP server, smtp://[user:pass@]host:port (env CUSTOS_SMTP_URL; default ${DEFAULT_SMTP})`))
+      .option('--rate <n>', 'at most this many messages a second')
+      .option('--connections <n>', 'pooled SMTP connections (messages in flight)', '5')
+      .option('--max-attempts <n>', `attempts before a notice is given up (default ${DEFAULT_RETRY.maxAttempts})`)
+      .option('--retry-after <ms>', `first retry after this many ms, doubling each time (default ${DEFAULT_RETRY.baseMs})`)
+      .option('--lease <ms>', 'how long a message being sent stays this sender\'s before another may take it (default 120000)')
+      .option('--no-wait', 'stop when nothing is due now instead of waiting for retries'),
+  )).action(async (opts: StoreFlags & AsFlag & { incident: string; smtp?: string; rate?: string; connections: string; maxAttempts?: string; retryAfter?: string; lease?: string; wait: boolean }) => {
+    const incident = checkId(opts.incident, 'incident');
+    const rate = opts.rate !== undefined ? positiveInt('--rate', opts.rate, 1, 100_000) : undefined;
+    const connections = positiveInt('--connections', opts.connections, 5, 100);
+    const leaseMs = positiveInt('--lease', opts.lease, 120_000, 86_400_000);
+    const retry = {
+      ...DEFAULT_RETRY,
+      maxAttempts: positiveInt('--max-attempts', opts.maxAttempts, DEFAULT_RETRY.maxAttempts, 100),
+      baseMs: positiveInt('--retry-after', opts.retryAfter, DEFAULT_RETRY.baseMs, 86_400_000),
+    };
+    const smtp = opts.smtp ?? process.env.CUSTOS_SMTP_URL ?? DEFAULT_SMTP;
+    if (!/^smtps?:\/\//.test(smtp)) throw new ConfigError(`--smtp: expected smtp://host:port or smtps://host:port`);
+    const actor = actorOf(opts);
+    const summary = await withStore(opts, (store, config) => withActLog(store, config, async (_acts, deps) => {
+      const counts = await store.noticeOutbox.counts(incident);
+      const total = NOTICE_STATES.reduce((n, state) => n + counts[state].total, 0);
+      if (total === 0) throw new NotFoundError(`no notices queued for incident "${incident}" (custos notify queue first)`);
+      const vault = await vaultForStore(store, { keyDir: config.keyDir, found: openVault({ dir: config.keyDir }), now: deps.now, createIfEmpty: false });
+      const addresses = new NoticeAddresses({ store, vault, policy: deps.policy, recorder: deps.recorder, now: deps.now });
+      const transport = nodemailer.createTransport({
+        url: smtp,
+        pool: true,
+        maxConnections: connections,
+        maxMessages: Infinity,
+        // Well inside the lease: a transaction that hangs fails before another sender may take its row.
+        connectionTimeout: Math.min(30_000, leaseMs / 4),
+        greetingTimeout: Math.min(30_000, leaseMs / 4),
+        socketTimeout: Math.min(60_000, leaseMs / 2),
+      });
+      const stop = new AbortController();
+      const onSignal = () => stop.abort();
+      process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
+      const printer = progressPrinter(counts.queued.total + counts.failed.pending + counts.bounced.pending + counts.sending.total);
+      try {
+        return await sendNotices(incident, {
+          outbox: store.noticeOutbox,
+          transport,
+          addressFor: (inc, customer) => addresses.addressFor(actor, inc, customer, CLI_CONTEXT),
+          owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+          nowMs: () => Date.now(),
+          concurrency: connections,
+          ...(rate !== undefined ? { rate } : {}),
+          leaseMs,
+          retry,
+          waitForRetries: opts.wait,
+          signal: stop.signal,
+          onProgress: (p) => printer.update(p),
+        });
+      } finally {
+        printer.done();
+        process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+        transport.close();
+      }
+    }));
+    print({ incident, sent: summary.sent, failed: summary.failed, bounced: summary.bounced, unreachable: summary.unreachable, seconds: summary.elapsedMs / 1000, outbox: summary.outbox });
+  });
+
+  storeOptions(
+    notify
+      .command('status')
+      .description('where the incident\'s notices stand: counts by state, and with --list each customer\'s state, attempts and last error')
+      .requiredOption('--incident <id>', 'incident id')
+      .option('--list', 'every notice, one JSON line each'),
+  ).action(async (opts: StoreFlags & { incident: string; list?: boolean }) => {
+    const incident = checkId(opts.incident, 'incident');
+    await withStore(opts, async (store) => {
+      const counts = await store.noticeOutbox.counts(incident);
+      if (!opts.list) return print({ incident, ...counts });
+      for (let after: string | undefined; ; ) {
+        const page = await store.noticeOutbox.list(incident, { ...(after !== undefined ? { after } : {}), limit: 1000 });
+        for (const e of page) process.stdout.write(`${JSON.stringify(e)}\n`);
+        if (page.length < 1000) break;
+        after = page[page.length - 1]!.customer;
+      }
+    });
+  });
+}

@@ -1,0 +1,199 @@
+/**
+ * What a customer notice says, as data: the incident's facts (the same for everyone) and, per
+ * customer, what of theirs was disclosed and when. The respond module builds these from an
+ * incident's blast radius; `custos notify queue --input FILE` reads them from a file.
+ */
+import { readFile } from 'node:fs/promises';
+import { InvalidInputError } from '../errors.ts';
+import { checkId, checkTime } from '../model.ts';
+
+/** Who received the data (as the obligations input names it). */
+export const RECIPIENT_KINDS = ['third-party', 'public', 'unknown'] as const;
+export type RecipientKind = (typeof RECIPIENT_KINDS)[number];
+
+/** What happened, as the notice tells it; an incident of another kind gets the generic sentence. */
+export const NOTICE_KINDS = ['insider-disclosure', 'accidental-exposure'] as const;
+
+/** What the company did, each a sentence in the catalogs (`action.<name>`). */
+export const NOTICE_ACTIONS = ['access-revoked', 'employee-dismissed', 'law-enforcement', 'recipient-blocked', 'exposure-fixed'] as const;
+export type NoticeAction = (typeof NOTICE_ACTIONS)[number];
+
+/** An authority the incident was reported to. */
+export interface InformedAuthority {
+  /** As the customer should read it, e.g. "Garante per la protezione dei dati personali (Italy)". */
+  name: string;
+  /** ISO 3166-1 alpha-2 or 3166-2 code whose people it speaks for; absent: everyone's. */
+  jurisdiction?: string;
+}
+
+/** The incident's facts every notice states. */
+export interface NoticeIncident {
+  id: string;
+  /** One of NOTICE_KINDS, or any other kind (told generically). */
+  kind: string;
+  recipient: RecipientKind;
+  actions: NoticeAction[];
+  authorities: InformedAuthority[];
+  /** The reference number customers quote. */
+  reference: string;
+}
+
+/** One affected customer: which of their fields were disclosed, first and last time. */
+export interface AffectedCustomer {
+  customer: string;
+  fields: string[];
+  /** RFC 3339 (normalized to UTC ISO). */
+  first: string;
+  last: string;
+}
+
+/** The legal entity that holds the customer's account and so speaks to them. */
+export interface NoticeEntity {
+  id: string;
+  name: string;
+  /** ISO 3166-1 alpha-2. */
+  country: string;
+  address: string;
+  /** The data protection officer: an e-mail address (becomes Reply-To) or other contact. */
+  dpoContact: string;
+  /** Its lead supervisory authority, named to customers as where to complain. */
+  authority: string;
+  /** The From address of its notices; default notices@<domain> (NoticeSettings). */
+  noticeFrom?: string;
+}
+
+/** The clear profile of the customer a notice goes to (no PII: the address is the broker's). */
+export interface NoticeRecipient {
+  id: string;
+  country: string;
+  region: string | null;
+  locale: string | null;
+  /** Names of the PII fields held for them, to say which were not disclosed. */
+  fields: string[];
+}
+
+/** A notices input file: the incident and every affected customer. */
+export interface NoticeInput {
+  incident: NoticeIncident;
+  customers: AffectedCustomer[];
+  /**
+   * The company's legal entities, until the entity configuration is in the store: a customer's
+   * is the first whose `countries` holds the customer's country, else the one marked `default`.
+   */
+  entities: Array<NoticeEntity & { countries?: string[]; default?: boolean }>;
+}
+
+type Obj = Record<string, unknown>;
+
+function bad(file: string, field: string, message: string): never {
+  throw new InvalidInputError(`${file}: field "${field}": ${message}`, { file, field });
+}
+
+function obj(v: unknown, file: string, field: string): Obj {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(file, field, 'must be an object');
+  return v as Obj;
+}
+
+function str(o: Obj, key: string, file: string, path: string): string {
+  const v = o[key];
+  if (typeof v !== 'string' || v.trim() === '') bad(file, `${path}${key}`, 'must be a non-empty string');
+  return v;
+}
+
+function list(o: Obj, key: string, file: string, path: string): unknown[] {
+  const v = o[key] ?? [];
+  if (!Array.isArray(v)) bad(file, `${path}${key}`, 'must be an array');
+  return v;
+}
+
+function oneOf<T extends string>(v: string, allowed: readonly T[], file: string, field: string): T {
+  if (!(allowed as readonly string[]).includes(v)) bad(file, field, `must be one of ${allowed.join(', ')}`);
+  return v as T;
+}
+
+const FIELD_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+const COUNTRY_RE = /^[A-Z]{2}$/;
+
+/** Checks a notices input (parsed JSON); errors name the file and the field path. */
+export function parseNoticeInput(raw: unknown, file: string): NoticeInput {
+  const root = obj(raw, file, '(root)');
+  const i = obj(root.incident, file, 'incident');
+  const incident: NoticeIncident = {
+    id: checkIdIn(str(i, 'id', file, 'incident.'), file, 'incident.id'),
+    kind: str(i, 'kind', file, 'incident.'),
+    recipient: oneOf(str(i, 'recipient', file, 'incident.'), RECIPIENT_KINDS, file, 'incident.recipient'),
+    actions: list(i, 'actions', file, 'incident.').map((a, n) => oneOf(String(a), NOTICE_ACTIONS, file, `incident.actions[${n}]`)),
+    authorities: list(i, 'authorities', file, 'incident.').map((a, n) => {
+      const o = obj(a, file, `incident.authorities[${n}]`);
+      const jurisdiction = o.jurisdiction === undefined ? undefined : str(o, 'jurisdiction', file, `incident.authorities[${n}].`).toUpperCase();
+      return { name: str(o, 'name', file, `incident.authorities[${n}].`), ...(jurisdiction ? { jurisdiction } : {}) };
+    }),
+    reference: str(i, 'reference', file, 'incident.'),
+  };
+  const customers = list(root, 'customers', file, '').map((c, n) => parseAffected(obj(c, file, `customers[${n}]`), file, `customers[${n}].`));
+  const seen = new Set<string>();
+  customers.forEach((c, n) => {
+    if (seen.has(c.customer)) bad(file, `customers[${n}].customer`, `customer "${c.customer}" is listed twice`);
+    seen.add(c.customer);
+  });
+  const entities = list(root, 'entities', file, '').map((e, n) => {
+    const o = obj(e, file, `entities[${n}]`);
+    const at = `entities[${n}].`;
+    const country = str(o, 'country', file, at).toUpperCase();
+    if (!COUNTRY_RE.test(country)) bad(file, `${at}country`, 'must be an ISO 3166-1 alpha-2 code');
+    const countries = list(o, 'countries', file, at).map((c) => String(c).toUpperCase());
+    return {
+      id: checkIdIn(str(o, 'id', file, at), file, `${at}id`),
+      name: str(o, 'name', file, at),
+      country,
+      address: str(o, 'address', file, at),
+      dpoContact: str(o, 'dpoContact', file, at),
+      authority: str(o, 'authority', file, at),
+      ...(o.noticeFrom !== undefined ? { noticeFrom: str(o, 'noticeFrom', file, at) } : {}),
+      countries,
+      ...(o.default === true ? { default: true } : {}),
+    };
+  });
+  if (entities.length === 0) bad(file, 'entities', 'must list at least one legal entity');
+  return { incident, customers, entities };
+}
+
+function parseAffected(o: Obj, file: string, at: string): AffectedCustomer {
+  const fields = list(o, 'fields', file, at).map((f, n) => {
+    if (typeof f !== 'string' || !FIELD_RE.test(f)) bad(file, `${at}fields[${n}]`, 'is not a field name');
+    return f;
+  });
+  if (fields.length === 0) bad(file, `${at}fields`, 'must name at least one disclosed field');
+  const first = checkTime(str(o, 'first', file, at), `${at}first`, { file });
+  const last = checkTime(str(o, 'last', file, at), `${at}last`, { file });
+  if (last < first) bad(file, `${at}last`, 'is before first');
+  return { customer: checkIdIn(str(o, 'customer', file, at), file, `${at}customer`), fields: [...new Set(fields)], first, last };
+}
+
+function checkIdIn(v: string, file: string, field: string): string {
+  return checkId(v, field, { file });
+}
+
+export async function readNoticeInput(file: string): Promise<NoticeInput> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new InvalidInputError(`${file}: not JSON: ${(err as Error).message}`, { file });
+  }
+  return parseNoticeInput(raw, file);
+}
+
+/** The entity a file's entity list gives a customer: by country, else the default. */
+export function entityFromList(entities: NoticeInput['entities'], recipient: Pick<NoticeRecipient, 'country' | 'id'>): NoticeEntity {
+  const found = entities.find((e) => e.countries?.includes(recipient.country)) ?? entities.find((e) => e.default);
+  if (!found) throw new InvalidInputError(`no legal entity holds accounts in ${recipient.country} (customer "${recipient.id}"); list the country under an entity's "countries" or mark one "default"`, { field: 'entities' });
+  const { countries: _c, default: _d, ...entity } = found;
+  return entity;
+}

@@ -1,0 +1,166 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, InvalidInputError } from '../errors.ts';
+import { DEFAULT_CATALOG_DIR, NoticeCatalogs } from './catalog.ts';
+import { parseNoticeInput, type NoticeEntity, type NoticeIncident, type NoticeRecipient } from './notice.ts';
+import { composeNotice, noticeMessageId, NoticeRenderer } from './render.ts';
+
+const catalogs = new NoticeCatalogs();
+const renderer = new NoticeRenderer(catalogs, { domain: 'notices.example.com' });
+const incident: NoticeIncident = {
+  id: 'INC-7',
+  kind: 'insider-disclosure',
+  recipient: 'third-party',
+  actions: ['access-revoked', 'law-enforcement'],
+  authorities: [{ name: 'Garante privacy', jurisdiction: 'IT' }, { name: 'ICO', jurisdiction: 'GB' }],
+  reference: 'REF-2026-7',
+};
+const entity: NoticeEntity = { id: 'eu', name: 'Mercato Europe S.à r.l.', country: 'LU', address: '5 rue Plaetis, Luxembourg', dpoContact: 'dpo@mercato.example', authority: 'CNPD' };
+const recipient = (locale: string | null, country = 'IT'): NoticeRecipient => ({ id: 'cust-1', country, region: null, locale, fields: ['email', 'phone', 'name', 'address'] });
+const affected = { customer: 'cust-1', fields: ['email'], first: '2026-03-01T10:00:00.000Z', last: '2026-03-04T18:30:00.000Z' };
+
+describe('notice catalogs', () => {
+  it('have every English message in every locale, each valid ICU', () => {
+    const keys = catalogs.keys();
+    expect(catalogs.locales()).toEqual(expect.arrayContaining(['de', 'en', 'es', 'fr', 'id', 'it', 'ja', 'pt-BR']));
+    for (const locale of catalogs.locales()) {
+      expect(keys.filter((k) => !catalogs.has(locale, k)), locale).toEqual([]);
+      expect(catalogs.keys(locale).filter((k) => !keys.includes(k)), locale).toEqual([]);
+    }
+  });
+
+  it('fall back from a regional locale to its language, to a regional catalog of the language, then to English', () => {
+    expect(catalogs.localeFor('it-IT', 'IT')).toBe('it');
+    expect(catalogs.localeFor('fr-CA', 'CA')).toBe('fr');
+    expect(catalogs.localeFor('pt', 'PT')).toBe('pt-BR');
+    expect(catalogs.localeFor('pt-PT', 'PT')).toBe('pt-BR');
+    expect(catalogs.localeFor('pt-BR', 'BR')).toBe('pt-BR');
+    expect(catalogs.localeFor('nl-NL', 'NL')).toBe('en');
+    expect(catalogs.localeFor('not a locale!', 'NL')).toBe('en');
+    // No locale on record: the country's language.
+    expect(catalogs.localeFor(null, 'ID')).toBe('id');
+    expect(catalogs.localeFor(null, 'BR')).toBe('pt-BR');
+    expect(catalogs.localeFor(null, 'GB')).toBe('en');
+  });
+
+  it('refuse a catalog directory without English, and a message that is not ICU, naming the file', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-catalogs-'));
+    try {
+      writeFileSync(join(dir, 'fr.json'), readFileSync(join(DEFAULT_CATALOG_DIR, 'fr.json')));
+      expect(() => new NoticeCatalogs(dir)).toThrow(/no en\.json/);
+      writeFileSync(join(dir, 'en.json'), JSON.stringify({ subject: 'Hello {name' }));
+      expect(() => new NoticeCatalogs(dir)).toThrow(ConfigError);
+      expect(() => new NoticeCatalogs(dir)).toThrow(/en\.json: message "subject"/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a rendered notice', () => {
+  it('names the disclosed fields and, apart, those that were not, in the customer\'s language', () => {
+    const it_ = renderer.render(incident, { ...affected, fields: ['phone', 'email'] }, recipient('it-IT'), entity);
+    expect(it_.locale).toBe('it');
+    expect(it_.text).toContain('Dati divulgati (2 elementi): il tuo indirizzo e-mail e il tuo numero di telefono.');
+    expect(it_.text).toContain('Non divulgato: il tuo nome e il tuo indirizzo postale.');
+    expect(it_.text).toContain('Tra il 1 marzo 2026 alle ore 10:00 UTC e il 4 marzo 2026 alle ore 18:30 UTC.');
+    // The authority of the customer's country, not every one informed; and where to complain.
+    expect(it_.text).toContain('Abbiamo informato Garante privacy.');
+    expect(it_.text).not.toContain('ICO');
+    expect(it_.text).toContain('CNPD');
+    expect(it_.text).toContain('REF-2026-7');
+    expect(it_.text).toContain('forze dell\'ordine');
+
+    const en = renderer.render(incident, affected, recipient('en-GB', 'GB'), entity);
+    expect(en.text).toContain('One item of your data was disclosed: your e-mail address.');
+    expect(en.text).toContain('Not disclosed: your phone number, your name, and your postal address.');
+    expect(en.text).toContain('We have informed ICO.');
+    expect(en.text).toContain('E-mails that quote your e-mail address');
+    // The phone was not disclosed: no warning about calls.
+    expect(en.text).not.toContain('text messages');
+    expect(en.subject).toBe('Notice about your personal data: your e-mail address disclosed (ref. REF-2026-7)');
+
+    const ja = renderer.render(incident, { ...affected, fields: ['email', 'phone'] }, recipient('ja-JP', 'JP'), entity);
+    expect(ja.text).toContain('漏えいした情報（2件）：メールアドレス、電話番号。');
+    expect(ja.text).toContain('監督機関には報告していません');
+  });
+
+  it('says so when nothing else is held, names an unknown field by its name, and tells an exposure as an exposure', () => {
+    const n = renderer.render(
+      { ...incident, kind: 'accidental-exposure', recipient: 'public', actions: ['exposure-fixed'], authorities: [] },
+      { ...affected, fields: ['email', 'loyaltyTier'], first: affected.first, last: affected.first },
+      { ...recipient('fr-FR', 'FR'), fields: ['email', 'loyaltyTier'] },
+      entity,
+    );
+    expect(n.text).toContain('votre adresse e-mail et votre donnée « loyaltyTier »');
+    expect(n.text).toContain('Nous ne détenons aucune autre donnée personnelle vous concernant.');
+    expect(n.text).toContain('n\'importe qui sur internet');
+    expect(n.text).toContain('Le 1 mars 2026');
+    expect(n.text).toContain('Nous n\'avons pas informé d\'autorité');
+  });
+
+  it('has a Message-ID that depends on the incident and the customer alone', () => {
+    const a = renderer.render(incident, affected, recipient('de'), entity);
+    const b = renderer.render(incident, { ...affected, fields: ['phone'] }, recipient('es'), { ...entity, name: 'Other' });
+    expect(a.messageId).toBe(b.messageId);
+    expect(a.messageId).toBe(noticeMessageId('INC-7', 'cust-1', 'notices.example.com'));
+    expect(a.messageId).toMatch(/^<[0-9a-f]{40}@notices\.example\.com>$/);
+    expect(noticeMessageId('INC-8', 'cust-1', 'notices.example.com')).not.toBe(a.messageId);
+  });
+
+  it('escapes what it puts in HTML, and holds no image, link or remote resource', () => {
+    const n = renderer.render(incident, affected, recipient('en'), { ...entity, name: 'A & B <Ltd>' });
+    expect(n.html).toContain('A &amp; B &lt;Ltd&gt;');
+    expect(n.html).not.toMatch(/<img|<a\s|href=|src=|url\(/i);
+  });
+
+  it('is a MIME message with an encoded non-ASCII subject and From, both parts, and the notice headers', async () => {
+    const n = renderer.render(incident, affected, recipient('ja', 'JP'), { ...entity, name: 'マーケット株式会社' });
+    const raw = (await composeNotice(n, 'taro@example.jp', new Date('2026-03-05T00:00:00Z'))).toString('utf8');
+    const headerBlock = raw.slice(0, raw.indexOf('\r\n\r\n'));
+    // RFC 5322 headers are ASCII; non-ASCII goes as RFC 2047 encoded words.
+    expect(headerBlock).toMatch(/^[\x00-\x7f]*$/);
+    expect(headerBlock).toMatch(/^Subject: =\?UTF-8\?[BQ]\?/m);
+    const parsed = await simpleParser(raw);
+    expect(parsed.subject).toBe(n.subject);
+    expect(parsed.from?.value[0]).toEqual({ name: 'マーケット株式会社', address: 'notices@notices.example.com' });
+    expect(parsed.messageId).toBe(n.messageId);
+    expect(parsed.headers.get('content-language')).toBe('ja');
+    expect(parsed.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(parsed.text).toContain('メールアドレス');
+    expect(parsed.html).toContain('メールアドレス');
+    expect(parsed.replyTo?.value[0]?.address).toBe('dpo@mercato.example');
+  });
+});
+
+describe('a notices input file', () => {
+  const good = {
+    incident: { id: 'INC-1', kind: 'insider-disclosure', recipient: 'third-party', actions: ['law-enforcement'], authorities: [{ name: 'CNIL', jurisdiction: 'fr' }], reference: 'R-1' },
+    customers: [{ customer: 'c-1', fields: ['email'], first: '2026-03-01T10:00:00+01:00', last: '2026-03-01T12:00:00Z' }],
+    entities: [{ id: 'eu', name: 'E', country: 'lu', address: 'A', dpoContact: 'd@e.example', authority: 'CNPD', default: true }],
+  };
+
+  it('is parsed into typed values, times in UTC', () => {
+    const input = parseNoticeInput(good, 'n.json');
+    expect(input.customers[0]!.first).toBe('2026-03-01T09:00:00.000Z');
+    expect(input.incident.authorities[0]!.jurisdiction).toBe('FR');
+    expect(input.entities[0]!.country).toBe('LU');
+  });
+
+  it('is refused with the file and the field named', () => {
+    const bad = (mutate: (o: typeof good) => void) => {
+      const o = structuredClone(good);
+      mutate(o);
+      return () => parseNoticeInput(o, 'n.json');
+    };
+    expect(bad((o) => void (o.incident.recipient = 'seller'))).toThrow(/n\.json: field "incident\.recipient": must be one of third-party, public, unknown/);
+    expect(bad((o) => void (o.incident.actions = ['apologised']))).toThrow(/incident\.actions\[0\]/);
+    expect(bad((o) => void (o.customers[0]!.first = 'yesterday'))).toThrow(/customers\[0\]\.first/);
+    expect(bad((o) => void (o.customers[0]!.fields = []))).toThrow(/customers\[0\]\.fields/);
+    expect(bad((o) => void o.customers.push(o.customers[0]!))).toThrow(/listed twice/);
+    expect(bad((o) => void (o.entities = []))).toThrow(InvalidInputError);
+  });
+});

@@ -1,0 +1,211 @@
+/**
+ * Sending an incident's notices from the outbox, exactly once per customer: a row is taken
+ * (leased) before the SMTP transaction starts and marked sent as soon as the server answers
+ * 250, so a sender killed at any instant leaves only the messages it had in flight to go again,
+ * with the same Message-ID, once their lease ends. Paced to `rate` messages a second; 4xx
+ * answers and lost connections (`failed`) and 5xx answers (`bounced`) are retried with
+ * exponential backoff until `maxAttempts`, then given up; each error is kept on its row.
+ */
+import type { NoticeOutbox, ClaimedNotice, OutboxCounts } from '../store/notice-outbox.ts';
+import { unpackNotice } from './queue.ts';
+import { mailOptionsOf } from './render.ts';
+
+/** What the sender needs of nodemailer's transport (a pooled SMTP transport in production). */
+export interface MailTransport {
+  sendMail(options: ReturnType<typeof mailOptionsOf>): Promise<unknown>;
+}
+
+export interface RetryPolicy {
+  /** First retry after this long; doubled for each further attempt… */
+  baseMs: number;
+  /** …up to this. */
+  maxMs: number;
+  /** Attempts before a notice is given up. */
+  maxAttempts: number;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 30_000, maxMs: 3_600_000, maxAttempts: 8 };
+
+export interface SendProgress {
+  sent: number;
+  failed: number;
+  bounced: number;
+  /** Customers with no address to write to (deleted since, or no e-mail held). */
+  unreachable: number;
+  /** Messages started by this sender. */
+  attempted: number;
+  elapsedMs: number;
+}
+
+export interface SendDeps {
+  outbox: NoticeOutbox;
+  transport: MailTransport;
+  /** The recipient's address, opened by the broker (recorded), or undefined if there is none. */
+  addressFor(incident: string, customer: string): Promise<string | undefined>;
+  /** Who holds the leases this sender takes (unique per running sender). */
+  owner: string;
+  nowMs: () => number;
+  /** Messages at once (one per pooled SMTP connection is plenty). */
+  concurrency: number;
+  /** At most this many messages started per second; unlimited when absent. */
+  rate?: number;
+  /** How long a taken row stays this sender's; longer than any one SMTP transaction can take. */
+  leaseMs: number;
+  retry: RetryPolicy;
+  /** Wait for retries that fall due later (true), or stop when nothing is due now. */
+  waitForRetries: boolean;
+  onProgress?: (p: SendProgress) => void;
+  /** Stop taking rows (SIGINT, SIGTERM); what is in flight finishes and is recorded. */
+  signal?: AbortSignal;
+  /** Tests and benchmarks: sleeping without the wall clock. */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface SendSummary extends SendProgress {
+  /** The outbox's counts for the incident once the sender stopped. */
+  outbox: OutboxCounts;
+}
+
+/** Retry delay after the `attempts`-th failed attempt. */
+export function backoffMs(retry: RetryPolicy, attempts: number): number {
+  return Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, attempts - 1));
+}
+
+/** An SMTP error's class: a 5xx answer is a bounce; a 4xx, a timeout or a lost connection, a failure. */
+export function failureOf(err: unknown): { state: 'failed' | 'bounced'; error: string } {
+  const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
+  const state = typeof e.responseCode === 'number' && e.responseCode >= 500 ? 'bounced' : 'failed';
+  // The server's words, never the address: SMTP replies can quote it, so the reply is cut to its code and text after it.
+  const text = (e.response ?? e.message ?? String(err)).replace(/<[^>]*@[^>]*>/g, '<address>').replace(/\S+@\S+/g, 'address').slice(0, 300);
+  return { state, error: `${e.responseCode ?? e.code ?? 'error'}: ${text}` };
+}
+
+/** Paces starts to `rate` a second, allowing a burst of 1/20 s worth. */
+class Pacer {
+  private tokens: number;
+  private last: number;
+  private readonly burst: number;
+
+  constructor(private readonly rate: number, now: number) {
+    this.burst = Math.max(1, Math.floor(rate / 20));
+    this.tokens = 1;
+    this.last = now;
+  }
+
+  available(now: number): number {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
+    this.last = now;
+    return Math.floor(this.tokens);
+  }
+
+  take(n: number): void {
+    this.tokens -= n;
+  }
+
+  /** Until the next whole token. */
+  waitMs(): number {
+    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.rate));
+  }
+}
+
+const realSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function sendNotices(incident: string, deps: SendDeps): Promise<SendSummary> {
+  const sleep = deps.sleep ?? realSleep;
+  const started = deps.nowMs();
+  const progress: SendProgress = { sent: 0, failed: 0, bounced: 0, unreachable: 0, attempted: 0, elapsedMs: 0 };
+  const report = () => deps.onProgress?.({ ...progress, elapsedMs: deps.nowMs() - started });
+  const pacer = deps.rate ? new Pacer(deps.rate, started) : undefined;
+  const inFlight = new Set<Promise<void>>();
+  // Sent marks are written together, right after the server's answers: as soon as the event
+  // loop is free, so the window in which a kill could resend them stays a few milliseconds.
+  let sentPending: string[] = [];
+  let flushing: Promise<void> | undefined;
+  let flushError: unknown;
+  const flushSent = async () => {
+    while (sentPending.length > 0) {
+      const batch = sentPending;
+      sentPending = [];
+      await deps.outbox.markSent(incident, batch, deps.owner, deps.nowMs());
+    }
+  };
+  const scheduleFlush = (): void => {
+    flushing ??= new Promise<void>((resolve) => setImmediate(resolve))
+      .then(flushSent)
+      .catch((err: unknown) => void (flushError ??= err))
+      .finally(() => {
+        flushing = undefined;
+        if (sentPending.length > 0) scheduleFlush();
+      });
+  };
+  const noteSent = (customer: string) => {
+    sentPending.push(customer);
+    scheduleFlush();
+  };
+
+  const sendOne = async (row: ClaimedNotice): Promise<void> => {
+    try {
+      const to = await deps.addressFor(incident, row.customer);
+      if (to === undefined) {
+        progress.unreachable++;
+        await deps.outbox.markFailed(incident, row.customer, deps.owner, 'failed', 'no e-mail address held for this customer', null, deps.nowMs());
+        return;
+      }
+      const notice = unpackNotice(row.content, { incident, customer: row.customer, messageId: row.messageId });
+      await deps.transport.sendMail(mailOptionsOf(notice, to, new Date(deps.nowMs())));
+      progress.sent++;
+      noteSent(row.customer);
+    } catch (err) {
+      const { state, error } = failureOf(err);
+      progress[state]++;
+      const retryAt = row.attempts < deps.retry.maxAttempts ? deps.nowMs() + backoffMs(deps.retry, row.attempts) : null;
+      await deps.outbox.markFailed(incident, row.customer, deps.owner, state, error, retryAt, deps.nowMs());
+    } finally {
+      report();
+    }
+  };
+
+  const start = (row: ClaimedNotice) => {
+    progress.attempted++;
+    const p: Promise<void> = sendOne(row).finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  for (;;) {
+    if (deps.signal?.aborted) break;
+    const free = deps.concurrency - inFlight.size;
+    if (free <= 0) {
+      await Promise.race(inFlight);
+      continue;
+    }
+    let want = free;
+    if (pacer) {
+      const tokens = pacer.available(deps.nowMs());
+      if (tokens < 1) {
+        await sleep(pacer.waitMs());
+        continue;
+      }
+      want = Math.min(want, tokens);
+    }
+    const rows = await deps.outbox.claim(incident, deps.owner, want, deps.nowMs(), deps.leaseMs);
+    if (rows.length > 0) {
+      pacer?.take(rows.length);
+      rows.forEach(start);
+      continue;
+    }
+    if (inFlight.size > 0) {
+      await Promise.race(inFlight);
+      continue;
+    }
+    const counts = await deps.outbox.counts(incident);
+    // Rows still due later: retries, or rows leased to a sender that may have died.
+    if (!deps.waitForRetries || counts.nextDueMs === null) break;
+    await sleep(Math.max(1, counts.nextDueMs - deps.nowMs()));
+  }
+  await Promise.all(inFlight);
+  while (flushing) await flushing;
+  await flushSent();
+  if (flushError) throw flushError;
+  report();
+  return { ...progress, elapsedMs: deps.nowMs() - started, outbox: await deps.outbox.counts(incident) };
+}
