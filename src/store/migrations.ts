@@ -223,6 +223,36 @@ function noticeOutbox(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * Detection's alerts (alerts.ts): each alert as last raised or updated, the alias it is shown
+ * under, the risk scores behind it, its state changes, and how far detection has read the
+ * ledger. Evidence is JSON: jsonb on PostgreSQL, text on SQLite.
+ */
+function alerts(dialect: StoreDialect): Migration {
+  const json = dialect === 'postgres' ? 'jsonb' : 'text';
+  const big = bigType(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await sql.raw(`CREATE TABLE alert_subjects (employee text PRIMARY KEY, alias text NOT NULL UNIQUE)`).execute(db);
+      await sql.raw(`CREATE TABLE alerts (
+        id text PRIMARY KEY, employee text NOT NULL, score double precision NOT NULL, severity text NOT NULL,
+        state text NOT NULL, detected_at text NOT NULL, first_event_at text NOT NULL, updated_at text NOT NULL,
+        detectors ${json} NOT NULL, explanation text NOT NULL, seq ${big}, stored_at text NOT NULL)`).execute(db);
+      await sql.raw(`CREATE INDEX alerts_detected ON alerts (detected_at, id)`).execute(db);
+      await sql.raw(`CREATE INDEX alerts_employee ON alerts (employee, detected_at)`).execute(db);
+      await sql.raw(`CREATE INDEX alerts_state ON alerts (state, detected_at)`).execute(db);
+      await sql.raw(`CREATE TABLE risk_scores (
+        alert_id text NOT NULL, at text NOT NULL, employee text NOT NULL, score double precision NOT NULL,
+        detectors ${json} NOT NULL, seq ${big}, PRIMARY KEY (alert_id, at))`).execute(db);
+      await sql.raw(`CREATE INDEX risk_scores_employee ON risk_scores (employee, at)`).execute(db);
+      await sql.raw(`CREATE TABLE alert_state_changes (
+        alert_id text NOT NULL, n integer NOT NULL, at text NOT NULL, from_state text NOT NULL, to_state text NOT NULL,
+        actor text NOT NULL, reason text, seq ${big} NOT NULL, PRIMARY KEY (alert_id, n))`).execute(db);
+      await sql.raw(`CREATE TABLE detection_positions (name text PRIMARY KEY, next_seq ${big} NOT NULL, updated_at text NOT NULL)`).execute(db);
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -232,6 +262,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0003_case_history': caseHistory(dialect),
         '0004_keyring_identity': keyRingIdentity(),
         '0006_budget_counts': budgetCounts(dialect),
+        '0007_alerts': alerts(dialect),
         '0009_notice_outbox': noticeOutbox(dialect),
       };
     },

@@ -14,6 +14,7 @@ import { PostgresLedgerStorage } from './ledger-storage.ts';
 import { AccessEventProjection, insertIndexRows } from './access-event-projection.ts';
 import { PostgresBudgetCounter } from './budgets.ts';
 import { PostgresNoticeOutbox } from './notice-outbox.ts';
+import { PostgresAlertStore } from './alerts.ts';
 import { redactUrl, type StoreOptions, type StoreParts } from './store.ts';
 
 // int8 columns (ledger indexes, seq) fit in a double for any realistic log; read them as numbers.
@@ -51,6 +52,7 @@ export async function openPostgresStore(location: { url: string; schema?: string
     accessEvents: new AccessEventRepository(db, projection),
     budgets: new PostgresBudgetCounter(db),
     noticeOutbox: new PostgresNoticeOutbox(db),
+    alerts: new PostgresAlertStore(db),
     warmUp: () => projection.ready(),
     closeBackground: () => projection.close(),
   };

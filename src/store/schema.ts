@@ -156,6 +156,61 @@ export interface NoticeOutboxTable {
   updated_at: string;
 }
 
+/** A stable alias per employee: what the pseudonymised alert view shows instead of the id. */
+export interface AlertSubjectsTable {
+  employee: string;
+  alias: string;
+}
+
+/** Each alert as detection last raised or updated it; `state` is the analysts'. */
+export interface AlertsTable {
+  id: string;
+  employee: string;
+  score: number;
+  severity: string;
+  state: string;
+  detected_at: string;
+  first_event_at: string;
+  updated_at: string;
+  /** JSON: the detectors with their scores and evidence (jsonb on PostgreSQL, text on SQLite). */
+  detectors: unknown;
+  explanation: string;
+  /** Ledger index of the event at which it was last raised or updated. */
+  seq: number | null;
+  stored_at: string;
+}
+
+/** An employee's risk score each time an alert of theirs was raised or updated. */
+export interface RiskScoresTable {
+  alert_id: string;
+  at: string;
+  employee: string;
+  score: number;
+  /** JSON: [{name, score}] */
+  detectors: unknown;
+  seq: number | null;
+}
+
+export interface AlertStateChangesTable {
+  alert_id: string;
+  /** 1, 2, … per alert. */
+  n: number;
+  at: string;
+  from_state: string;
+  to_state: string;
+  actor: string;
+  reason: string | null;
+  /** Ledger index of the recorded decision that allowed it. */
+  seq: number;
+}
+
+/** How far each detection subscriber has read the ledger: the next index it has not handled. */
+export interface DetectionPositionsTable {
+  name: string;
+  next_seq: number;
+  updated_at: string;
+}
+
 export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
@@ -171,6 +226,11 @@ export interface Database {
   budget_seeded: BudgetSeededTable;
   key_ring_identity: KeyRingIdentityTable;
   notice_outbox: NoticeOutboxTable;
+  alert_subjects: AlertSubjectsTable;
+  alerts: AlertsTable;
+  risk_scores: RiskScoresTable;
+  alert_state_changes: AlertStateChangesTable;
+  detection_positions: DetectionPositionsTable;
 }
 
 export type { Generated };

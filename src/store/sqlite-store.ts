@@ -17,6 +17,7 @@ import { WorkerEventIndex } from './event-index-client.ts';
 import { LedgerWriter } from './ledger-writer.ts';
 import { SqliteBudgetCounter } from './budgets.ts';
 import { SqliteNoticeOutbox } from './notice-outbox.ts';
+import { SqliteAlertStore } from './alerts.ts';
 import { budgetsFileFor, indexFileFor, type StoreOptions, type StoreParts } from './store.ts';
 
 // Each attempt waits up to busy_timeout for readers to leave the WAL.
@@ -54,6 +55,7 @@ export function openSqliteStore(file: string, options: StoreOptions): StoreParts
     accessEvents: index,
     budgets: new SqliteBudgetCounter(budgetsFileFor(file)),
     noticeOutbox: new SqliteNoticeOutbox(sqlite),
+    alerts: new SqliteAlertStore(db),
     warmUp: async () => void (await Promise.all([writer.start(), index.ready()])),
     closeBackground: async () => {
       await writer.close();

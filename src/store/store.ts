@@ -16,6 +16,7 @@ import type { SqlLedgerStorage } from './ledger-storage.ts';
 import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-index.ts';
 import type { BudgetCounter } from './budgets.ts';
 import type { NoticeOutbox } from './notice-outbox.ts';
+import type { AlertStore } from './alerts.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -86,6 +87,7 @@ export interface StoreParts {
   accessEvents: AccessEventQueries;
   budgets: BudgetCounter;
   noticeOutbox: NoticeOutbox;
+  alerts: AlertStore;
   /** Start the dialect's background threads now. */
   warmUp(): Promise<void>;
   /** Stop them (before the database closes). */
@@ -107,6 +109,8 @@ export class Store {
   readonly budgets: BudgetCounter;
   /** Customer notices waiting to go, going and gone. */
   readonly noticeOutbox: NoticeOutbox;
+  /** Detection's alerts, risk scores and alert state changes. */
+  readonly alerts: AlertStore;
   /** Which key ring the store belongs to, and the KEK new data keys must be under. */
   readonly keyRingIdentity: KeyRingIdentityRepository;
 
@@ -124,6 +128,7 @@ export class Store {
     this.eventIndex = parts.eventIndex;
     this.budgets = parts.budgets;
     this.noticeOutbox = parts.noticeOutbox;
+    this.alerts = parts.alerts;
     this.keyRingIdentity = new KeyRingIdentityRepository(parts.db);
     this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);
   }
