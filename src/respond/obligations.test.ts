@@ -1,5 +1,9 @@
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors.ts';
 import { parseEntities } from './entities.ts';
 import type { AffectedPerson, ObligationsIncident } from './incident-input.ts';
 import { obligationsFor, type AuthorityLine, type Obligations, type ObligationLine } from './obligations.ts';
@@ -50,6 +54,29 @@ describe('rules table', () => {
       expect(rule!.reviewed).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       for (const a of rule!.authorities) expect(a.quote.length, `${code} ${a.id}`).toBeGreaterThan(40);
     }
+  });
+});
+
+describe('rules table checks', () => {
+  function brokenTable(file: string, edit: (rule: Record<string, any>) => void): string {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-rules-'));
+    cpSync(fileURLToPath(new URL('../../rules', import.meta.url)), dir, { recursive: true });
+    const path = join(dir, 'jurisdictions', file);
+    const rule = JSON.parse(readFileSync(path, 'utf8'));
+    edit(rule);
+    writeFileSync(path, JSON.stringify(rule));
+    return dir;
+  }
+
+  it('a rule naming an element the vocabulary lacks is refused, naming the file and the field', () => {
+    const dir = brokenTable('US-TX.json', (r) => (r.elements.anyOf[0] = ['name', 'socialSecurity']));
+    expect(() => loadRules(dir)).toThrow(ConfigError);
+    expect(() => loadRules(dir)).toThrow(/US-TX\.json: authorities\[0\]\.test\.all\[0\]\.elements\[0\] names "socialSecurity"/);
+  });
+
+  it('a deadline without a period, or an unknown time zone, is refused', () => {
+    expect(() => loadRules(brokenTable('BR.json', (r) => (r.individuals.deadline = { text: 'soon' })))).toThrow(/BR\.json: individuals\.deadline must give one of hours, calendarDays, workingDays or none/);
+    expect(() => loadRules(brokenTable('SG.json', (r) => (r.timezone = 'Asia/Nowhere')))).toThrow(/SG\.json: timezone "Asia\/Nowhere" is not an IANA time zone/);
   });
 });
 
@@ -180,9 +207,10 @@ describe('deadlines', () => {
     expect(o.records.find((r) => r.jurisdiction === 'CA')!.keepUntil).toBe('2028-11-18');
   });
 
-  it('Québec residents are under both PIPEDA and the Québec private sector Act', () => {
+  it('Québec residents are under both PIPEDA and the Québec private sector Act, whose register is kept 5 years', () => {
     const o = obligationsFor(incident(people(1, { country: 'CA', region: 'CA-QC', fields: ['email'] })), { rules });
     expect(o.authorities.map((l) => l.jurisdiction)).toEqual(['CA', 'CA-QC']);
+    expect(o.records.find((r) => r.jurisdiction === 'CA-QC')!.keepUntil).toBe('2031-11-18');
   });
 });
 
@@ -268,6 +296,8 @@ describe('jurisdictions without a rule', () => {
       ['US', 'assess'],
       ['US-OR', 'assess'],
     ]);
+    expect(authority(o, 'US').question).toContain('Which subdivision does each live in?');
+    expect(authority(o, 'US-OR').question).toContain('no rule for US-OR');
   });
 });
 

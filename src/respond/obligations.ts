@@ -458,7 +458,11 @@ function noDutyLine(rule: JurisdictionRule, persons: AffectedPerson[], who: stri
 }
 
 function noRuleLine(code: string, persons: AffectedPerson[], rules: RulesTable, whom: string): ObligationLine {
-  const question = `The rules table (version ${rules.version}) has no rule for ${code}. Does its law require notifying ${whom} of this breach, and by when? Ask counsel, then add rules/jurisdictions/${code}.json.`;
+  const subdivisions = code.length === 2 ? [...rules.rules.keys()].filter((k) => k.startsWith(`${code}-`)).sort() : [];
+  // A US customer without a state: the laws are the states' (the table has some), so the state decides.
+  const question = subdivisions.length
+    ? `The rules table (version ${rules.version}) has rules for ${code} per subdivision (${subdivisions.join(', ')}), and these people have none recorded. Which subdivision does each live in? Add their region and run again; until then, ask counsel whether notifying ${whom} is required.`
+    : `The rules table (version ${rules.version}) has no rule for ${code}. Does its law require notifying ${whom} of this breach, and by when? Ask counsel, then add rules/jurisdictions/${code}.json.`;
   return {
     jurisdiction: code,
     required: 'assess',
