@@ -218,6 +218,11 @@ export function checkTime(value: string, field: string, where?: Where): string {
   return new Date(value).toISOString();
 }
 
+/** Whether `value` has the shape of an e-mail address (what parseCustomer accepts). */
+export function isEmailAddress(value: string): boolean {
+  return EMAIL_RE.test(value.trim());
+}
+
 export function normalizeEmail(value: string): string {
   return value.trim().toLowerCase();
 }

@@ -44,6 +44,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./blast-radius.ts')).registerBlastRadius,
   },
   {
+    usage: 'attribute',
+    summary: 'match a leaked list of e-mails and phone numbers to customers (blind index, nothing decrypted) and rank the employees who could have leaked it',
+    load: async () => (await import('./attribute.ts')).registerAttribute,
+  },
+  {
     usage: 'ledger',
     summary: 'the tamper-evident access ledger: checkpoints, proofs, verification, export',
     load: async () => (await import('./ledger.ts')).registerLedger,

@@ -94,7 +94,7 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | { action: 'issue_token'; resource: { type: 'Employee'; employee: Employee } }
   | { action: 'rotate_key'; resource: { type: 'Key'; id: KeyName } }
   | { action: 'prove_ledger'; resource: { type: 'Ledger' } }
-  | { action: 'investigate'; resource: { type: 'Employee'; id: string } }
+  | { action: 'investigate'; resource: { type: 'Employee'; id: string } | RecordList }
   | { action: 'respond'; operation: IncidentOperation; resource: { type: 'Incident'; id: string } }
   | { action: 'notify'; resource: { type: 'Customer'; customer: CustomerProfile } }
 );

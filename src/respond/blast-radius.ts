@@ -9,7 +9,7 @@
  */
 import type { AccessEvent } from '../model.ts';
 import type { CustomerPlace } from '../store/customers.ts';
-import { unjustifiedAccess, type CaseHistoryRecord } from './case-history.ts';
+import { PurposeJudge, type CaseSource } from './case-history.ts';
 
 /** Who and when: `from` inclusive, `to` exclusive, both RFC 3339 (either may be open). */
 export interface RadiusWindow {
@@ -19,13 +19,9 @@ export interface RadiusWindow {
 }
 
 /** Where the cases and customers behind the events are looked up: the store, or files. */
-export interface RadiusDirectory {
-  /** The cases among `ids` that exist, with their histories. */
-  caseHistories(ids: readonly string[]): Promise<Map<string, CaseHistoryRecord>>;
+export interface RadiusDirectory extends CaseSource {
   /** Country and region of the customers among `ids` that are known. */
   places(ids: readonly string[]): Promise<Map<string, CustomerPlace>>;
-  /** False when no cases are known at all: then only accesses without a purpose can be called unjustified. */
-  readonly knowsCases: boolean;
 }
 
 export interface CustomerExposure {
@@ -89,20 +85,14 @@ export function inWindow(window: RadiusWindow, event: AccessEvent): boolean {
 /** Compute the blast radius from the subject's events, a page at a time (pages may hold other events: they are skipped). */
 export async function blastRadius(window: RadiusWindow, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
   const exposures = new Map<string, Exposure>();
-  const cases = new Map<string, CaseHistoryRecord | null>();
+  const judge = new PurposeJudge(directory);
   let events = 0;
   for await (const page of pages) {
     const counted = page.filter((e) => inWindow(window, e) && exposesData(e));
-    // The cases this page names, looked up once per run, in bulk.
-    const missing = [...new Set(counted.flatMap((e) => (e.purpose?.kind === 'case' && !cases.has(e.purpose.ref) ? [e.purpose.ref] : [])))];
-    if (missing.length > 0) {
-      const found = await directory.caseHistories(missing);
-      for (const id of missing) cases.set(id, found.get(id) ?? null);
-    }
+    await judge.prefetch(counted);
     for (const e of counted) {
       events++;
       const t = Date.parse(e.time);
-      const history = e.purpose?.kind === 'case' ? cases.get(e.purpose.ref) ?? undefined : undefined;
       for (const customer of new Set(e.customers)) {
         let x = exposures.get(customer);
         if (!x) exposures.set(customer, (x = { fields: new Set(), firstMs: t, lastMs: t, events: 0, unjustified: 0 }));
@@ -110,8 +100,7 @@ export async function blastRadius(window: RadiusWindow, pages: AsyncIterable<rea
         if (t < x.firstMs) x.firstMs = t;
         if (t > x.lastMs) x.lastMs = t;
         x.events++;
-        const why = unjustifiedAccess(e, customer, history);
-        if (why === 'no_purpose' || (why !== undefined && directory.knowsCases)) x.unjustified++;
+        if (judge.unjustified(e, customer)) x.unjustified++;
       }
     }
   }

@@ -51,3 +51,38 @@ export function unjustifiedAccess(event: AccessEvent, customer: string, history:
   if (state.employee !== event.actor) return 'purpose_not_linked';
   return state.open ? undefined : 'case_closed';
 }
+
+/** Where the cases behind purposes are found: the store, or a cases file. */
+export interface CaseSource {
+  /** The cases among `ids` that exist, with their histories. */
+  caseHistories(ids: readonly string[]): Promise<Map<string, CaseHistoryRecord>>;
+  /** False when no cases are known at all: then only accesses without a purpose can be called unjustified. */
+  readonly knowsCases: boolean;
+}
+
+/** The cases events name, looked up in bulk a page at a time and each remembered for the run (state bounded by cases). */
+export class PurposeJudge {
+  private readonly cases = new Map<string, CaseHistoryRecord | null>();
+
+  constructor(private readonly source: CaseSource) {}
+
+  /** Look up, in one call, the cases these events name that are not known yet. */
+  async prefetch(events: readonly AccessEvent[]): Promise<void> {
+    const missing = new Set<string>();
+    for (const e of events) if (e.purpose?.kind === 'case' && !this.cases.has(e.purpose.ref)) missing.add(e.purpose.ref);
+    if (missing.size === 0) return;
+    const ids = [...missing];
+    const found = await this.source.caseHistories(ids);
+    for (const id of ids) this.cases.set(id, found.get(id) ?? null);
+  }
+
+  /**
+   * Whether `event`'s access to `customer` lacked a valid purpose (after prefetch). Without any
+   * cases known, only an access with no purpose at all counts.
+   */
+  unjustified(event: AccessEvent, customer: string): boolean {
+    const history = event.purpose?.kind === 'case' ? this.cases.get(event.purpose.ref) ?? undefined : undefined;
+    const why = unjustifiedAccess(event, customer, history);
+    return why === 'no_purpose' || (why !== undefined && this.source.knowsCases);
+  }
+}

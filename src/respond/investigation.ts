@@ -19,3 +19,14 @@ export function recordedInvestigation(acts: ActAuthorizer, actor: Actor, subject
     details,
   }, ctx);
 }
+
+/** Decide and record that `actor` reads what every employee did (attribution of a leaked list). */
+export function recordedSweep(acts: ActAuthorizer, actor: Actor, details: ActDetails, ctx: RequestContext): Promise<RecordedEvent> {
+  return acts.authorize(actor, {
+    request: { action: 'investigate', resource: { type: 'Directory', id: 'employees' } },
+    action: 'view',
+    target: { type: 'directory', id: 'employees' },
+    operation: 'read',
+    details,
+  }, ctx);
+}

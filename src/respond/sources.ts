@@ -5,7 +5,9 @@
  */
 import { InvalidInputError } from '../errors.ts';
 import { readRecords, UnreadableLine } from '../importer/read-records.ts';
-import { parseAccessEvent, parseCase, type AccessEvent, type CaseRecord } from '../model.ts';
+import { isEmailAddress, normalizePhone, parseAccessEvent, parseCase, type AccessEvent, type CaseRecord } from '../model.ts';
+import type { BlindIndexer } from '../vault/index.ts';
+import type { CustomerMatcher, IndexMatch } from './attribution.ts';
 import { importedHistory } from '../store/cases.ts';
 import type { CustomerPlace } from '../store/customers.ts';
 import type { Store } from '../store/store.ts';
@@ -14,6 +16,8 @@ import { EXPOSING_ACTIONS, type RadiusDirectory, type RadiusWindow } from './bla
 
 /** Events per page: large enough to amortise a query, small enough to keep memory flat. */
 export const PAGE_SIZE = 10_000;
+/** Customers per index query: well under bound-parameter limits. */
+const CUSTOMER_CHUNK = 500;
 
 /**
  * The subject's allowed reveals and exports in the window, from the access-event index (an
@@ -50,6 +54,67 @@ export async function* fileEvents(file: string): AsyncGenerator<AccessEvent[]> {
     }
   }
   if (page.length > 0) yield page;
+}
+
+/** Every allowed reveal and export touching any of `customers`, from the index, a chunk of customers at a time. */
+export function storeCustomerEvents(store: Store): (customers: readonly string[]) => AsyncGenerator<AccessEvent[]> {
+  return async function* (customers) {
+    for (let i = 0; i < customers.length; i += CUSTOMER_CHUNK) {
+      const chunk = customers.slice(i, i + CUSTOMER_CHUNK);
+      // An event touching customers of two chunks comes once per chunk; each pass counts only its own chunk's customers.
+      const own = new Set(chunk);
+      let afterSeq: number | undefined;
+      for (;;) {
+        const page = await store.accessEvents.byCustomers(chunk, { actions: EXPOSING_ACTIONS, decision: 'allow', limit: PAGE_SIZE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+        if (page.length === 0) break;
+        yield page.map((e) => (e.customers.every((c) => own.has(c)) ? e : { ...e, customers: e.customers.filter((c) => own.has(c)) }));
+        if (page.length < PAGE_SIZE) break;
+        afterSeq = page[page.length - 1]!.seq;
+      }
+    }
+  };
+}
+
+/** Customers by blind index, from the store's index columns: nothing is decrypted. */
+export function storeCustomerMatcher(store: Store): CustomerMatcher {
+  return {
+    async match(indexes) {
+      const out: IndexMatch[] = [];
+      for (const kind of ['email', 'phone'] as const) {
+        for (const m of await store.customers.matchBlindIndexes(kind, indexes[kind])) out.push({ kind, index: m.index, customer: m.id, canary: m.canary });
+      }
+      return out;
+    },
+  };
+}
+
+/**
+ * Customers by blind index from a customers file: each record's e-mail and phone hashed as the
+ * vault hashes them (same normalization; the phone read in the customer's country), streamed.
+ */
+export function fileCustomerMatcher(file: string, indexer: BlindIndexer): CustomerMatcher {
+  return {
+    async match(indexes) {
+      const wanted = { email: new Set(indexes.email), phone: new Set(indexes.phone) };
+      const out: IndexMatch[] = [];
+      for await (const r of readRecords(file, 'jsonl')) {
+        if (r instanceof UnreadableLine) throw new InvalidInputError(`${file}:${r.line}: ${r.message}`, { file, line: r.line });
+        const o = r.value as { id?: unknown; email?: unknown; phone?: unknown; country?: unknown; canary?: unknown };
+        if (typeof o !== 'object' || o === null || typeof o.id !== 'string') throw new InvalidInputError(`${file}:${r.line}: field "id": is required`, { file, line: r.line, field: 'id' });
+        const canary = o.canary === true || o.canary === 'true' || o.canary === '1';
+        if (typeof o.email === 'string' && wanted.email.size > 0 && isEmailAddress(o.email)) {
+          const index = indexer.email(o.email);
+          if (wanted.email.has(index)) out.push({ kind: 'email', index, customer: o.id, canary });
+        }
+        const country = typeof o.country === 'string' ? o.country.toUpperCase() : undefined;
+        if (typeof o.phone === 'string' && wanted.phone.size > 0 && normalizePhone(o.phone, country) !== undefined) {
+          const index = indexer.phone(o.phone, country);
+          if (wanted.phone.has(index)) out.push({ kind: 'phone', index, customer: o.id, canary });
+        }
+      }
+      return out;
+    },
+  };
 }
 
 /** Cases and customers from the store. */

@@ -36,6 +36,24 @@ export class AccessEventRepository implements AccessEventQueries {
     return page(query, q, 'c.seq');
   }
 
+  /**
+   * Events touching any of `customers` (at most a few hundred ids per call), once each even when
+   * they touch several of them, in seq order.
+   */
+  async byCustomers(customers: readonly string[], q: EventQuery): Promise<RecordedEvent[]> {
+    await this.projection.catchUp();
+    if (customers.length === 0) return [];
+    const query = this.db
+      .selectFrom('access_event_customers as c')
+      .innerJoin('access_events as e', 'e.seq', 'c.seq')
+      .innerJoin('ledger_entries as l', 'l.idx', 'c.seq')
+      .select(['c.seq', 'l.entry'])
+      .where('c.customer', 'in', [...customers]);
+    const rows = await page(query, q, 'c.seq');
+    // One row per (event, customer): an event touching several of them comes once per customer, adjacent.
+    return rows.filter((r, i) => i === 0 || rows[i - 1]!.seq !== r.seq);
+  }
+
   async byTime(q: EventQuery): Promise<RecordedEvent[]> {
     await this.projection.catchUp();
     return page(this.db.selectFrom('access_events as e').innerJoin('ledger_entries as l', 'l.idx', 'e.seq').select(['e.seq', 'l.entry']), q, 'e.seq');

@@ -49,6 +49,10 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
     return this.query('byCustomer', [customer, q]) as Promise<RecordedEvent[]>;
   }
 
+  byCustomers(customers: readonly string[], q: EventQuery): Promise<RecordedEvent[]> {
+    return this.query('byCustomers', [customers, q]) as Promise<RecordedEvent[]>;
+  }
+
   byTime(q: EventQuery): Promise<RecordedEvent[]> {
     return this.query('byTime', [q]) as Promise<RecordedEvent[]>;
   }

@@ -28,6 +28,8 @@ export interface EventQuery {
 export interface AccessEventQueries {
   byActor(actor: string, q: EventQuery): Promise<RecordedEvent[]>;
   byCustomer(customer: string, q: EventQuery): Promise<RecordedEvent[]>;
+  /** Events touching any of `customers` (a few hundred ids at most), each once, in seq order. */
+  byCustomers(customers: readonly string[], q: EventQuery): Promise<RecordedEvent[]>;
   byTime(q: EventQuery): Promise<RecordedEvent[]>;
   /** How many events of this kind an actor has since `since` (reveal budgets). */
   countSince(actor: string, action: AccessAction, decision: Decision, since: string): Promise<number>;

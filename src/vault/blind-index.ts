@@ -15,14 +15,17 @@
  *
  *   probe: HMAC(indexKey, "search-probe\0" || kind || "\0" || normalized)
  */
-import { createHmac } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes } from 'node:crypto';
 import { InvalidInputError } from '../errors.ts';
 import { normalizeEmail, normalizePhone } from '../model.ts';
 import type { KeyRing } from './keyring.ts';
 
 export type SearchKind = 'email' | 'phone';
 
-function keyedHash(keyring: KeyRing, domain: string, normalized: string): string {
+/** What a keyed hash needs of a key ring: its index key, never the KEKs. */
+type IndexKeyHolder = Pick<KeyRing, 'indexKey'>;
+
+function keyedHash(keyring: IndexKeyHolder, domain: string, normalized: string): string {
   return createHmac('sha256', keyring.indexKey).update(`${domain}\0`, 'utf8').update(normalized, 'utf8').digest('hex');
 }
 
@@ -40,12 +43,12 @@ function phoneForIndex(phone: string, country?: string): string {
 }
 
 /** Index of an e-mail address; equal for addresses that differ only in case or surrounding blanks. */
-export function blindIndexEmail(keyring: KeyRing, email: string): string {
+export function blindIndexEmail(keyring: IndexKeyHolder, email: string): string {
   return keyedHash(keyring, 'email', emailForIndex(email));
 }
 
 /** Index of a phone number, read as national in `country` (ISO 3166-1 alpha-2) unless written +…. */
-export function blindIndexPhone(keyring: KeyRing, phone: string, country?: string): string {
+export function blindIndexPhone(keyring: IndexKeyHolder, phone: string, country?: string): string {
   return keyedHash(keyring, 'phone', phoneForIndex(phone, country));
 }
 
@@ -53,4 +56,20 @@ export function blindIndexPhone(keyring: KeyRing, phone: string, country?: strin
 export function searchProbeHash(keyring: KeyRing, kind: SearchKind, value: string, country?: string): string {
   const normalized = kind === 'email' ? emailForIndex(value) : phoneForIndex(value, country);
   return keyedHash(keyring, `search-probe\0${kind}`, normalized);
+}
+
+/** E-mail and phone blind indexes under one key. */
+export interface BlindIndexer {
+  email(value: string): string;
+  phone(value: string, country?: string): string;
+}
+
+/**
+ * Blind indexes computed exactly as the vault's (same normalization, same domains) under a
+ * random key that lives for one run: for matching clear values from files against each other
+ * (attribution from a customers file) without holding either side in clear in memory.
+ */
+export function ephemeralBlindIndexer(): BlindIndexer {
+  const holder = { indexKey: createSecretKey(randomBytes(32)) };
+  return { email: (v) => blindIndexEmail(holder, v), phone: (v, c) => blindIndexPhone(holder, v, c) };
 }

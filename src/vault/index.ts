@@ -9,6 +9,6 @@
 export { KEY_FILE_NAME, KEYRING_ENV, keyRingPath } from './keyring.ts';
 export { createVault, openVault, Vault, type KeyRingStatus, type VaultOptions } from './vault.ts';
 export { DATA_KEY_BYTES, wrappedKekId } from './envelope.ts';
-export { type SearchKind } from './blind-index.ts';
+export { ephemeralBlindIndexer, type BlindIndexer, type SearchKind } from './blind-index.ts';
 export { maskEmail, maskField, maskGeneric, maskName, maskPhone } from './mask.ts';
 export { type SealedCustomerRecord, type SealedPii } from './seal-customer.ts';

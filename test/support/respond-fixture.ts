@@ -35,7 +35,15 @@ export interface RespondFixture {
 
 let counter = 0;
 
-export async function respondFixture(store: StoreLocation): Promise<RespondFixture> {
+export interface FixtureOptions {
+  /** Demo customers to seed (default FIXTURE_CUSTOMERS; CANARY_EVERY or more holds a canary). */
+  customers?: number;
+  /** More events to record, given the subject's untouched customers and a clock in minutes before now. */
+  extra?: (ctx: { pool: string[]; t: (minutesAgo: number) => string; id: () => string }) => AccessEvent[];
+}
+
+export async function respondFixture(store: StoreLocation, options: FixtureOptions = {}): Promise<RespondFixture> {
+  const customerCount = options.customers ?? FIXTURE_CUSTOMERS;
   // SQLite keeps its key files beside the store, as `custos serve --data DIR` does.
   const dataDir = store.dialect === 'sqlite' ? dirname(store.file) : mkdtempSync(join(tmpdir(), 'custos-respond-'));
   const config = loadConfig({ data: dataDir }, { CUSTOS_CHECKPOINT_EVERY: '10' });
@@ -45,7 +53,7 @@ export async function respondFixture(store: StoreLocation): Promise<RespondFixtu
   const events: AccessEvent[] = [];
   let cases: CaseRecord[];
   try {
-    await seedDemoIfEmpty(custos.store, custos.vault, now, FIXTURE_CUSTOMERS);
+    await seedDemoIfEmpty(custos.store, custos.vault, now, customerCount);
     cases = await custos.store.cases.list({ limit: 10_000 }, now);
     const byEmployee = new Map<string, CaseRecord[]>();
     for (const c of cases) byEmployee.set(c.employee, [...(byEmployee.get(c.employee) ?? []), c]);
@@ -57,7 +65,7 @@ export async function respondFixture(store: StoreLocation): Promise<RespondFixtu
     const id = () => `fx-${process.pid}-${++counter}`;
     const other = (n: number) => `cus-${String(n).padStart(6, '0')}`;
     // Customers the subject has no case for, each used once below.
-    const pool = [...Array(FIXTURE_CUSTOMERS).keys()].map((i) => other(i + 1)).filter((c) => !own.some((k) => k.customer === c) && !demoCustomer(Number(c.slice(4)), CANARY_EVERY).canary);
+    const pool = [...Array(customerCount).keys()].map((i) => other(i + 1)).filter((c) => !own.some((k) => k.customer === c) && !demoCustomer(Number(c.slice(4)), CANARY_EVERY).canary);
     const stranger = pool[0]!;
     const reveal = (minutesAgo: number, customer: string, fields: string[], purpose?: string): AccessEvent => ({
       id: id(), time: t(minutesAgo), actor: subject, action: 'reveal', customers: [customer], fields, decision: 'allow', channel: 'api',
@@ -80,6 +88,7 @@ export async function respondFixture(store: StoreLocation): Promise<RespondFixtu
       { id: id(), time: t(14), actor: subject, action: 'view', customers: [pool[5]!], fields: [], decision: 'allow' },
       { ...reveal(13, pool[6]!, ['email']), actor: 'emp-0999' },
       reveal(24 * 60, pool[7]!, ['email']),
+      ...(options.extra?.({ pool, t, id }) ?? []),
     );
     for (const e of events) await custos.recorder.record(e);
   } finally {
@@ -87,9 +96,10 @@ export async function respondFixture(store: StoreLocation): Promise<RespondFixtu
   }
   const files = { events: join(dataDir, 'events.jsonl'), customers: join(dataDir, 'customers.jsonl'), cases: join(dataDir, 'cases.jsonl') };
   writeFileSync(files.events, events.map((e) => JSON.stringify(e)).join('\n') + '\n');
-  writeFileSync(files.customers, [...Array(FIXTURE_CUSTOMERS).keys()].map((i) => JSON.stringify(demoCustomer(i + 1, CANARY_EVERY))).join('\n') + '\n');
+  writeFileSync(files.customers, [...Array(customerCount).keys()].map((i) => JSON.stringify(demoCustomer(i + 1, CANARY_EVERY))).join('\n') + '\n');
   writeFileSync(files.cases, cases.map((c) => JSON.stringify(c)).join('\n') + '\n');
   const subjectEvents = events.filter((e) => e.actor === events[0]!.actor);
+  // Those below are the subject's; the extra events (and the rest) are in the files and the store.
   const subjectCases = cases.filter((c) => c.employee === events[0]!.actor);
   return {
     dataDir,

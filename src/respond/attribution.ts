@@ -1,0 +1,283 @@
+/**
+ * Attribution of a leaked list: e-mail addresses and phone numbers found in the wild are matched
+ * to customers by blind index (keyed hashes of the normalized values; nothing is decrypted), and
+ * the employees whose reveals and exports could explain the list are ranked: how much of it they
+ * saw (coverage), how much of that without a valid purpose, how much no one else saw, and
+ * whether they saw it before the leak. A canary in the list pins the source down: no legitimate
+ * purpose ever links to one, so whoever exposed it is the source.
+ *
+ * State is bounded by the list, the matched customers and the employees, never by the events.
+ */
+import { createReadStream } from 'node:fs';
+import { access } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { InvalidInputError } from '../errors.ts';
+import { isEmailAddress, normalizePhone, type AccessEvent } from '../model.ts';
+import type { BlindIndexer } from '../vault/index.ts';
+import { PurposeJudge, type CaseSource } from './case-history.ts';
+import { exposesData } from './blast-radius.ts';
+
+export type LeakedKind = 'email' | 'phone';
+
+/** One usable line of the list: its kind and blind index (the clear value is not kept). */
+export interface LeakedEntry {
+  line: number;
+  kind: LeakedKind;
+  index: string;
+}
+
+export interface BadLine {
+  line: number;
+  reason: string;
+}
+
+export interface LeakedList {
+  entries: LeakedEntry[];
+  bad: BadLine[];
+}
+
+/** A customer whose blind index of `kind` equals one in the list. */
+export interface IndexMatch {
+  kind: LeakedKind;
+  index: string;
+  customer: string;
+  canary: boolean;
+}
+
+/** Finds customers by blind index: the store's columns, or a customers file hashed the same way. */
+export interface CustomerMatcher {
+  match(indexes: Record<LeakedKind, readonly string[]>): Promise<IndexMatch[]>;
+}
+
+export interface Candidate {
+  employee: string;
+  /** Matched lines whose value (that customer's e-mail or phone) the employee revealed or exported. */
+  covered: number;
+  /** covered / matched. */
+  coverage: number;
+  /** Of the covered lines, those the employee saw only through accesses without a valid purpose. */
+  unjustified: number;
+  /** Of the covered lines, those no other employee saw. */
+  exclusive: number;
+  /** Other employees who saw at least one of the same customers' leaked values. */
+  sharedWith: number;
+  /** Canary customers in the list whose leaked value this employee saw. */
+  canaries: string[];
+  /** Accesses after the leak date (cannot explain it; not counted above). */
+  after: number;
+  first: string;
+  last: string;
+  /** 0–100: 100 when a canary pins the source; otherwise coverage weighted with unjustified and exclusive shares. */
+  score: number;
+  explanation: string;
+}
+
+export interface Attribution {
+  /** Lines matched to at least one customer. */
+  matched: number;
+  /** Usable lines matched to no customer. */
+  unmatched: number;
+  /** Customers matched. */
+  customers: number;
+  /** Canary customers among them. */
+  canaries: string[];
+  leakedAt?: string;
+  bad: BadLine[];
+  candidates: Candidate[];
+  notes?: string[];
+}
+
+const KIND_BIT: Record<LeakedKind, number> = { email: 1, phone: 2 };
+
+/**
+ * Read a leaked list: one e-mail address or phone number per line (blank lines skipped). Phone
+ * numbers are read in international form, or as national numbers of `country`. A line that is
+ * neither is reported with its number, never its text (it may be anyone's data).
+ */
+export async function readLeakedList(file: string, indexer: BlindIndexer, opts: { country?: string } = {}): Promise<LeakedList> {
+  try {
+    await access(file);
+  } catch {
+    throw new InvalidInputError(`${file}: no such file or it cannot be read`, { file });
+  }
+  const entries: LeakedEntry[] = [];
+  const bad: BadLine[] = [];
+  let line = 0;
+  for await (const raw of createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity })) {
+    line++;
+    const value = raw.trim();
+    if (value === '') continue;
+    if (value.includes('@')) {
+      if (isEmailAddress(value)) entries.push({ line, kind: 'email', index: indexer.email(value) });
+      else bad.push({ line, reason: 'not an e-mail address' });
+    } else if (normalizePhone(value, opts.country) !== undefined) {
+      entries.push({ line, kind: 'phone', index: indexer.phone(value, opts.country) });
+    } else {
+      bad.push({ line, reason: `neither an e-mail address nor a phone number${opts.country ? ` (national numbers read in ${opts.country})` : ' in international form (+<country code>…; --country reads national numbers)'}` });
+    }
+  }
+  return { entries, bad };
+}
+
+/** Per employee and matched customer: which leaked kinds they saw, and which through a valid purpose. */
+interface Sight {
+  seen: number;
+  justified: number;
+}
+
+interface EmployeeSights {
+  customers: Map<string, Sight>;
+  firstMs: number;
+  lastMs: number;
+  after: number;
+}
+
+export interface AttributionOptions {
+  /** When the list surfaced: only accesses before it can explain it. */
+  leakedAt?: string;
+  /** Candidates to return, best first (default 50). */
+  top?: number;
+}
+
+/**
+ * Rank the employees who could explain `list`. `events(ids)` gives every event touching any of
+ * those customers (it may give others: they are skipped), a page at a time.
+ */
+export async function attribute(
+  list: LeakedList,
+  matcher: CustomerMatcher,
+  events: (customers: readonly string[]) => AsyncIterable<readonly AccessEvent[]>,
+  cases: CaseSource,
+  opts: AttributionOptions = {},
+): Promise<Attribution> {
+  // Matched customers: which lines, of which kind, each explains.
+  const linesOf = new Map<string, Array<{ line: number; kind: LeakedKind }>>();
+  const canaries = new Set<string>();
+  const matchedLines = new Set<number>();
+  const byIndex: Record<LeakedKind, Map<string, number[]>> = { email: new Map(), phone: new Map() };
+  for (const e of list.entries) {
+    const lines = byIndex[e.kind].get(e.index);
+    if (lines) lines.push(e.line);
+    else byIndex[e.kind].set(e.index, [e.line]);
+  }
+  for (const m of await matcher.match({ email: [...byIndex.email.keys()], phone: [...byIndex.phone.keys()] })) {
+    for (const line of byIndex[m.kind].get(m.index) ?? []) {
+      matchedLines.add(line);
+      let lines = linesOf.get(m.customer);
+      if (!lines) linesOf.set(m.customer, (lines = []));
+      lines.push({ line, kind: m.kind });
+    }
+    if (m.canary) canaries.add(m.customer);
+  }
+  const leakedKinds = new Map<string, number>();
+  for (const [customer, lines] of linesOf) leakedKinds.set(customer, lines.reduce((bits, l) => bits | KIND_BIT[l.kind], 0));
+
+  const leakedMs = opts.leakedAt !== undefined ? Date.parse(opts.leakedAt) : Infinity;
+  const sights = new Map<string, EmployeeSights>();
+  /** Per customer and kind bit: the employees who saw it (for exclusivity). */
+  const seenBy = new Map<string, Map<number, Set<string>>>();
+  const judge = new PurposeJudge(cases);
+  for await (const page of events([...linesOf.keys()].sort())) {
+    const relevant = page.filter((e) => exposesData(e) && e.customers.some((c) => leakedKinds.has(c)));
+    await judge.prefetch(relevant);
+    for (const e of relevant) {
+      const fieldBits = (e.fields.includes('email') ? 1 : 0) | (e.fields.includes('phone') ? 2 : 0);
+      const t = Date.parse(e.time);
+      for (const customer of new Set(e.customers)) {
+        const bits = fieldBits & (leakedKinds.get(customer) ?? 0);
+        if (bits === 0) continue;
+        let s = sights.get(e.actor);
+        if (!s) sights.set(e.actor, (s = { customers: new Map(), firstMs: Infinity, lastMs: -Infinity, after: 0 }));
+        if (t >= leakedMs) {
+          s.after++;
+          continue;
+        }
+        let sight = s.customers.get(customer);
+        if (!sight) s.customers.set(customer, (sight = { seen: 0, justified: 0 }));
+        sight.seen |= bits;
+        if (!judge.unjustified(e, customer)) sight.justified |= bits;
+        s.firstMs = Math.min(s.firstMs, t);
+        s.lastMs = Math.max(s.lastMs, t);
+        let byBit = seenBy.get(customer);
+        if (!byBit) seenBy.set(customer, (byBit = new Map()));
+        for (const bit of [1, 2]) {
+          if ((bits & bit) === 0) continue;
+          let who = byBit.get(bit);
+          if (!who) byBit.set(bit, (who = new Set()));
+          who.add(e.actor);
+        }
+      }
+    }
+  }
+
+  const matched = matchedLines.size;
+  const candidates: Candidate[] = [];
+  for (const [employee, s] of sights) {
+    if (s.customers.size === 0) continue;
+    const covered = new Set<number>();
+    const unjustified = new Set<number>();
+    const exclusive = new Set<number>();
+    const others = new Set<string>();
+    const pinned: string[] = [];
+    for (const [customer, sight] of s.customers) {
+      for (const { line, kind } of linesOf.get(customer) ?? []) {
+        const bit = KIND_BIT[kind];
+        if ((sight.seen & bit) === 0) continue;
+        covered.add(line);
+        if ((sight.justified & bit) === 0) unjustified.add(line);
+        const who = seenBy.get(customer)?.get(bit);
+        if (who && who.size === 1) exclusive.add(line);
+        for (const o of who ?? []) if (o !== employee) others.add(o);
+      }
+      if (canaries.has(customer)) pinned.push(customer);
+    }
+    if (covered.size === 0) continue;
+    const coverage = matched > 0 ? covered.size / matched : 0;
+    const score = pinned.length > 0 ? 100 : Math.round(100 * (0.6 * coverage + 0.2 * (unjustified.size / covered.size) + 0.2 * (exclusive.size / covered.size)) * 10) / 10;
+    const candidate: Candidate = {
+      employee,
+      covered: covered.size,
+      coverage: Math.round(coverage * 10_000) / 10_000,
+      unjustified: unjustified.size,
+      exclusive: exclusive.size,
+      sharedWith: others.size,
+      canaries: pinned.sort(),
+      after: s.after,
+      first: new Date(s.firstMs).toISOString(),
+      last: new Date(s.lastMs).toISOString(),
+      score,
+      explanation: '',
+    };
+    candidate.explanation = explain(candidate, matched, opts.leakedAt);
+    candidates.push(candidate);
+  }
+  candidates.sort((a, b) => b.score - a.score || b.covered - a.covered || (a.employee < b.employee ? -1 : 1));
+  const notes: string[] = [];
+  if (!cases.knowsCases) notes.push('no cases were given: only accesses without any purpose are counted as unjustified');
+  return {
+    matched,
+    unmatched: list.entries.filter((e) => !matchedLines.has(e.line)).length,
+    customers: linesOf.size,
+    canaries: [...canaries].sort(),
+    ...(opts.leakedAt !== undefined ? { leakedAt: opts.leakedAt } : {}),
+    bad: list.bad,
+    candidates: candidates.slice(0, opts.top ?? 50),
+    ...(notes.length > 0 ? { notes } : {}),
+  };
+}
+
+function explain(c: Candidate, matched: number, leakedAt: string | undefined): string {
+  const pct = (n: number, of: number) => `${of > 0 ? Math.round((100 * n) / of) : 0}%`;
+  const parts = [
+    `${c.employee} revealed or exported ${c.covered} of the ${matched} matched values (${pct(c.covered, matched)})${leakedAt ? ` before the leak (${leakedAt})` : ''}, between ${c.first} and ${c.last}`,
+    `${c.unjustified} of them without a valid purpose`,
+    c.exclusive > 0 ? `${c.exclusive} seen by no other employee` : 'every one also seen by another employee',
+    `${c.sharedWith} other employee(s) saw some of the same customers`,
+  ];
+  if (c.after > 0) parts.push(`${c.after} further access(es) came after the leak and cannot explain it`);
+  let text = `${parts.join('; ')}.`;
+  if (c.canaries.length > 0) {
+    text = `The list holds canary customer(s) ${c.canaries.join(', ')}, whose value ${c.employee} saw; no legitimate purpose links to a canary, so this pins the source down. ${text}`;
+  }
+  return text;
+}
