@@ -18,6 +18,8 @@ export interface LegalEntity {
   dpo: { name: string; email: string; phone?: string };
   /** The supervisory authority that leads for this entity (GDPR Art. 56), or its home regulator. */
   leadAuthority: { jurisdiction: string; name: string };
+  /** The From address of its notices, when it has its own. */
+  noticeFrom?: string;
 }
 
 /** How an account was matched to its entity: what a reviewer checks when a notice looks wrong. */
@@ -98,6 +100,8 @@ export function parseEntities(raw: unknown, file: string, text?: string): Entiti
     const lead = obj(r.leadAuthority, [...path, 'leadAuthority']);
     const leadJurisdiction = str(lead, 'jurisdiction', [...path, 'leadAuthority']);
     if (!JURISDICTION_RE.test(leadJurisdiction)) fail([...path, 'leadAuthority', 'jurisdiction'], 'must be an ISO 3166-1 or 3166-2 code');
+    const noticeFrom = r.noticeFrom === undefined ? undefined : str(r, 'noticeFrom', path);
+    if (noticeFrom !== undefined && !EMAIL_RE.test(noticeFrom)) fail([...path, 'noticeFrom'], 'must be an e-mail address');
     entities.set(id, {
       id,
       name: str(r, 'name', path),
@@ -105,6 +109,7 @@ export function parseEntities(raw: unknown, file: string, text?: string): Entiti
       address: str(r, 'address', path),
       dpo: { name: str(dpo, 'name', [...path, 'dpo']), email, ...(typeof dpo.phone === 'string' ? { phone: dpo.phone } : {}) },
       leadAuthority: { jurisdiction: leadJurisdiction, name: str(lead, 'name', [...path, 'leadAuthority']) },
+      ...(noticeFrom ? { noticeFrom } : {}),
     });
   });
   const known = (id: unknown, path: Array<string | number>): string =>

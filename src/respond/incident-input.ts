@@ -7,6 +7,7 @@
  */
 import { InvalidInputError } from '../errors.ts';
 import { checkId, checkTime, type Where } from '../model.ts';
+import type { CustomerExposure } from './blast-radius.ts';
 
 export const RECIPIENTS = ['third-party', 'public', 'unknown'] as const;
 export type Recipient = (typeof RECIPIENTS)[number];
@@ -144,6 +145,14 @@ export function parseObligationsIncident(raw: unknown, file?: string, lineOf?: (
     ...(window ? { window } : {}),
     ...(description ? { description } : {}),
   };
+}
+
+/**
+ * The affected people of a blast radius, as obligations needs them. A customer whose record was
+ * not found (country "unknown") keeps that country: their line asks for it instead of guessing.
+ */
+export function affectedFromExposures(customers: readonly CustomerExposure[]): AffectedPerson[] {
+  return customers.map((c) => ({ customer: c.customer, country: c.country, ...(c.region ? { region: c.region } : {}), fields: [...c.fields] }));
 }
 
 /** Parses an incident file's text; a syntax error names its line. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { parseEntities } from './entities.ts';
-import type { AffectedPerson, ObligationsIncident } from './incident-input.ts';
+import { affectedFromExposures, type AffectedPerson, type ObligationsIncident } from './incident-input.ts';
 import { obligationsFor, type AuthorityLine, type Obligations, type ObligationLine } from './obligations.ts';
 import { loadRules } from './rules.ts';
 
@@ -298,6 +298,19 @@ describe('jurisdictions without a rule', () => {
     ]);
     expect(authority(o, 'US').question).toContain('Which subdivision does each live in?');
     expect(authority(o, 'US-OR').question).toContain('no rule for US-OR');
+  });
+});
+
+describe('from a blast radius', () => {
+  it('its customers become the affected people; one whose record was not found is asked about, not dropped', () => {
+    const affected = affectedFromExposures([
+      { customer: 'c1', fields: ['email', 'phone'], first: '2026-11-01T00:00:00.000Z', last: '2026-11-02T00:00:00.000Z', events: 2, unjustified: 2, country: 'IT' },
+      { customer: 'c2', fields: ['email'], first: '2026-11-01T00:00:00.000Z', last: '2026-11-01T00:00:00.000Z', events: 1, unjustified: 1, country: 'unknown' },
+    ]);
+    const o = obligationsFor(incident(affected), { rules });
+    expect(authority(o, 'IT').affected).toBe(1);
+    expect(authority(o, 'unknown').required).toBe('assess');
+    expect(authority(o, 'unknown').question).toContain('country is not known');
   });
 });
 

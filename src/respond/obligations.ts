@@ -458,11 +458,19 @@ function noDutyLine(rule: JurisdictionRule, persons: AffectedPerson[], who: stri
 }
 
 function noRuleLine(code: string, persons: AffectedPerson[], rules: RulesTable, whom: string): ObligationLine {
+  if (!/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/.test(code)) {
+    const question = `These people's country is not known (${code}: their customer record was not found). Find where they live and run again; until then, ask counsel whether notifying ${whom} is required.`;
+    return { ...noRuleBase(code, persons, question), reason: 'country not known' };
+  }
   const subdivisions = code.length === 2 ? [...rules.rules.keys()].filter((k) => k.startsWith(`${code}-`)).sort() : [];
   // A US customer without a state: the laws are the states' (the table has some), so the state decides.
   const question = subdivisions.length
     ? `The rules table (version ${rules.version}) has rules for ${code} per subdivision (${subdivisions.join(', ')}), and these people have none recorded. Which subdivision does each live in? Add their region and run again; until then, ask counsel whether notifying ${whom} is required.`
     : `The rules table (version ${rules.version}) has no rule for ${code}. Does its law require notifying ${whom} of this breach, and by when? Ask counsel, then add rules/jurisdictions/${code}.json.`;
+  return { ...noRuleBase(code, persons, question), reason: `no rule for ${code} in the rules table` };
+}
+
+function noRuleBase(code: string, persons: AffectedPerson[], question: string): ObligationLine {
   return {
     jurisdiction: code,
     required: 'assess',
@@ -472,7 +480,7 @@ function noRuleLine(code: string, persons: AffectedPerson[], rules: RulesTable, 
     law: '',
     cite: '',
     quote: '',
-    reason: `no rule for ${code} in the rules table`,
+    reason: '',
     question,
     deadlineRule: '',
     rulesVersion: null,
