@@ -221,7 +221,7 @@ describe('US states: each with its own data elements', () => {
     expect(line.required).toBe('no');
     expect(line.deadline).toBeNull();
     expect(line.reason).toMatch(/e-mail address.*alone.*is not enough/);
-    expect(authority(o, 'US-TX').required).toBe('no');
+    expect(authority(o, 'US-TX', 'ag').required).toBe('no');
     expect(line.affected).toBe(300);
   });
 
@@ -243,11 +243,12 @@ describe('US states: each with its own data elements', () => {
   it('Texas: residents within 60 days; the Attorney General within 30 days from 250 residents, not 249', () => {
     const at250 = obligationsFor(incident(people(250, { country: 'US', region: 'US-TX', fields: ['name', 'ssn'] })), { rules });
     expect(individuals(at250, 'US-TX').deadline).toBe('2027-01-17T23:59:59-06:00');
-    expect(authority(at250, 'US-TX').required).toBe('yes');
-    expect(authority(at250, 'US-TX').deadline).toBe('2026-12-18T23:59:59-06:00');
+    expect(authority(at250, 'US-TX', 'ag').required).toBe('yes');
+    expect(authority(at250, 'US-TX', 'ag').deadline).toBe('2026-12-18T23:59:59-06:00');
     const at249 = obligationsFor(incident(people(249, { country: 'US', region: 'US-TX', fields: ['name', 'ssn'] })), { rules });
-    expect(authority(at249, 'US-TX').required).toBe('no');
-    expect(authority(at249, 'US-TX').reason).toContain('only 249');
+    expect(authority(at249, 'US-TX', 'ag').required).toBe('no');
+    expect(authority(at249, 'US-TX', 'ag').reason).toContain('only 249');
+    expect(authority(at250, 'US-TX', 'cra').required).toBe('no');
   });
 
   it('Florida: the Department of Legal Affairs from 500 residents, 30 days; only people whose data triggers count', () => {
@@ -256,7 +257,9 @@ describe('US states: each with its own data elements', () => {
       { rules },
     );
     expect(individuals(o, 'US-FL').affected).toBe(499);
-    expect(authority(o, 'US-FL').required).toBe('no');
+    expect(authority(o, 'US-FL', 'dla').required).toBe('no');
+    const many = obligationsFor(incident(people(1001, { country: 'US', region: 'US-FL', fields: ['name', 'ssn'] })), { rules });
+    expect(authority(many, 'US-FL', 'cra')).toMatchObject({ required: 'yes', deadline: null, affected: 1001 });
   });
 
   it('California\'s Attorney General: 15 days after the consumer notices, from 501 residents', () => {

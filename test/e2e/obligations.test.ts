@@ -46,6 +46,7 @@ describe('custos obligations', PROCESSES, () => {
       ['IE', 'assess', '2026-11-21T14:00:00Z'],
       ['IT', 'no', null],
       ['US-TX', 'no', null],
+      ['US-TX', 'no', null],
     ]);
     const tx = out.individuals.find((l) => l.jurisdiction === 'US-TX')!;
     expect(tx).toMatchObject({ required: 'no', deadline: null, affected: 1 });
