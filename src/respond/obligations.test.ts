@@ -317,6 +317,21 @@ describe('from a blast radius', () => {
   });
 });
 
+describe('scale', () => {
+  it('100,000 affected people across the demo countries are answered at once, grouped by their sets of fields', () => {
+    const countries = [['FR'], ['DE'], ['IT'], ['ES'], ['GB'], ['ID'], ['BR'], ['JP'], ['CA', 'CA-QC'], ['US', 'US-TX']] as const;
+    const affected = Array.from({ length: 100_000 }, (_, i): AffectedPerson => {
+      const [country, region] = countries[i % countries.length]!;
+      return { customer: `c${i}`, country, ...(region ? { region } : {}), fields: i % 3 ? ['email'] : ['email', 'phone'] };
+    });
+    const started = performance.now();
+    const o = obligationsFor(incident(affected, { controller: { name: 'EU Ltd', country: 'IE' } }), { rules });
+    expect(performance.now() - started).toBeLessThan(5_000);
+    expect(authority(o, 'IE').affected).toBe(40_000);
+    expect(individuals(o, 'US-TX').affected).toBe(10_000);
+  });
+});
+
 describe('output shape', () => {
   it('authorities and individuals lines carry the contract fields, deadlines RFC 3339 or null', () => {
     const o = obligationsFor(incident([...people(1, { country: 'GB', fields: ['email'] }), ...people(1, { country: 'BR', fields: ['email'] })]), { rules });

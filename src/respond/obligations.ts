@@ -88,7 +88,7 @@ export function obligationsFor(incident: ObligationsIncident, options: Obligatio
     if (!rules.rules.get(code)?.oneStopShop) continue;
     for (const p of persons) {
       const lead = leadOf(p);
-      if (lead) leadScopes.set(lead, [...(leadScopes.get(lead) ?? []), p]);
+      if (lead) pushTo(leadScopes, lead, p);
     }
   }
   const authorityLine = (rule: JurisdictionRule, duty: AuthorityDuty, scope: AffectedPerson[], individualDeadline: string | null | undefined): AuthorityLine => ({
@@ -119,7 +119,7 @@ export function obligationsFor(incident: ObligationsIncident, options: Obligatio
       const elsewhere = new Map<string, AffectedPerson[]>();
       for (const p of persons) {
         const lead = leadOf(p);
-        if (lead && lead !== code) elsewhere.set(lead, [...(elsewhere.get(lead) ?? []), p]);
+        if (lead && lead !== code) pushTo(elsewhere, lead, p);
       }
       for (const [lead, routed] of elsewhere) authorities.push(routedLine(rule, duty, routed, lead, rules));
     }
@@ -149,14 +149,16 @@ export function obligationsFor(incident: ObligationsIncident, options: Obligatio
 
 // ---------------------------------------------------------------- grouping
 
+function pushTo<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
 /** Each person under their country's rule and their subdivision's (CA and CA-QC both apply). */
 function groupByJurisdiction(affected: AffectedPerson[], rules: RulesTable): Map<string, AffectedPerson[]> {
   const groups = new Map<string, AffectedPerson[]>();
-  const add = (code: string, p: AffectedPerson) => {
-    const list = groups.get(code);
-    if (list) list.push(p);
-    else groups.set(code, [p]);
-  };
+  const add = (code: string, p: AffectedPerson) => pushTo(groups, code, p);
   for (const p of affected) {
     let matched = false;
     if (rules.rules.has(p.country)) {
