@@ -78,7 +78,7 @@ export interface Purpose {
 }
 
 /** What an event acted on (DESIGN.md `target`). */
-export const TARGET_TYPES = ['customer', 'employee', 'case', 'ledger', 'directory', 'key', 'token', 'incident'] as const;
+export const TARGET_TYPES = ['customer', 'employee', 'case', 'ledger', 'directory', 'key', 'token', 'incident', 'alert'] as const;
 export type TargetType = (typeof TARGET_TYPES)[number];
 
 export interface EventTarget {

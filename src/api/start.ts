@@ -5,6 +5,7 @@ import type { Logger } from '../log.ts';
 import { recordRoutes } from './records.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { eventRoutes } from './events.ts';
+import { alertRoutes } from './alerts.ts';
 import { buildServer } from './server.ts';
 
 export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyInstance> {
@@ -16,6 +17,7 @@ export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyI
       recordRoutes(custos.records),
       ledgerRoutes(custos),
       eventRoutes(custos, custos.config.ingest),
+      alertRoutes(custos),
     ],
     health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
   });

@@ -18,6 +18,8 @@ import {
 import { ConfigError, type DenyReason } from '../errors.ts';
 import type { CaseRecord, CustomerProfile, Employee, Purpose } from '../model.ts';
 import {
+  alertEntity,
+  type AlertFacts,
   caseEntity,
   caseInfo,
   customerEntity,
@@ -97,7 +99,15 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | { action: 'investigate'; resource: { type: 'Employee'; id: string } | RecordList }
   | { action: 'respond'; operation: IncidentOperation; resource: { type: 'Incident'; id: string } }
   | { action: 'notify'; resource: { type: 'Customer'; customer: CustomerProfile } }
+  | { action: 'triage'; operation: TriageOperation; resource: AlertResource | { type: 'Directory'; id: 'alerts' } | { type: 'Employee'; employee: Employee } | { type: 'Employee'; id: string } }
 );
+
+/** What `triage` does (context.operation): read alerts and risk, move an alert, unmask its subject. */
+export const TRIAGE_OPERATIONS = ['list', 'view', 'risk', 'acknowledge', 'dismiss', 'escalate', 'unmask'] as const;
+export type TriageOperation = (typeof TRIAGE_OPERATIONS)[number];
+
+/** An alert as the resource of triage: its subject (the employee id), severity and state. */
+export type AlertResource = { type: 'Alert'; alert: AlertFacts };
 
 /** What `respond` does to an incident (context.operation). */
 export const INCIDENT_OPERATIONS = ['open', 'view', 'transition', 'contain', 'export', 'note'] as const;
@@ -225,6 +235,11 @@ export class PolicyEngine {
     if (r.type === 'Ledger') resource = LEDGER_UID;
     else if (r.type === 'Directory') resource = 'id' in r ? { type: 'Directory', id: r.id } : DIRECTORY_UID;
     else if (r.type === 'Incident') resource = { type: 'Incident', id: r.id };
+    else if (r.type === 'Alert') {
+      const entity = alertEntity(r.alert, set.keep);
+      resource = entity.uid;
+      entities.push(entity);
+    }
     else if ('id' in r) {
       // No record (yet): the uid alone; a policy reading its attributes fails, and so denies.
       resource = { type: r.type, id: r.id };
@@ -234,7 +249,7 @@ export class PolicyEngine {
       // An employee managing their own record: Cedar rejects the same entity twice.
       if (!sameUid(resource, principal.uid)) entities.push(entity);
     }
-    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : req.action === 'respond' ? { operation: req.operation } : EMPTY_CONTEXT;
+    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : req.action === 'respond' || req.action === 'triage' ? { operation: req.operation } : EMPTY_CONTEXT;
     return this.ask(set, principal, resource, context, entities);
   }
 

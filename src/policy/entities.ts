@@ -81,6 +81,23 @@ export function caseInfo(c: CaseRecord, now: Date): CaseInfo {
 }
 
 /** Case::"id", for actions on the case itself (view, manage). */
+/** What a policy may know of an alert: whom it is about, how severe, in which state. */
+export interface AlertFacts {
+  id: string;
+  /** The employee id the alert is about. */
+  subject: string;
+  severity: string;
+  state: string;
+}
+
+export function alertEntity(a: AlertFacts, keep: ReadonlySet<string>): EntityJson {
+  const attrs: Record<string, CedarValueJson> = {};
+  if (keep.has('subject')) attrs.subject = a.subject;
+  if (keep.has('severity')) attrs.severity = a.severity;
+  if (keep.has('state')) attrs.state = a.state;
+  return { uid: { type: 'Alert', id: a.id }, attrs, parents: NO_PARENTS };
+}
+
 export function caseEntity(c: CaseRecord, now: Date, keep: ReadonlySet<string>): EntityJson {
   const attrs: Record<string, CedarValueJson> = {};
   if (keep.has('id')) attrs.id = c.id;

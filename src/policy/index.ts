@@ -17,8 +17,10 @@ export {
   type PolicyDecision,
   type RecordResource,
   type RevealRequest,
+  TRIAGE_OPERATIONS,
+  type TriageOperation,
 } from './engine.ts';
-export { UNKNOWN_ACTOR_ID, type ActorStatus } from './entities.ts';
+export { UNKNOWN_ACTOR_ID, type ActorStatus, type AlertFacts } from './entities.ts';
 export { POLICY_ACTIONS, ROLES_FILE, SCHEMA_FILE, type LoadedPolicy, type PolicyAction } from './load.ts';
 export { DENY_REASONS } from './reasons.ts';
 export type { Budget, RoleSpec } from './roles.ts';

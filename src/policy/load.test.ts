@@ -106,7 +106,7 @@ describe('readPolicyDir: what stops start-up', () => {
   it('a missing schema, roles file or policy file, and a missing directory', () => {
     expect(loadError(policyDirWith({ 'custos.cedarschema': null })).message).toMatch(/custos\.cedarschema: ENOENT/);
     expect(loadError(policyDirWith({ 'roles.json': null })).message).toMatch(/roles\.json: ENOENT/);
-    expect(loadError(policyDirWith({ 'baseline.cedar': null, 'reveal.cedar': null, 'access.cedar': null, 'operate.cedar': null, 'respond.cedar': null })).message).toContain('no .cedar policy files');
+    expect(loadError(policyDirWith({ 'baseline.cedar': null, 'reveal.cedar': null, 'access.cedar': null, 'operate.cedar': null, 'respond.cedar': null, 'triage.cedar': null })).message).toContain('no .cedar policy files');
     expect(loadError('/nonexistent/custos-policies').message).toContain('policy directory /nonexistent/custos-policies');
   });
 

@@ -24,7 +24,7 @@ export const SCHEMA_FILE = 'custos.cedarschema';
 export const ROLES_FILE = 'roles.json';
 
 /** The actions Custos asks about; the schema must declare each of them. */
-export const POLICY_ACTIONS = ['view', 'search', 'reveal', 'manage', 'read_ledger', 'import', 'issue_token', 'rotate_key', 'prove_ledger', 'investigate', 'respond', 'ingest', 'notify'] as const;
+export const POLICY_ACTIONS = ['view', 'search', 'reveal', 'manage', 'read_ledger', 'import', 'issue_token', 'rotate_key', 'prove_ledger', 'investigate', 'respond', 'ingest', 'notify', 'triage'] as const;
 export type PolicyAction = (typeof POLICY_ACTIONS)[number];
 
 export interface LoadedPolicy {

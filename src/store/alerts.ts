@@ -78,6 +78,8 @@ export interface AlertStore {
   stateChanges(id: string): Promise<AlertStateChange[]>;
   /** The employee's alias, made on first use. */
   aliasOf(employee: string): Promise<string>;
+  /** The employee an alias stands for, if it is one. */
+  employeeOfAlias(alias: string): Promise<string | undefined>;
 }
 
 abstract class SqlAlertStore implements AlertStore {
@@ -192,6 +194,10 @@ abstract class SqlAlertStore implements AlertStore {
       const alias = `S-${randomBytes(5).toString('hex').toUpperCase()}`;
       await this.db.insertInto('alert_subjects').values({ employee, alias }).onConflict((oc) => oc.doNothing()).execute();
     }
+  }
+
+  async employeeOfAlias(alias: string): Promise<string | undefined> {
+    return (await this.db.selectFrom('alert_subjects').select('employee').where('alias', '=', alias).executeTakeFirst())?.employee;
   }
 
   private selectAlerts() {
