@@ -95,14 +95,20 @@ export class DailyMetric {
   private readonly mondays = new Ring(MONDAYS);
   /** The previous 6 active days' values (for slow patterns: a few a day over a week). */
   private readonly week = new Ring(6);
-  private cached: { forDay: number; all: Robust; monday: Robust } | undefined;
+  /** The 7-active-day totals that ended on each of the last 28 active days. */
+  private readonly weeks = new Ring(HISTORY_DAYS);
+  private cached: { forDay: number; all: Robust; monday: Robust; weeks: Robust } | undefined;
+  /** What the last roll closed: the day's value and the 7-day total ending with it. */
+  closedWeek = 0;
 
   /** Moves to `day` (the person is active on it); returns the value the closed day ended with, or undefined. */
   roll(day: number): number | undefined {
     if (day <= this.day) return undefined;
     const closed = this.day >= 0 ? this.today : undefined;
     if (closed !== undefined) {
+      this.closedWeek = closed + this.week.sum();
       this.history.push(closed);
+      this.weeks.push(this.closedWeek);
       this.week.push(closed);
       if (isMonday(this.day)) this.mondays.push(closed);
     }
@@ -128,42 +134,42 @@ export class DailyMetric {
         forDay: this.day,
         all: robust(this.history.data, this.history.length),
         monday: robust(this.mondays.data, this.mondays.length),
+        weeks: robust(this.weeks.data, this.weeks.length),
       };
     }
     return isMonday(this.day) && this.cached.monday.days >= 3 ? this.cached.monday : this.cached.all;
+  }
+
+  /** The baseline of 7-day totals. */
+  weeklyBaseline(): Robust {
+    this.baseline();
+    return this.cached!.weeks;
+  }
+
+  /** Mean per active day over the history. */
+  mean(): number {
+    return this.history.length === 0 ? 0 : this.history.sum() / this.history.length;
+  }
+
+  /** A high but ordinary day of this person's: the 95th percentile of their history. */
+  high(): number {
+    return percentile(this.history.data, this.history.length, 95);
+  }
+
+  weeklyHigh(): number {
+    return percentile(this.weeks.data, this.weeks.length, 95);
+  }
+
+  weeklyLimit(k: number, floor: number): number {
+    const b = this.weeklyBaseline();
+    return Math.max(floor, b.median + k * Math.max(b.sigma, 0.25 * b.median, 0.5));
   }
 
   /** How much above the usual today's value may go: a Monday without its own history gets more room. */
   limit(k: number, floor: number): number {
     const b = this.baseline();
     const slack = isMonday(this.day) && this.mondays.length < 3 ? 1.6 : 1;
-    return Math.max(floor, (b.median + k * Math.max(b.sigma, 0.25 * b.median, 1)) * slack);
-  }
-}
-
-const PEER_SAMPLES = 400;
-
-/**
- * A peer group's employee-days for one metric: each member's closed days are pushed in, and
- * today's limit is a high percentile of them. Recomputed at most once per day.
- */
-export class PeerMetric {
-  private readonly samples = new Ring(PEER_SAMPLES);
-  private cachedDay = -1;
-  private cached = { p95: 0, p99: 0, median: 0, n: 0 };
-
-  push(value: number): void {
-    this.samples.push(value);
-  }
-
-  stats(day: number): { p95: number; p99: number; median: number; n: number } {
-    if (day !== this.cachedDay) {
-      const n = this.samples.length;
-      const d = this.samples.data;
-      this.cached = { p95: percentile(d, n, 95), p99: percentile(d, n, 99), median: median(d, n), n };
-      this.cachedDay = day;
-    }
-    return this.cached;
+    return Math.max(floor, (b.median + k * Math.max(b.sigma, 0.25 * b.median, 0.5)) * slack);
   }
 }
 
@@ -198,4 +204,76 @@ export class DistinctToday {
 /** Peer group key: same team and role. */
 export function peerKey(team: string, role: string): string {
   return `${team}\u0000${role}`;
+}
+
+const HOUR_MS = 3_600_000;
+/** Events and UTC days seen before a person's day boundary is learned. */
+const CLOCK_WARM_EVENTS = 60;
+const CLOCK_WARM_DAYS = 3;
+
+/**
+ * Where a person's working day begins. Shifts in other time zones (and night shifts) cross UTC
+ * midnight; counting "per day" from UTC midnight would cut their day in two. Once a few days of
+ * their activity are seen, their day starts at the quietest hour of their own histogram, fixed
+ * from then on (so each day number keeps one meaning).
+ */
+export class WorkdayClock {
+  private readonly hours = new Uint32Array(24);
+  private events = 0;
+  private days = 0;
+  private lastUtcDay = -1;
+  /** Hour (UTC) at which this person's day begins; undefined while still learning. */
+  boundary: number | undefined;
+
+  /** The person's day number for an event at `ms` (learning from it). */
+  dayOf(ms: number): number {
+    if (this.boundary === undefined) {
+      const utcDay = dayOf(ms);
+      if (utcDay !== this.lastUtcDay) {
+        this.lastUtcDay = utcDay;
+        this.days++;
+      }
+      this.hours[new Date(ms).getUTCHours()]!++;
+      this.events++;
+      if (this.events >= CLOCK_WARM_EVENTS && this.days >= CLOCK_WARM_DAYS) this.boundary = quietestHour(this.hours);
+      return utcDay;
+    }
+    // Shifted back by less than a day, so the first shifted day number may repeat the last UTC
+    // one: detectors never move their day backwards, and the repeat merges into it.
+    return Math.floor((ms - this.boundary * HOUR_MS) / DAY_MS);
+  }
+}
+
+/** The start of the quietest three-hour stretch (the middle of someone's night). */
+function quietestHour(hours: Uint32Array): number {
+  let best = 0;
+  let bestCount = Number.POSITIVE_INFINITY;
+  for (let h = 0; h < 24; h++) {
+    const c = (hours[h] as number) + (hours[(h + 1) % 24] as number) + (hours[(h + 2) % 24] as number);
+    if (c < bestCount) {
+      bestCount = c;
+      best = (h + 1) % 24;
+    }
+  }
+  return best;
+}
+
+/** P(X ≥ k) for X ~ Poisson(λ). */
+export function poissonTail(k: number, lambda: number): number {
+  if (k <= 0) return 1;
+  let term = Math.exp(-lambda);
+  let below = term;
+  for (let i = 1; i < k; i++) {
+    term *= lambda / i;
+    below += term;
+  }
+  return Math.max(1e-15, 1 - below);
+}
+
+/**
+ * How surprising `count` rare events are at rate λ, as a score: 14 per factor of ten of
+ * improbability (two in a day where the usual rate is one in fifty days scores about 50).
+ */
+export function surpriseScore(count: number, lambda: number, cap = 90): number {
+  return Math.min(cap, 14 * -Math.log10(poissonTail(count, lambda)));
 }

@@ -5,7 +5,7 @@
  * normal, the same role across teams. New hires (too few days of their own) are held to their
  * peers alone.
  */
-import { DailyMetric, PeerMetric, type Robust } from './baseline.ts';
+import { DailyMetric, percentile, type Robust } from './baseline.ts';
 import type { Observation } from './detector.ts';
 
 export interface CountLimitsOptions {
@@ -13,7 +13,7 @@ export interface CountLimitsOptions {
   k: number;
   /** No limit below this. */
   floor: number;
-  /** Multiple of the peers' 99th percentile employee-day. */
+  /** Multiple of the peers' high level (see PeerLevel). */
   peerFactor: number;
   /** Own active days needed before the own baseline counts. */
   minOwnDays?: number;
@@ -23,72 +23,127 @@ export interface Limit {
   limit: number;
   own: Robust;
   ownLimit: number | undefined;
-  peerP99: number;
-  peerMedian: number;
-  peerSamples: number;
+  /** The peers' high level: the 75th percentile, across members, of each member's own 95th-percentile day. */
+  peerLevel: number;
+  /** Members behind peerLevel. */
+  peers: number;
   peerLimit: number;
   /** The peer group compared with: team and role, or the role across teams. */
   peerScope: 'team' | 'role';
 }
 
-const MIN_PEER_SAMPLES = 30;
+/** Members with enough days of their own before a group says what is normal. */
+const MIN_PEERS = 4;
+/** Up to this many a day on average, an act is rare enough for a Poisson surprise to mean something. */
+export const RARE_RATE = 0.3;
+const MIN_MEMBER_DAYS = 5;
+
+type Window = 'day' | 'week';
 
 export class CountLimits {
   private readonly people = new Map<string, DailyMetric>();
-  private readonly peers = new Map<string, PeerMetric>();
-  private readonly roles = new Map<string, PeerMetric>();
+  private readonly members = new Map<string, Set<string>>();
+  private readonly levels = new Map<string, { day: number; level: number; meanLevel: number; peers: number }>();
 
   constructor(private readonly options: CountLimitsOptions) {}
 
-  /** The employee's metric, moved to the observation's day (closed days go to the peer groups). */
+  /** The employee's metric, moved to the observation's day. */
   metric(o: Observation): DailyMetric {
     let m = this.people.get(o.event.actor);
     if (!m) {
       m = new DailyMetric();
       this.people.set(o.event.actor, m);
+      join(this.members, `t\u0000${o.peer}`, o.event.actor);
+      join(this.members, `r\u0000${o.role}`, o.event.actor);
     }
-    const closed = m.roll(o.day);
-    if (closed !== undefined) {
-      group(this.peers, o.peer).push(closed);
-      group(this.roles, o.role).push(closed);
-    }
+    m.roll(o.day);
     return m;
   }
 
+  /** Today's limit for the day's count. */
   limit(o: Observation, m: DailyMetric): Limit {
-    const { k, floor, peerFactor } = this.options;
     const minOwnDays = this.options.minOwnDays ?? 5;
-    const team = group(this.peers, o.peer).stats(o.day);
-    const peerScope = team.n >= MIN_PEER_SAMPLES ? 'team' : 'role';
-    const peer = peerScope === 'team' ? team : group(this.roles, o.role).stats(o.day);
-    const peerLimit = peer.n >= MIN_PEER_SAMPLES ? Math.max(floor, peer.p99 * peerFactor) : Number.POSITIVE_INFINITY;
-    const own = m.baseline();
-    const ownLimit = m.days >= minOwnDays ? m.limit(k, floor) : undefined;
+    return this.combine(o, 'day', m.baseline(), m.days >= minOwnDays ? m.limit(this.options.k, this.options.floor) : undefined, this.options.floor);
+  }
+
+  /** Today's limit for the 7-active-day total ending today (slow patterns: a few a day, every day). */
+  weeklyLimit(o: Observation, m: DailyMetric, floor: number): Limit {
+    const own = m.weeklyBaseline();
+    const minOwnDays = this.options.minOwnDays ?? 5;
+    return this.combine(o, 'week', own, own.days >= minOwnDays ? m.weeklyLimit(this.options.k, floor) : undefined, floor);
+  }
+
+  /**
+   * The team and role, unless the team has too few of that role to compare with: then the role
+   * across teams. A team large enough whose members are still new is waited for, not replaced.
+   */
+  private groupOf(o: Observation): string {
+    const team = `t\u0000${o.peer}`;
+    return (this.members.get(team)?.size ?? 0) >= MIN_PEERS ? team : `r\u0000${o.role}`;
+  }
+
+  /**
+   * The daily rate of a rare event to expect of this person: their own and their peers' usual
+   * rates, and a third of their high days (counts of rare acts come in clumps, more than a
+   * Poisson rate alone would allow), never below `minRate`.
+   */
+  rate(o: Observation, m: DailyMetric, minRate: number): number {
+    // (Callers use it only in the rare regime, RARE_RATE and below: Poisson tails are far too
+    // thin for counts people produce daily, whose spread is their own.)
+    const peer = this.level(this.groupOf(o), o.day, 'day');
+    const own = m.days >= (this.options.minOwnDays ?? 5) ? Math.max(m.mean(), m.high() / 3) : 0;
+    const peers = peer.peers >= MIN_PEERS ? Math.max(peer.meanLevel, peer.level / 3) : own > 0 ? 0 : Number.POSITIVE_INFINITY;
+    return Math.max(minRate, own, peers);
+  }
+
+  private combine(o: Observation, window: Window, own: Robust, ownLimit: number | undefined, floor: number): Limit {
+    const group = this.groupOf(o);
+    const peerScope = group.startsWith('t') ? 'team' : 'role';
+    const peer = this.level(group, o.day, window);
+    const peerLimit = peer.peers >= MIN_PEERS ? Math.max(floor, peer.level * this.options.peerFactor) : Number.POSITIVE_INFINITY;
     // Someone whose own normal is high is compared with themselves; someone whose peers' normal
     // is high is not flagged for reaching it; a new hire is compared with peers alone.
     const limit = ownLimit === undefined ? (Number.isFinite(peerLimit) ? peerLimit * 1.5 : Number.POSITIVE_INFINITY) : Math.max(ownLimit, Number.isFinite(peerLimit) ? peerLimit : ownLimit);
-    return { limit, own, ownLimit, peerP99: peer.p99, peerMedian: peer.median, peerSamples: peer.n, peerLimit, peerScope };
+    return { limit, own, ownLimit, peerLevel: peer.level, peers: peer.peers, peerLimit, peerScope };
+  }
+
+  /**
+   * A group's high level, once a day: each member's own 95th-percentile day (or 7-day total),
+   * and the 75th percentile of those across members. One member's extreme days (an insider's,
+   * say) move only their own entry, never the group's level.
+   */
+  private level(key: string, day: number, window: Window): { level: number; meanLevel: number; peers: number } {
+    const cacheKey = `${window}\u0000${key}`;
+    const cached = this.levels.get(cacheKey);
+    if (cached && cached.day === day) return cached;
+    const highs: number[] = [];
+    const means: number[] = [];
+    for (const id of this.members.get(key) ?? []) {
+      const m = this.people.get(id)!;
+      if (m.days < MIN_MEMBER_DAYS) continue;
+      highs.push(window === 'day' ? m.high() : m.weeklyHigh());
+      means.push(m.mean());
+    }
+    const result = { day, level: percentile(highs, highs.length, 75), meanLevel: percentile(means, means.length, 75), peers: highs.length };
+    this.levels.set(cacheKey, result);
+    return result;
   }
 }
 
-function group(map: Map<string, PeerMetric>, key: string): PeerMetric {
-  let g = map.get(key);
-  if (!g) {
-    g = new PeerMetric();
-    map.set(key, g);
-  }
-  return g;
+function join(map: Map<string, Set<string>>, key: string, id: string): void {
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(id);
 }
 
 /** Limit numbers for evidence: what the count was compared with. */
 export function limitBaseline(l: Limit): Record<string, number> {
-  const b: Record<string, number> = { limit: round(l.limit), ownMedian: round(l.own.median), ownSigma: round(l.own.sigma), ownDays: l.own.days, peerMedian: round(l.peerMedian), peerP99: round(l.peerP99), peerDays: l.peerSamples };
-  return b;
+  return { limit: round(l.limit), ownMedian: round(l.own.median), ownSigma: round(l.own.sigma), ownDays: l.own.days, peerLevel: round(l.peerLevel), peers: l.peers };
 }
 
 export function describeLimit(l: Limit): string {
   const own = l.ownLimit === undefined ? `too few days of their own to compare (${l.own.days})` : `own median ${round(l.own.median)}`;
-  const peers = l.peerSamples > 0 ? `, peers' (${l.peerScope === 'team' ? 'same team and role' : 'same role'}) 99th percentile ${round(l.peerP99)}` : '';
+  const peers = l.peers > 0 ? `, ${l.peers} peers' (${l.peerScope === 'team' ? 'same team and role' : 'same role'}) usual high ${round(l.peerLevel)}` : '';
   return `${own}${peers}`;
 }
 

@@ -31,8 +31,9 @@ export interface Directory {
   vipShare(): number;
 }
 
-export function caseOpenAt(c: DirectoryCase, ms: number): boolean {
-  return Date.parse(c.openedAt) <= ms && (c.closedAt === undefined || Date.parse(c.closedAt) > ms);
+/** Whether the case is open at `ms` (with `slack` ms of tolerance either side). */
+export function caseOpenAt(c: DirectoryCase, ms: number, slack = 0): boolean {
+  return Date.parse(c.openedAt) - slack <= ms && (c.closedAt === undefined || Date.parse(c.closedAt) + slack > ms);
 }
 
 export class MemoryDirectory implements Directory {

@@ -4,14 +4,14 @@
  * and in batch (`custos detect` over files), so the same events give the same alerts. State is
  * per employee, per peer group and per customer (the directory), never per event.
  */
-import type { Alert, DetectorName, EventRef } from './alert.ts';
+import type { Alert, DetectorName, EventRef, Finding } from './alert.ts';
 import { aliasOf, DEFAULT_ALIAS_KEY } from './alias.ts';
-import { dayOf, peerKey } from './baseline.ts';
+import { peerKey, WorkdayClock } from './baseline.ts';
 import { BulkExportDetector } from './bulk-export.ts';
 import { CanaryDetector } from './canary.ts';
 import { DepartureDetector } from './departure.ts';
 import { justified, type Detector, type Observation, type ObservedEvent } from './detector.ts';
-import type { Directory, DirectoryCase } from './directory.ts';
+import { caseOpenAt, type Directory, type DirectoryCase } from './directory.ts';
 import { EnumerationDetector } from './enumeration.ts';
 import { NoPurposeDetector } from './no-purpose.ts';
 import { ProbingDetector } from './probing.ts';
@@ -30,6 +30,8 @@ export interface DetectionOptions {
   aliasKey?: string | Uint8Array;
   /** Only these detectors (default: all). */
   detectors?: readonly DetectorName[];
+  /** Every finding as it is made, alert or not (risk history, tuning). */
+  onFinding?: (finding: Finding) => void;
 }
 
 /** A directory the stream's own management events keep current (MemoryDirectory is one). */
@@ -58,8 +60,10 @@ export class DetectionEngine {
   private readonly detectors: Detector[];
   private readonly scorer: RiskScorer;
   private readonly aliases = new Map<string, string>();
+  private readonly clocks = new Map<string, WorkdayClock>();
   private readonly aliasKey: string | Uint8Array;
   private observed = 0;
+  private readonly onFinding: ((finding: Finding) => void) | undefined;
 
   constructor(
     private readonly directory: LiveDirectory,
@@ -68,6 +72,7 @@ export class DetectionEngine {
     const only = options.detectors;
     this.detectors = allDetectors().filter((d) => !only || only.includes(d.name));
     this.aliasKey = options.aliasKey ?? DEFAULT_ALIAS_KEY;
+    this.onFinding = options.onFinding;
     this.scorer = new RiskScorer({
       ...(options.threshold !== undefined ? { threshold: options.threshold } : {}),
       ...(options.halfLifeHours !== undefined ? { halfLifeHours: options.halfLifeHours } : {}),
@@ -109,6 +114,7 @@ export class DetectionEngine {
     for (const d of this.detectors) {
       const f = d.observe(o);
       if (!f) continue;
+      this.onFinding?.(f);
       const alert = this.scorer.add(f, o.ms, o.employee);
       if (!alert) continue;
       alerts ??= [];
@@ -120,6 +126,16 @@ export class DetectionEngine {
     return alerts ?? [];
   }
 
+  /**
+   * Access under an open case of the actor's own has a stated purpose even when the customer is
+   * not the case's: an investigation's related accounts, an outreach campaign's list, an export.
+   * Whether one case is stretched over too many customers is purpose quality's question (and an
+   * export's size, bulk export's), measured against peers who do the same honestly.
+   */
+  private underOwnOpenCase(event: ObservedEvent, purposeCase: DirectoryCase | undefined, ms: number): boolean {
+    return purposeCase !== undefined && purposeCase.employee === event.actor && caseOpenAt(purposeCase, ms, CASE_TIME_SLACK);
+  }
+
   private observation(event: ObservedEvent): Observation {
     const ms = Date.parse(event.time);
     const employee = this.directory.employee(event.actor);
@@ -128,13 +144,18 @@ export class DetectionEngine {
     const purposeCase: DirectoryCase | undefined = event.purpose?.kind === 'case' ? this.directory.case(event.purpose.ref) : undefined;
     const revealed =
       event.decision === 'allow' && DATA_ACTIONS.has(event.action) && (event.action === 'reveal' || event.action === 'export' || event.fields.length > 0) ? event.customers : NONE;
-    const unjustified = revealed.length === 0 ? NONE : revealed.filter((c) => !justified(this.directory, event.actor, c, purposeCase, ms));
+    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : revealed.filter((c) => !justified(this.directory, event.actor, c, purposeCase, ms));
+    let clock = this.clocks.get(event.actor);
+    if (!clock) {
+      clock = new WorkdayClock();
+      this.clocks.set(event.actor, clock);
+    }
     const ref: EventRef = { id: event.id, time: event.time, ...(event.seq !== undefined ? { seq: event.seq } : {}) };
     return {
       event,
       ref,
       ms,
-      day: dayOf(ms),
+      day: clock.dayOf(ms),
       hour: new Date(ms).getUTCHours(),
       employee,
       peer: peerKey(team, role),
@@ -148,3 +169,5 @@ export class DetectionEngine {
 }
 
 const NONE: readonly string[] = [];
+/** Tools attach a case a little before it is formally opened or after it is closed; a day of slack. */
+const CASE_TIME_SLACK = 86_400_000;

@@ -4,8 +4,8 @@
  * beyond their own and their peers' normal.
  */
 import type { Finding } from './alert.ts';
-import { DistinctToday } from './baseline.ts';
-import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
+import { DistinctToday, surpriseScore } from './baseline.ts';
+import { CountLimits, describeLimit, limitBaseline, RARE_RATE } from './counts.ts';
 import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
 
 interface Person {
@@ -41,7 +41,10 @@ export class EnumerationDetector implements Detector {
     m.today += added;
     if (added > 0 || p.run >= MIN_RUN) p.samples.add(o.day, o.ref);
     const limit = this.limits.limit(o, m);
-    const sweepScore = excessScore(m.today / limit.limit, 35, 22, 80);
+    // Most people touch only customers their cases link them to: a few others in a day is
+    // already rare for them (a Poisson surprise, capped: a few is not yet a sweep).
+    const rate = this.limits.rate(o, m, 0.05);
+    const sweepScore = Math.max(excessScore(m.today / limit.limit, 35, 22, 80), added > 0 && rate <= RARE_RATE ? surpriseScore(m.today, rate, 60) : 0);
     const runScore = p.maxRun >= MIN_RUN ? Math.min(85, 50 + 3 * (p.maxRun - MIN_RUN)) : 0;
     const score = Math.max(sweepScore, runScore);
     if (!p.escalation.shouldEmit(o.day, score)) return undefined;
@@ -50,7 +53,7 @@ export class EnumerationDetector implements Detector {
         `touched ${m.today} distinct customers no case links them to on ${event.time.slice(0, 10)} (limit ${Math.round(limit.limit)}: ${describeLimit(limit)})` +
         (p.maxRun >= MIN_RUN ? `; ${p.maxRun + 1} customers in a row in ascending id order` : ''),
       counts: { distinctWithoutCase: m.today, consecutiveIds: p.maxRun },
-      baseline: { ...limitBaseline(limit), consecutiveIdsLimit: MIN_RUN },
+      baseline: { ...limitBaseline(limit), usualPerDay: Math.round(rate * 100) / 100, consecutiveIdsLimit: MIN_RUN },
       samples: p.samples.list(),
     });
   }

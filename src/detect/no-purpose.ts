@@ -6,8 +6,8 @@
  * the finding is damped).
  */
 import type { Finding } from './alert.ts';
-import { CountLimits, describeLimit, limitBaseline, PeerConcurrency, type Limit } from './counts.ts';
-import { DistinctToday } from './baseline.ts';
+import { CountLimits, describeLimit, limitBaseline, PeerConcurrency, RARE_RATE } from './counts.ts';
+import { DistinctToday, surpriseScore } from './baseline.ts';
 import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
 
 interface Person {
@@ -20,7 +20,7 @@ const HOUR = 3_600_000;
 
 export class NoPurposeDetector implements Detector {
   readonly name = 'no_purpose' as const;
-  private readonly daily = new CountLimits({ k: 5, floor: 4, peerFactor: 1.5 });
+  private readonly daily = new CountLimits({ k: 5, floor: 3, peerFactor: 1.5 });
   private readonly people = new Map<string, Person>();
   private readonly concurrency = new PeerConcurrency();
 
@@ -36,9 +36,13 @@ export class NoPurposeDetector implements Detector {
 
     const day = this.daily.limit(o, m);
     const weekTotal = m.weekTotal();
-    const weekLimit = weeklyLimit(day);
+    const week = this.daily.weeklyLimit(o, m, 6);
+    const weekLimit = week.limit;
     if (m.today >= Math.max(2, day.limit * 0.5)) this.concurrency.mark(o.peer, o.event.actor, o.ms);
-    const dayScore = excessScore(m.today / day.limit, 40, 22, 90);
+    // Rare for most people (agents reveal under their cases): a Poisson surprise says how rare;
+    // for those who do it daily (team leads) the ratio to their limit says how far above.
+    const rate = this.daily.rate(o, m, 0.02);
+    const dayScore = Math.max(excessScore(m.today / day.limit, 40, 22, 90), rate <= RARE_RATE ? surpriseScore(m.today, rate) : 0);
     // A slow leak: a few a day, every day. 
     const weekScore = excessScore(weekTotal / weekLimit, 38, 20, 80);
     let score = Math.max(dayScore, weekScore);
@@ -47,13 +51,13 @@ export class NoPurposeDetector implements Detector {
     if (peersToo >= 2) score *= 0.25;
     if (!p.escalation.shouldEmit(o.day, score)) return undefined;
     const summary =
-      `revealed ${m.today} customers without a linked purpose on ${o.event.time.slice(0, 10)} (limit ${Math.round(day.limit)}: ${describeLimit(day)}); ` +
+      `revealed ${m.today} customers without a linked purpose on ${o.event.time.slice(0, 10)} (usually ${Math.round(rate * 100) / 100} a day; limit ${Math.round(day.limit)}: ${describeLimit(day)}); ` +
       `${weekTotal} over their last 7 active days` +
       (peersToo >= 2 ? `; ${peersToo} peers did the same within 4 hours, so this looks like a team-wide cause (e.g. the case system down)` : '');
     return finding('no_purpose', o, score, {
       summary,
       counts: { withoutPurpose: m.today, withoutPurpose7d: weekTotal, peersAlsoAnomalous: peersToo },
-      baseline: { ...limitBaseline(day), limit7d: Math.round(weekLimit) },
+      baseline: { ...limitBaseline(day), usualPerDay: Math.round(rate * 100) / 100, limit7d: Math.round(weekLimit) },
       samples: p.samples.list(),
     });
   }
@@ -66,11 +70,4 @@ export class NoPurposeDetector implements Detector {
     }
     return p;
   }
-}
-
-/** Seven days at the usual daily level, plus room for the day-to-day spread to add up. */
-function weeklyLimit(day: Limit): number {
-  const base = day.ownLimit === undefined ? day.peerMedian : Math.max(day.own.median, day.peerScope === 'team' ? day.peerMedian : 0);
-  const spread = Math.max(day.own.sigma, Math.sqrt(base), 1);
-  return Math.max(7, 7 * base + 2.5 * Math.sqrt(7) * spread);
 }

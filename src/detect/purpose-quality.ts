@@ -53,7 +53,8 @@ export class PurposeQualityDetector implements Detector {
     }
     let changed = this.resolve(o, p, fleeting);
     const c = o.purposeCase;
-    if (c && o.revealed.length > 0) {
+    // An export's many customers are bulk export's concern.
+    if (c && o.revealed.length > 0 && o.event.action !== 'export') {
       let set = p.perCase.get(c.id);
       if (!set && p.perCase.size < 256) p.perCase.set(c.id, (set = new Set()));
       if (set) {
@@ -76,7 +77,7 @@ export class PurposeQualityDetector implements Detector {
         `on ${o.event.time.slice(0, 10)}, ${fleeting.today} cases opened by them minutes before a reveal, closed right after and used for nothing else ` +
         `(limit ${Math.round(fleetingLimit.limit)}: ${describeLimit(fleetingLimit)}); at most ${many.today} customers revealed under one case (limit ${Math.round(manyLimit.limit)})`,
       counts: { fleetingCases: fleeting.today, maxCustomersPerCase: many.today },
-      baseline: { ...limitBaseline(fleetingLimit), maxCustomersPerCaseLimit: Math.round(manyLimit.limit), peerP99CustomersPerCase: manyLimit.peerP99 },
+      baseline: { ...limitBaseline(fleetingLimit), maxCustomersPerCaseLimit: Math.round(manyLimit.limit), peerLevelCustomersPerCase: manyLimit.peerLevel },
       samples: p.samples.list(),
     });
   }

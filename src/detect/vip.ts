@@ -5,7 +5,7 @@
  * chance explains (a Poisson tail over their last 7 active days).
  */
 import type { Finding } from './alert.ts';
-import { DailyMetric } from './baseline.ts';
+import { DailyMetric, poissonTail } from './baseline.ts';
 import { Escalation, finding, round1, Samples, type Detector, type Observation } from './detector.ts';
 
 interface Person {
@@ -51,16 +51,4 @@ export class VipDetector implements Detector {
     p.vips.roll(o.day);
     return p;
   }
-}
-
-/** P(X ≥ k) for X ~ Poisson(λ). */
-export function poissonTail(k: number, lambda: number): number {
-  if (k <= 0) return 1;
-  let term = Math.exp(-lambda);
-  let below = term;
-  for (let i = 1; i < k; i++) {
-    term *= lambda / i;
-    below += term;
-  }
-  return Math.max(1e-12, 1 - below);
 }
