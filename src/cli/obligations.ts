@@ -42,7 +42,8 @@ export function registerObligations(program: Command): void {
       if (flags.reports) {
         const { writeAuthorityReports } = await import('../respond/reports.ts');
         const written = await writeAuthorityReports(flags.reports, incident, result, { rules, entities: entities ?? loadEntities(config.entitiesFile) });
-        if (!flags.json) process.stdout.write(`reports: ${written.length} draft(s) in ${flags.reports}\n`);
+        // Two files per draft: Markdown and JSON.
+        if (!flags.json) process.stdout.write(`reports: ${written.length / 2} draft(s), Markdown and JSON, in ${flags.reports}\n`);
       }
       process.stdout.write(flags.json ? `${JSON.stringify(result, null, 2)}\n` : renderText(result));
     });

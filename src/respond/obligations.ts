@@ -389,7 +389,8 @@ function evaluateDuty(duty: Duty | AuthorityDuty, rule: JurisdictionRule, person
   const fields = [...new Set(lineScope.flatMap((p) => p.fields))].sort();
   const reason = judged.reasons.join('; ');
   const countries = [...new Set(lineScope.map((p) => p.country))].sort();
-  const where = countries.length === 1 && countries[0] === rule.jurisdiction ? rule.name : countries.length ? countries.join(', ') : rule.name;
+  const inRule = lineScope.every((p) => p.country === rule.jurisdiction || p.region === rule.jurisdiction);
+  const where = inRule || !countries.length ? rule.name : countries.join(', ');
   const question = judged.questions.length ? `${judged.questions.join(' ')} (${factsSentence(lineScope.length, fields, incident, where)})` : undefined;
   const deadline = deadlineOf(duty, rule, incident, judged.yes, individualDeadline);
   const assessBy = duty.assessWithinDays ? calendarDaysAfter(new Date(incident.awareAt), duty.assessWithinDays, rule.timezone) : undefined;
@@ -422,12 +423,12 @@ function routedLine(rule: JurisdictionRule, duty: AuthorityDuty, persons: Affect
   const leadRule = rules.rules.get(lead)!;
   const leadName = leadRule.authorities[0]?.name ?? lead;
   const oss = rule.oneStopShop!;
-  const reason = `the controller's lead supervisory authority (${lead}: ${leadName}) receives the notification for every EEA data subject; ${duty.name} is informed as a concerned authority through it: ${oss.cite}: "${oss.quote}"`;
+  const reason = `the controller's lead supervisory authority (${lead}: ${leadName}) receives the notification for every EEA data subject; ${duty.name} is informed as a concerned authority through it`;
   return {
     jurisdiction: rule.jurisdiction,
     required: 'no',
     deadline: null,
-    basis: `${duty.cite} with ${oss.cite} — ${reason} [${rule.law.short}; rules ${rule.jurisdiction} ${rule.version}]`,
+    basis: `${duty.cite} with ${oss.cite}: "${oss.quote}" — ${reason} [${rule.law.short}; rules ${rule.jurisdiction} ${rule.version}]`,
     affected: persons.length,
     law: rule.law.short,
     cite: `${duty.cite}; ${oss.cite}`,

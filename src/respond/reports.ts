@@ -66,7 +66,8 @@ export function authorityReports(incident: ObligationsIncident, obligations: Obl
     const rule = options.rules.rules.get(line.jurisdiction);
     const duty = rule?.authorities.find((a) => a.id === line.authorityId);
     const entity = options.entities ? entityForLine(options.entities, line.jurisdiction) : undefined;
-    const individuals = obligations.individuals.find((i) => i.jurisdiction === line.jurisdiction);
+    // A lead authority's line covers other countries' people: their individuals lines say what they are told.
+    const individuals = obligations.individuals.filter((i) => i.jurisdiction === line.jurisdiction || line.byCountry[i.jurisdiction] || line.byRegion[i.jurisdiction]);
     const fields = (duty?.report?.fields ?? GENERIC_FIELDS).map((f) => {
       const value = fill(f.fill, line, incident, entity, individuals);
       return { id: f.id, cite: f.cite, label: f.label, value, complete: !value.includes(TO_COMPLETE) && !value.includes('[CONFIRM]') };
@@ -111,7 +112,7 @@ function list(counts: Record<string, number>): string {
     .join(', ');
 }
 
-function fill(what: string, line: AuthorityLine, incident: ObligationsIncident, entity: LegalEntity | undefined, individuals: ObligationLine | undefined): string {
+function fill(what: string, line: AuthorityLine, incident: ObligationsIncident, entity: LegalEntity | undefined, individuals: ObligationLine[]): string {
   const fields = Object.keys(line.byField);
   const records = Object.values(line.byField).reduce((a, b) => a + b, 0);
   switch (what) {
@@ -138,10 +139,16 @@ function fill(what: string, line: AuthorityLine, incident: ObligationsIncident, 
     case 'measures':
       return `${incident.kind === 'insider' ? '[CONFIRM] The access of the employee(s) involved was cut off at once and their existing sessions and tokens revoked; the matter was referred to law enforcement. ' : ''}${TO_COMPLETE} further measures taken or proposed, and how their effects are mitigated.`;
     case 'individuals':
-      if (!individuals) return TO_COMPLETE;
-      if (individuals.required === 'yes') return `The people affected are to be notified individually, in their language, by e-mail from ${entity?.name ?? incident.controller.name}${individuals.deadline ? ` by ${individuals.deadline}` : ` (${individuals.deadlineRule})`}: ${individuals.cite}.`;
-      if (individuals.required === 'assess') return `${TO_COMPLETE} whether the people affected are notified: ${individuals.question ?? ''}`;
-      return `Not required: ${individuals.reason}`;
+      if (!individuals.length) return TO_COMPLETE;
+    {
+      // Member states under one law say the same thing: once, for all of them.
+      const byText = new Map<string, string[]>();
+      for (const i of individuals) {
+        const text = individualNotice(i, entity?.name ?? incident.controller.name);
+        byText.set(text, [...(byText.get(text) ?? []), i.jurisdiction]);
+      }
+      return [...byText].map(([text, places]) => `${places.join(', ')}: ${text}`).join(' ');
+    }
     case 'delay':
       return line.deadline ? `Only if this is sent after ${line.deadline}: ${TO_COMPLETE} the reasons for the delay.` : 'Not applicable.';
     case 'safeguards':
@@ -155,6 +162,12 @@ function fill(what: string, line: AuthorityLine, incident: ObligationsIncident, 
     default:
       return TO_COMPLETE;
   }
+}
+
+function individualNotice(line: ObligationLine, speaker: string): string {
+  if (line.required === 'yes') return `the people affected are to be notified individually, in their language, by e-mail from ${speaker}${line.deadline ? ` by ${line.deadline}` : ` (${line.deadlineRule})`} (${line.cite}).`;
+  if (line.required === 'assess') return `${TO_COMPLETE} whether the people affected are notified (${line.cite}${line.question ? `: ${line.question.split('?')[0]}?` : ''}).`;
+  return `not required: ${line.reason}.`;
 }
 
 function circumstances(incident: ObligationsIncident): string {
@@ -177,7 +190,7 @@ export function reportMarkdown(d: ReportDraft): string {
   out.push(`| Controller | ${escapeCell(d.controller.name)}${d.controller.address ? `, ${escapeCell(d.controller.address)}` : ''} |`);
   out.push(`| Became aware | ${d.incident.awareAt} |`);
   out.push(`| People affected | ${d.counts.total} |`, '');
-  for (const f of d.fields) out.push(`## ${f.id}. ${f.label}`, '', `*${f.cite}*`, '', f.value, '');
+  for (const f of d.fields) out.push(`## ${f.cite === '—' ? '' : `${f.cite}: `}${f.label}`, '', f.value, '');
   out.push('## People affected by country and region', '', '| Country | Region | People |', '|---|---|---|');
   for (const [region, n] of Object.entries(d.counts.byRegion)) out.push(`| ${region.slice(0, 2)} | ${region.length > 2 ? region : '—'} | ${n} |`);
   out.push('', '## Fields disclosed', '', '| Field | People |', '|---|---|');
