@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../errors.ts';
 import { parseEntities } from './entities.ts';
-import { affectedFromExposures, type AffectedPerson, type ObligationsIncident } from './incident-input.ts';
+import { affectedFromExposures, parseObligationsIncidentText, type AffectedPerson, type ObligationsIncident } from './incident-input.ts';
 import { obligationsFor, type AuthorityLine, type Obligations, type ObligationLine } from './obligations.ts';
 import { loadRules } from './rules.ts';
 
@@ -329,6 +329,17 @@ describe('scale', () => {
     expect(performance.now() - started).toBeLessThan(5_000);
     expect(authority(o, 'IE').affected).toBe(40_000);
     expect(individuals(o, 'US-TX').affected).toBe(10_000);
+  });
+});
+
+describe('the README example (examples/incident.json)', () => {
+  it('answers as the README says', () => {
+    const path = fileURLToPath(new URL('../../examples/incident.json', import.meta.url));
+    const o = obligationsFor(parseObligationsIncidentText(readFileSync(path, 'utf8'), path), { rules });
+    const answers = Object.fromEntries(o.authorities.map((l) => [`${l.jurisdiction}/${l.authorityId}`, l.required]));
+    expect(answers).toMatchObject({ 'IE/sa': 'assess', 'DE/sa': 'no', 'FR/sa': 'no', 'ID/lembaga': 'yes', 'JP/ppc-final': 'yes', 'BR/anpd': 'assess', 'GB/ico': 'assess', 'CA/opc': 'assess', 'CA-QC/cai': 'assess', 'US-CA/ag': 'no', 'US-TX/ag': 'no', 'US-NY/state': 'no' });
+    expect(authority(o, 'IE').affected).toBe(4);
+    expect(o.individuals.filter((l) => l.jurisdiction.startsWith('US-')).map((l) => l.required)).toEqual(['no', 'no', 'no']);
   });
 });
 
