@@ -1,9 +1,9 @@
 /**
- * A deterministic demo organisation: employees in several roles and countries, customers
- * across locales (a few of them canaries), and the cases that link the two. Used to seed an
- * empty store on first start and to generate benchmark input of any size.
+ * Deterministic demo customers across ten countries and locales (the simulator's and the demo's),
+ * and the names people have there. Customer `i` is the same record whatever the run; a run only
+ * adds its flags (VIP, canary).
  */
-import { validPhone, type CaseRecord, type Employee } from '../model.ts';
+import { validPhone } from '../model.ts';
 
 /** A small, fast, seedable PRNG (mulberry32): the same seed gives the same organisation. */
 export function seededRandom(seed: number): () => number {
@@ -50,17 +50,6 @@ export function personName(rand: { next(): number }): string {
   const p = pick(next, COUNTRIES);
   return `${pick(next, p.first)} ${pick(next, p.last)}`;
 }
-
-const ROLES: Array<{ role: string; count: number; prefix: string }> = [
-  { role: 'agent', count: 240, prefix: 'emp' },
-  { role: 'investigator', count: 30, prefix: 'inv' },
-  { role: 'supervisor', count: 20, prefix: 'sup' },
-  { role: 'privacy_officer', count: 5, prefix: 'dpo' },
-  { role: 'admin', count: 5, prefix: 'adm' },
-];
-
-const TEAMS = ['support-eu', 'support-us', 'support-apac', 'trust-safety', 'payments', 'privacy'];
-const LOCATIONS = ['Dublin', 'Seattle', 'Milan', 'Jakarta', 'Vancouver', 'Berlin'];
 
 export interface DemoCustomerRecord {
   id: string;
@@ -111,55 +100,6 @@ function demoPhone(rand: () => number, p: CountryProfile['phone']): string {
     const phone = validPhone(`+${p.code}${national}`);
     if (phone) return phone;
   }
-}
-
-export function demoEmployees(): Employee[] {
-  const rand = seededRandom(42);
-  const out: Employee[] = [];
-  for (const { role, count, prefix } of ROLES) {
-    for (let n = 1; n <= count; n++) {
-      const p = pick(rand, COUNTRIES);
-      out.push({
-        id: `${prefix}-${pad(n, 4)}`,
-        name: `${pick(rand, p.first)} ${pick(rand, p.last)}`,
-        team: role === 'privacy_officer' ? 'privacy' : pick(rand, TEAMS),
-        role,
-        location: pick(rand, LOCATIONS),
-        hiredAt: new Date(Date.UTC(2015 + Math.floor(rand() * 10), Math.floor(rand() * 12), 1 + Math.floor(rand() * 28))).toISOString(),
-        status: 'active',
-        ...(role === 'agent' ? { manager: `sup-${pad(1 + (n % 20), 4)}` } : {}),
-      });
-    }
-  }
-  return out;
-}
-
-/**
- * Cases linking agents and investigators to customers. Case `case-000001` is always open,
- * assigned to `emp-0001`, for customer `cus-000001`: the README's worked example.
- */
-export function demoCases(customerCount: number, now: Date, count = 2000): CaseRecord[] {
-  const rand = seededRandom(7);
-  const agents = ROLES.filter((r) => r.role === 'agent' || r.role === 'investigator');
-  const out: CaseRecord[] = [];
-  for (let n = 1; n <= count; n++) {
-    const r = n === 1 ? agents[0]! : pick(rand, agents);
-    const employee = n === 1 ? 'emp-0001' : `${r.prefix}-${pad(1 + Math.floor(rand() * r.count), 4)}`;
-    let customer = n === 1 ? 1 : 1 + Math.floor(rand() * (customerCount - 1));
-    // No legitimate purpose ever links to a canary.
-    while (demoCustomer(customer, CANARY_EVERY).canary) customer = (customer % (customerCount - 1)) + 1;
-    const opened = new Date(now.getTime() - Math.floor(rand() * 30) * 86_400_000 - 3_600_000);
-    const closed = n !== 1 && rand() < 0.3 ? new Date(opened.getTime() + 86_400_000) : undefined;
-    out.push({
-      id: `case-${pad(n, 6)}`,
-      employee,
-      customer: `cus-${pad(customer, 6)}`,
-      openedAt: opened.toISOString(),
-      ...(closed && closed < now ? { closedAt: closed.toISOString() } : {}),
-      kind: pick(rand, ['refund', 'delivery', 'account', 'fraud-review']),
-    });
-  }
-  return out;
 }
 
 /** One demo customer in this many is a canary. */

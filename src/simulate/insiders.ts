@@ -50,7 +50,7 @@ export function chooseInsiders(org: Organisation): Insider[] {
   const warmUp = warmUpDays(days);
   for (let round = 0; round < insidersPerKind(org.size.employees); round++) {
     for (const kind of INSIDER_KINDS) {
-      const pool = eligible.filter((e) => !used.has(e.index) && fits(kind, e, rng));
+      const pool = eligible.filter((e) => !used.has(e.index) && fits(kind, e, rng, org));
       if (pool.length === 0) continue;
       const employee = rng.pick(pool);
       used.add(employee.index);
@@ -73,7 +73,8 @@ export function chooseInsiders(org: Organisation): Insider[] {
   return insiders;
 }
 
-function fits(kind: InsiderKind, e: SimEmployee, rng: Rng): boolean {
+function fits(kind: InsiderKind, e: SimEmployee, rng: Rng, org: Organisation): boolean {
+  if (kind === 'canary_touch' && org.customers.canaries.length === 0) return false;
   if (kind === 'bulk_export_before_leaving') return e.role === 'investigator' || rng.chance(0.5);
   if (kind === 'compromised_account') return true;
   return e.role === 'agent';

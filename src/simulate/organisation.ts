@@ -17,6 +17,8 @@ export interface SimulationSize {
   seed: number;
   /** UTC midnight at which the window starts. */
   start: Date;
+  /** Canaries at every this-many customers (the demo's documented placement) instead of drawn at random. */
+  canaryEvery?: number;
 }
 
 /** What a team does all day; behaviour.ts gives each its routine. */
@@ -247,15 +249,18 @@ function buildCustomers(size: SimulationSize): SimCustomers {
   }
   const vip = new Uint8Array(count + 1);
   const canary = new Uint8Array(count + 1);
-  // Customer 1 is the README's worked example: an ordinary customer.
-  const canaryCount = Math.max(3, Math.round(count / 1000));
   const canaries: number[] = [];
-  while (canaries.length < canaryCount) {
-    const i = rng.between(2, count);
-    if (canary[i]) continue;
-    canary[i] = 1;
-    canaries.push(i);
+  if (size.canaryEvery) {
+    for (let i = size.canaryEvery - 1; i <= count; i += size.canaryEvery) canaries.push(i);
+  } else {
+    // Customer 1 is the README's worked example: an ordinary customer.
+    const canaryCount = Math.max(3, Math.round(count / 1000));
+    while (canaries.length < canaryCount) {
+      const i = rng.between(2, count);
+      if (!canaries.includes(i)) canaries.push(i);
+    }
   }
+  for (const i of canaries) canary[i] = 1;
   const vipCount = Math.max(3, Math.round(count * 0.005));
   const vips: number[] = [];
   while (vips.length < vipCount) {

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ACCESS_ACTIONS, checkId, checkTime, OPERATIONS, parseCase, parseCustomer, parseEmployee, TARGET_TYPES, type AccessEvent, type Where } from '../model.ts';
+import { OPERATIONS, parseAccessEvent, parseCase, parseCustomer, parseEmployee, TARGET_TYPES, type AccessEvent, type Where } from '../model.ts';
 import { INSIDER_KINDS } from './insiders.ts';
 import { simulateToDirectory, SIMULATION_FILES, type Truth } from './simulate.ts';
 
@@ -14,21 +14,14 @@ const tempDir = () => {
   dirs.push(dir);
   return dir;
 };
-/** The DESIGN.md event shape, checked with the model's own field checks (throws on the first problem). */
+/** An events.jsonl line through the model's parser, plus what Custos's own records carry (throws on the first problem). */
 function checkEvent(line: string, where: Where): AccessEvent {
-  const e = JSON.parse(line) as AccessEvent;
+  const e = parseAccessEvent(JSON.parse(line), where);
   const check = (ok: boolean, what: string) => {
     if (!ok) throw new Error(`${where.file}:${where.line}: ${what}: ${line}`);
   };
-  checkId(e.id, 'id', where);
-  check(checkTime(e.time, 'time', where) === e.time, 'time');
-  checkId(e.actor, 'actor', where);
-  check((ACCESS_ACTIONS as readonly string[]).includes(e.action), 'action');
-  check(e.decision === 'allow' || e.decision === 'deny', 'decision');
+  check(JSON.parse(line).id === e.id, 'id');
   check((e.reason !== undefined) === (e.decision === 'deny'), 'reason on denies only');
-  e.customers.forEach((c) => checkId(c, 'customers', where));
-  check(Array.isArray(e.fields), 'fields');
-  if (e.purpose) checkId(e.purpose.ref, 'purpose.ref', where);
   check((TARGET_TYPES as readonly string[]).includes(e.target!.type), 'target');
   check((OPERATIONS as readonly string[]).includes(e.operation!), 'operation');
   check(typeof e.channel === 'string' && typeof e.ip === 'string', 'channel and ip');

@@ -48,8 +48,7 @@ export interface SimulationResult {
 
 /** Runs the simulation into `sinks` (synchronously: the sinks buffer their own writes). */
 export function runSimulation(size: SimulationSize, sinks: SimulationSinks): SimulationResult {
-  const org = buildOrganisation(size);
-  const insiders = chooseInsiders(org);
+  const { org, insiders } = prepareOrganisation(size);
   const byEmployee = new Map<number, Insider>(insiders.map((i) => [i.employee.index, i]));
   for (let i = 1; i <= org.customers.count; i++) sinks.customer(customerRecord(org, i));
   for (const e of org.employees) sinks.employee(employeeLine(e));
@@ -62,8 +61,11 @@ export function runSimulation(size: SimulationSize, sinks: SimulationSinks): Sim
   });
   const workforce = new Workforce(org, events, sinks.caseLine);
   const ctx = { org, cases: workforce.cases, emit: (t: number, body: string, insider: number) => events.add(t, body, insider) };
+  // Each day in the order shifts start in UTC, so case numbers grow roughly with time, as a case system's do.
+  const utcShiftStart = (e: SimEmployee) => (((e.team.shiftStart - e.team.utcOffset) % 24) + 24) % 24;
+  const dayOrder = [...org.employees].sort((a, b) => utcShiftStart(a) - utcShiftStart(b));
   for (let d = 0; d < size.days; d++) {
-    for (const e of org.employees) {
+    for (const e of dayOrder) {
       const insider = byEmployee.get(e.index);
       const day = workforce.planDay(e, d, insider !== undefined && forcesWork(insider, d));
       workforce.work(e, day);
@@ -89,6 +91,17 @@ export function runSimulation(size: SimulationSize, sinks: SimulationSinks): Sim
     }),
   };
   return { truth, events: events.written };
+}
+
+/** The organisation and its insiders (who set some employees' leftAt): everything but the days. */
+function prepareOrganisation(size: SimulationSize): { org: Organisation; insiders: Insider[] } {
+  const org = buildOrganisation(size);
+  return { org, insiders: chooseInsiders(org) };
+}
+
+/** employees.jsonl's lines for a run of `size`, without running it. */
+export function simulatedEmployeeLines(size: SimulationSize): string[] {
+  return prepareOrganisation(size).org.employees.map(employeeLine);
 }
 
 /** The `i`th customer as customers.jsonl has it: the demo identity, with the run's VIP and canary flags. */

@@ -72,6 +72,9 @@ export const eventBody = {
   },
 };
 
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
+
 interface Pending {
   time: number;
   body: string;
@@ -128,9 +131,14 @@ export class TimeOrderedEvents {
     const bucket = this.#buckets.get(hour)!;
     this.#buckets.delete(hour);
     bucket.sort((a, b) => a.time - b.time);
+    // Every event of the bucket shares its hour: format it once, then minutes, seconds and ms.
+    const hourStart = hour * HOUR_MS;
+    const prefix = new Date(hourStart).toISOString().slice(0, 14);
     for (const e of bucket) {
       const id = `ev-${String(this.#next++).padStart(10, '0')}`;
-      this.out.write(`{"id":"${id}","time":"${new Date(e.time).toISOString()}",${e.body}}\n`);
+      const ms = e.time - hourStart;
+      const time = `${prefix}${TWO_DIGITS[Math.floor(ms / 60_000)]}:${TWO_DIGITS[Math.floor(ms / 1000) % 60]}.${THREE_DIGITS[ms % 1000]}Z`;
+      this.out.write(`{"id":"${id}","time":"${time}",${e.body}}\n`);
       if (e.insider >= 0) this.onWritten(id, e.time, e.insider);
     }
   }

@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SignJWT, generateKeyPair } from 'jose';
 import { storeTargets } from '../support/stores.ts';
 import { startInstance, type TestInstance } from '../support/instance.ts';
-import { demoCustomer, demoEmployees } from '../../src/simulate/demo-org.ts';
+import { demoCustomer } from '../../src/simulate/demo-org.ts';
+import { demoEmployees } from '../../src/simulate/seed-demo.ts';
 import { parseCustomer } from '../../src/model.ts';
 import { verifyConsistencyProofAgainstCheckpoints, verifyInclusionProofAgainstCheckpoint, parseProofJson } from '../../src/ledger/index.ts';
 

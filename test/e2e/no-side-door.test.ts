@@ -10,7 +10,8 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/start.ts';
 import { createLogger } from '../../src/log.ts';
-import { demoCustomer, demoEmployees } from '../../src/simulate/demo-org.ts';
+import { demoCustomer } from '../../src/simulate/demo-org.ts';
+import { demoEmployees } from '../../src/simulate/seed-demo.ts';
 import { startInstance, type TestInstance } from '../support/instance.ts';
 import { storeTargets } from '../support/stores.ts';
 

@@ -26,7 +26,7 @@ describe('custos serve', () => {
       });
       child.on('exit', (code) => reject(new Error(`exited ${code}:\n${stderr}`)));
     });
-    expect(stderr).toMatch(/seeded a demo organisation: 300 employees, 10000 customers \(10 canaries\), 2000 cases/);
+    expect(stderr).toMatch(/seeded a demo organisation: 300 employees, 10000 customers \(10 canaries\), \d+ cases/);
     for (const f of ['custos-keys.json', 'ledger-signing.json', 'token-signing.json']) {
       expect(statSync(join(data, f)).mode & 0o777, f).toBe(0o600);
     }

@@ -57,10 +57,15 @@ export async function respondFixture(store: StoreLocation, options: FixtureOptio
     cases = await custos.store.cases.list({ limit: 10_000 }, now);
     const byEmployee = new Map<string, CaseRecord[]>();
     for (const c of cases) byEmployee.set(c.employee, [...(byEmployee.get(c.employee) ?? []), c]);
-    const [subject, own] = [...byEmployee].find(([e, list]) => e.startsWith('emp-') && list.some((c) => !c.closedAt) && list.some((c) => c.closedAt)) ?? [];
+    // An agent with an open case and a closed one about another customer (the demo's agents have many cases).
+    const pairOf = (list: CaseRecord[]) => {
+      const open = list.find((c) => !c.closedAt);
+      const closed = open && list.find((c) => c.closedAt && c.customer !== open.customer);
+      return open && closed ? { open, closed } : undefined;
+    };
+    const [subject, own] = [...byEmployee].find(([e, list]) => e.startsWith('emp-') && pairOf(list)) ?? [];
     if (!subject || !own) throw new Error('the demo organisation has no agent with both an open and a closed case');
-    const openCase = own.find((c) => !c.closedAt)!;
-    const closedCase = own.find((c) => c.closedAt)!;
+    const { open: openCase, closed: closedCase } = pairOf(own)!;
     const t = (minutesAgo: number) => new Date(now.getTime() - minutesAgo * 60_000).toISOString();
     const id = () => `fx-${process.pid}-${++counter}`;
     const other = (n: number) => `cus-${String(n).padStart(6, '0')}`;
