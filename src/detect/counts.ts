@@ -150,30 +150,3 @@ export function describeLimit(l: Limit): string {
 function round(x: number): number {
   return Math.round(x * 10) / 10;
 }
-
-/**
- * When peers cross their own limits too: members of one peer group marked anomalous within a
- * window. A day when the case system is down makes a whole team reveal without purpose; that is
- * the team's day, not one person's.
- */
-export class PeerConcurrency {
-  private readonly marks = new Map<string, Map<string, number>>();
-
-  mark(peer: string, employee: string, ms: number): void {
-    let m = this.marks.get(peer);
-    if (!m) {
-      m = new Map();
-      this.marks.set(peer, m);
-    }
-    m.set(employee, ms);
-  }
-
-  /** Other members marked within `windowMs` before `ms`. */
-  others(peer: string, employee: string, ms: number, windowMs: number): number {
-    const m = this.marks.get(peer);
-    if (!m) return 0;
-    let n = 0;
-    for (const [who, at] of m) if (who !== employee && ms - at <= windowMs && at <= ms) n++;
-    return n;
-  }
-}

@@ -17,6 +17,7 @@ import { NoPurposeDetector } from './no-purpose.ts';
 import { ProbingDetector } from './probing.ts';
 import { PurposeQualityDetector } from './purpose-quality.ts';
 import { RiskScorer } from './risk.ts';
+import { TeamWide } from './team-wide.ts';
 import { TimePlaceDetector } from './time-place.ts';
 import { VipDetector } from './vip.ts';
 import { VolumeDetector } from './volume.ts';
@@ -61,6 +62,7 @@ export class DetectionEngine {
   private readonly scorer: RiskScorer;
   private readonly aliases = new Map<string, string>();
   private readonly clocks = new Map<string, WorkdayClock>();
+  private readonly teamWide = new TeamWide();
   private readonly aliasKey: string | Uint8Array;
   private observed = 0;
   private readonly onFinding: ((finding: Finding) => void) | undefined;
@@ -110,20 +112,24 @@ export class DetectionEngine {
     // A case opened or an employee changed is known from its place in the stream on.
     if (event.target && event.change) this.directory.applyManagementEvent?.(event);
     const o = this.observation(event);
-    let alerts: Alert[] | undefined;
+    const alerts: Alert[] = [];
+    for (const f of this.teamWide.due(o.ms, event.time)) this.score(f, o, alerts);
     for (const d of this.detectors) {
-      const f = d.observe(o);
-      if (!f) continue;
-      this.onFinding?.(f);
-      const alert = this.scorer.add(f, o.ms, o.employee);
-      if (!alert) continue;
-      alerts ??= [];
-      // One entry per alert per event: the latest state after every finding of this event.
-      const at = alerts.findIndex((a) => a.id === alert.id);
-      if (at >= 0) alerts[at] = alert;
-      else alerts.push(alert);
+      const found = d.observe(o);
+      const f = found && this.teamWide.offer(found, o.ms, o.peer);
+      if (f) this.score(f, o, alerts);
     }
-    return alerts ?? [];
+    return alerts;
+  }
+
+  private score(f: Finding, o: Observation, alerts: Alert[]): void {
+    this.onFinding?.(f);
+    const alert = this.scorer.add(f, o.ms, f.employee === o.event.actor ? o.employee : this.directory.employee(f.employee));
+    if (!alert) return;
+    // One entry per alert per event: the latest state after every finding of this event.
+    const at = alerts.findIndex((a) => a.id === alert.id);
+    if (at >= 0) alerts[at] = alert;
+    else alerts.push(alert);
   }
 
   /**

@@ -2,12 +2,11 @@
  * No purpose: reveals and exports of customers no open case links to the person, per day and
  * over their last seven active days, against their own history and their peers'. Team leads
  * handling escalations do this every day (their own baseline and their peers' say so); on a day
- * the case system is down a whole team does it at once (their peers cross their limits too, and
- * the finding is damped).
+ * the case system is down a whole team does it at once (team-wide.ts damps what peers share).
  */
 import type { Finding } from './alert.ts';
-import { CountLimits, describeLimit, limitBaseline, PeerConcurrency, RARE_RATE } from './counts.ts';
-import { DistinctToday, surpriseScore } from './baseline.ts';
+import { CountLimits, describeLimit, limitBaseline, RARE_RATE } from './counts.ts';
+import { DistinctToday, surpriseScore, type DailyMetric } from './baseline.ts';
 import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
 
 interface Person {
@@ -16,13 +15,10 @@ interface Person {
   escalation: Escalation;
 }
 
-const HOUR = 3_600_000;
-
 export class NoPurposeDetector implements Detector {
   readonly name = 'no_purpose' as const;
   private readonly daily = new CountLimits({ k: 5, floor: 3, peerFactor: 1.5 });
   private readonly people = new Map<string, Person>();
-  private readonly concurrency = new PeerConcurrency();
 
   observe(o: Observation): Finding | undefined {
     const m = this.daily.metric(o);
@@ -33,30 +29,27 @@ export class NoPurposeDetector implements Detector {
     if (added === 0) return undefined;
     m.today += added;
     p.samples.add(o.day, o.ref);
+    return this.judge(o, m, p);
+  }
 
+  private judge(o: Observation, m: DailyMetric, p: Person): Finding | undefined {
     const day = this.daily.limit(o, m);
     const weekTotal = m.weekTotal();
-    const week = this.daily.weeklyLimit(o, m, 6);
-    const weekLimit = week.limit;
-    if (m.today >= Math.max(2, day.limit * 0.5)) this.concurrency.mark(o.peer, o.event.actor, o.ms);
+    const weekLimit = this.daily.weeklyLimit(o, m, 6).limit;
     // Rare for most people (agents reveal under their cases): a Poisson surprise says how rare;
     // for those who do it daily (team leads) the ratio to their limit says how far above.
     const rate = this.daily.rate(o, m, 0.02);
     const dayScore = Math.max(excessScore(m.today / day.limit, 40, 22, 90), rate <= RARE_RATE ? surpriseScore(m.today, rate) : 0);
-    // A slow leak: a few a day, every day. 
+    // A slow leak: a few a day, every day.
     const weekScore = excessScore(weekTotal / weekLimit, 38, 20, 80);
-    let score = Math.max(dayScore, weekScore);
-    if (score === 0) return undefined;
-    const peersToo = this.concurrency.others(o.peer, o.event.actor, o.ms, 4 * HOUR);
-    if (peersToo >= 2) score *= 0.25;
+    const score = Math.max(dayScore, weekScore);
     if (!p.escalation.shouldEmit(o.day, score)) return undefined;
     const summary =
       `revealed ${m.today} customers without a linked purpose on ${o.event.time.slice(0, 10)} (usually ${Math.round(rate * 100) / 100} a day; limit ${Math.round(day.limit)}: ${describeLimit(day)}); ` +
-      `${weekTotal} over their last 7 active days` +
-      (peersToo >= 2 ? `; ${peersToo} peers did the same within 4 hours, so this looks like a team-wide cause (e.g. the case system down)` : '');
+      `${weekTotal} over their last 7 active days`;
     return finding('no_purpose', o, score, {
       summary,
-      counts: { withoutPurpose: m.today, withoutPurpose7d: weekTotal, peersAlsoAnomalous: peersToo },
+      counts: { withoutPurpose: m.today, withoutPurpose7d: weekTotal },
       baseline: { ...limitBaseline(day), usualPerDay: Math.round(rate * 100) / 100, limit7d: Math.round(weekLimit) },
       samples: p.samples.list(),
     });

@@ -48,6 +48,11 @@ export class TestOrg {
     return id;
   }
 
+  /** `n` employees `<prefix>-1…n` in one team and role. */
+  team(prefix: string, n: number, team: string, role: string): string[] {
+    return Array.from({ length: n }, (_, i) => this.employee(`${prefix}-${i + 1}`, team, role));
+  }
+
   /** Any honest-looking customer (not the canary, not a VIP). */
   someCustomer(): string {
     for (;;) {
