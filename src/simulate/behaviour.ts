@@ -9,7 +9,7 @@
  * ramping up, home and VPN networks, business trips, typos and closed cases, and one day when
  * one team's case system is down.
  */
-import { eventBody, type TimeOrderedEvents, type Via } from './write.ts';
+import { eventBody, isoTime, type TimeOrderedEvents, type Via } from './write.ts';
 import { DAY_MS, HOUR_MS, isWeekend, LOCATIONS, MINUTE_MS, pad, type Organisation, type SimEmployee } from './organisation.ts';
 import { mixSeed, Rng } from './random.ts';
 
@@ -64,9 +64,9 @@ export class CaseBook {
   }
 
   #writeCase(c: SimCase, closedAt: number | undefined): void {
-    const closed = closedAt !== undefined && closedAt < this.org.endMs ? `,"closedAt":"${new Date(closedAt).toISOString()}"` : '';
+    const closed = closedAt !== undefined && closedAt < this.org.endMs ? `,"closedAt":"${isoTime(Math.floor(closedAt))}"` : '';
     const customer = this.org.customers.ids[c.customer];
-    this.write(`{"id":"${c.id}","employee":"${c.employee.id}","customer":"${customer}","openedAt":"${new Date(c.openedAt).toISOString()}"${closed},"kind":"${c.kind}","openedBy":"${c.openedBy}"}\n`);
+    this.write(`{"id":"${c.id}","employee":"${c.employee.id}","customer":"${customer}","openedAt":"${isoTime(Math.floor(c.openedAt))}"${closed},"kind":"${c.kind}","openedBy":"${c.openedBy}"}\n`);
   }
 }
 
@@ -212,7 +212,8 @@ export class Workforce {
       return;
     }
     let c: SimCase;
-    if (open.length > 0 && rng.chance(0.35)) c = rng.pick(open);
+    // The longer the backlog, the more of the day goes to follow-ups: a few cases wait at a time.
+    if (open.length > 0 && rng.chance(open.length / (open.length + 4))) c = rng.pick(open);
     else {
       const customer = this.#customerFor(e, rng);
       c = this.#newCase(e, day, t, e.team.name === 'payments' ? PAYMENT_KINDS : SUPPORT_KINDS, customer, 0.8);
@@ -287,7 +288,7 @@ export class Workforce {
     const ids = this.org.customers.ids;
     const open = this.cases.openOf(e);
     let c: SimCase;
-    if (open.length > 0 && rng.chance(0.5)) c = rng.pick(open);
+    if (open.length > 0 && rng.chance(open.length / (open.length + 6))) c = rng.pick(open);
     else {
       const customer = this.#customerFor(e, rng);
       c = this.#newCase(e, day, t, INVESTIGATION_KINDS, customer, 2);
@@ -363,6 +364,6 @@ export function taskTimes(rng: Rng, day: WorkDay, n: number): number[] {
 export function probeHash(seed: number, kind: 'email' | 'phone', i: number): string {
   const k = kind === 'email' ? 1 : 2;
   let hex = '';
-  for (let part = 0; part < 4; part++) hex += mixSeed(seed, 7, k, i, part).toString(16).padStart(8, '0');
+  for (let part = 0; part < 2; part++) hex += mixSeed(seed, 7, k, i, part).toString(16).padStart(8, '0');
   return hex;
 }

@@ -75,6 +75,20 @@ export const eventBody = {
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
 const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
+let cachedHour = Number.NaN;
+let cachedPrefix = '';
+
+/** `new Date(ms).toISOString()` for whole ms, formatting the date and hour once per hour. */
+export function isoTime(ms: number): string {
+  const hour = Math.floor(ms / HOUR_MS);
+  if (hour !== cachedHour) {
+    cachedHour = hour;
+    cachedPrefix = new Date(hour * HOUR_MS).toISOString().slice(0, 14);
+  }
+  const within = ms - hour * HOUR_MS;
+  return `${cachedPrefix}${TWO_DIGITS[Math.floor(within / 60_000)]}:${TWO_DIGITS[Math.floor(within / 1000) % 60]}.${THREE_DIGITS[within % 1000]}Z`;
+}
+
 interface Pending {
   time: number;
   body: string;
@@ -113,6 +127,9 @@ export class TimeOrderedEvents {
     const hour = Math.floor(time / HOUR_MS);
     let bucket = this.#buckets.get(hour);
     if (!bucket) this.#buckets.set(hour, (bucket = []));
+    // Reading a character flattens the string built piece by piece: the event then waits as one
+    // string, not a tree of pieces for the garbage collector to trace until it is written.
+    body.charCodeAt(0);
     bucket.push({ time: Math.floor(time), body, insider });
   }
 
@@ -131,14 +148,9 @@ export class TimeOrderedEvents {
     const bucket = this.#buckets.get(hour)!;
     this.#buckets.delete(hour);
     bucket.sort((a, b) => a.time - b.time);
-    // Every event of the bucket shares its hour: format it once, then minutes, seconds and ms.
-    const hourStart = hour * HOUR_MS;
-    const prefix = new Date(hourStart).toISOString().slice(0, 14);
     for (const e of bucket) {
       const id = `ev-${String(this.#next++).padStart(10, '0')}`;
-      const ms = e.time - hourStart;
-      const time = `${prefix}${TWO_DIGITS[Math.floor(ms / 60_000)]}:${TWO_DIGITS[Math.floor(ms / 1000) % 60]}.${THREE_DIGITS[ms % 1000]}Z`;
-      this.out.write(`{"id":"${id}","time":"${time}",${e.body}}\n`);
+      this.out.write(`{"id":"${id}","time":"${isoTime(e.time)}",${e.body}}\n`);
       if (e.insider >= 0) this.onWritten(id, e.time, e.insider);
     }
   }
