@@ -41,6 +41,15 @@ export interface CustosConfig {
     /** Largest POST /v1/events body (413 beyond). */
     maxBytes: number;
   };
+  /** Containment of an incident's subject (src/respond/incidents.ts). */
+  containment: {
+    /** POSTed to when a subject is contained (the marketplace's "block this seller", HR's system). */
+    webhookUrl?: string;
+    /** Attempts before giving up, the first included. */
+    webhookAttempts: number;
+    /** Wait before the second attempt; doubled before each further one. */
+    webhookBackoffMs: number;
+  };
   /** Seed the demo organisation when the store is empty (serve only). */
   demo: boolean;
   /** The company's legal entities and which holds each account (src/respond/entities.ts). */
@@ -83,6 +92,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
   const storeUrl = flags.store ?? env.CUSTOS_STORE;
   const jwksUrl = env.CUSTOS_JWKS_URL;
   if (jwksUrl !== undefined && !/^https?:\/\//.test(jwksUrl)) throw new ConfigError(`CUSTOS_JWKS_URL must be an http(s) URL, got "${jwksUrl}"`);
+  const webhookUrl = env.CUSTOS_CONTAINMENT_WEBHOOK;
+  if (webhookUrl !== undefined && webhookUrl !== '' && !/^https?:\/\//.test(webhookUrl)) throw new ConfigError(`CUSTOS_CONTAINMENT_WEBHOOK must be an http(s) URL, got "${webhookUrl}"`);
   const logLevel = env.CUSTOS_LOG_LEVEL ?? 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
     throw new ConfigError(`CUSTOS_LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent; got "${logLevel}"`);
@@ -110,6 +121,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
     },
     ingest: {
       maxBytes: intFrom('CUSTOS_INGEST_MAX_BYTES', env.CUSTOS_INGEST_MAX_BYTES, 64 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+    },
+    containment: {
+      ...(webhookUrl ? { webhookUrl } : {}),
+      webhookAttempts: intFrom('CUSTOS_CONTAINMENT_WEBHOOK_ATTEMPTS', env.CUSTOS_CONTAINMENT_WEBHOOK_ATTEMPTS, 5, 1, 20),
+      webhookBackoffMs: intFrom('CUSTOS_CONTAINMENT_WEBHOOK_BACKOFF_MS', env.CUSTOS_CONTAINMENT_WEBHOOK_BACKOFF_MS, 500, 1, 600_000),
     },
     demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
     entitiesFile: resolve(env.CUSTOS_ENTITIES ?? new URL('../config/entities.json', import.meta.url).pathname),

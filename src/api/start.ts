@@ -6,6 +6,7 @@ import { recordRoutes } from './records.ts';
 import { ledgerRoutes } from './ledger.ts';
 import { eventRoutes } from './events.ts';
 import { alertRoutes } from './alerts.ts';
+import { incidentRoutes } from './incidents.ts';
 import { buildServer } from './server.ts';
 
 export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyInstance> {
@@ -18,6 +19,7 @@ export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyI
       ledgerRoutes(custos),
       eventRoutes(custos, custos.config.ingest),
       alertRoutes(custos),
+      incidentRoutes(custos, logger),
     ],
     health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
   });

@@ -49,6 +49,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import('./attribute.ts')).registerAttribute,
   },
   {
+    usage: 'incident',
+    summary: 'incidents: open (containing a suspected employee at once), show, list, move through their lifecycle, export evidence',
+    load: async () => (await import('./incident.ts')).registerIncident,
+  },
+  {
     usage: 'ledger',
     summary: 'the tamper-evident access ledger: checkpoints, proofs, verification, export',
     load: async () => (await import('./ledger.ts')).registerLedger,

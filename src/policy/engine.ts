@@ -97,7 +97,7 @@ export type DecideRequest = { actor: Employee | undefined; now: Date } & (
   | { action: 'rotate_key'; resource: { type: 'Key'; id: KeyName } }
   | { action: 'prove_ledger'; resource: { type: 'Ledger' } }
   | { action: 'investigate'; resource: { type: 'Employee'; id: string } | RecordList }
-  | { action: 'respond'; operation: IncidentOperation; resource: { type: 'Incident'; id: string } }
+  | { action: 'respond'; operation: IncidentOperation; resource: { type: 'Incident'; id: string }; subject?: string }
   | { action: 'notify'; resource: { type: 'Customer'; customer: CustomerProfile } }
   | { action: 'triage'; operation: TriageOperation; resource: AlertResource | { type: 'Directory'; id: 'alerts' } | { type: 'Employee'; employee: Employee } | { type: 'Employee'; id: string } }
 );
@@ -249,7 +249,7 @@ export class PolicyEngine {
       // An employee managing their own record: Cedar rejects the same entity twice.
       if (!sameUid(resource, principal.uid)) entities.push(entity);
     }
-    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : req.action === 'respond' || req.action === 'triage' ? { operation: req.operation } : EMPTY_CONTEXT;
+    const context: Context = req.action === 'manage' ? manageContext(req.operation, req) : req.action === 'respond' ? respondContext(req.operation, req.subject) : req.action === 'triage' ? { operation: req.operation } : EMPTY_CONTEXT;
     return this.ask(set, principal, resource, context, entities);
   }
 
@@ -345,6 +345,10 @@ function preparse(action: PolicyAction, all: readonly LoadedPolicy[]): ActionPol
     if (p.reason) reasons.set(p.id, p.reason);
   }
   return { action, id, uid: Object.freeze({ type: 'Action', id: action }), keep, reasons };
+}
+
+function respondContext(operation: IncidentOperation, subject: string | undefined): Context {
+  return subject !== undefined ? { operation, subject } : { operation };
 }
 
 function manageContext(operation: ManageOperation, change: ManageChange): Context {

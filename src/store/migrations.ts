@@ -253,6 +253,25 @@ function alerts(dialect: StoreDialect): Migration {
   };
 }
 
+/** Incidents and their timelines (incidents.ts): one row per incident, one per act on it. */
+function incidents(dialect: StoreDialect): Migration {
+  const json = dialect === 'postgres' ? 'jsonb' : 'text';
+  const big = bigType(dialect);
+  return {
+    async up(db: Kysely<any>) {
+      await sql.raw(`CREATE TABLE incidents (
+        id text PRIMARY KEY, kind text NOT NULL, title text NOT NULL, state text NOT NULL, subject text,
+        window_from text, window_to text, alert_id text, exposure ${json}, opened_at text NOT NULL,
+        opened_by text NOT NULL, updated_at text NOT NULL)`).execute(db);
+      await sql.raw(`CREATE INDEX incidents_opened ON incidents (opened_at, id)`).execute(db);
+      await sql.raw(`CREATE INDEX incidents_subject ON incidents (subject)`).execute(db);
+      await sql.raw(`CREATE TABLE incident_timeline (
+        incident_id text NOT NULL, n integer NOT NULL, at text NOT NULL, actor text NOT NULL, kind text NOT NULL,
+        detail ${json} NOT NULL, seq ${big}, PRIMARY KEY (incident_id, n))`).execute(db);
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -263,6 +282,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0004_keyring_identity': keyRingIdentity(),
         '0006_budget_counts': budgetCounts(dialect),
         '0007_alerts': alerts(dialect),
+        '0008_incidents': incidents(dialect),
         '0009_notice_outbox': noticeOutbox(dialect),
       };
     },

@@ -15,6 +15,7 @@ import { AccessEventProjection, insertIndexRows } from './access-event-projectio
 import { PostgresBudgetCounter } from './budgets.ts';
 import { PostgresNoticeOutbox } from './notice-outbox.ts';
 import { PostgresAlertStore } from './alerts.ts';
+import { PostgresIncidentStore } from './incidents.ts';
 import { redactUrl, type StoreOptions, type StoreParts } from './store.ts';
 
 // int8 columns (ledger indexes, seq) fit in a double for any realistic log; read them as numbers.
@@ -53,6 +54,7 @@ export async function openPostgresStore(location: { url: string; schema?: string
     budgets: new PostgresBudgetCounter(db),
     noticeOutbox: new PostgresNoticeOutbox(db),
     alerts: new PostgresAlertStore(db),
+    incidents: new PostgresIncidentStore(db),
     warmUp: () => projection.ready(),
     closeBackground: () => projection.close(),
   };

@@ -211,6 +211,34 @@ export interface DetectionPositionsTable {
   updated_at: string;
 }
 
+/** An incident as stored (incidents.ts). */
+export interface IncidentsTable {
+  id: string;
+  kind: string;
+  title: string;
+  state: string;
+  subject: string | null;
+  window_from: string | null;
+  window_to: string | null;
+  alert_id: string | null;
+  /** Accidental exposures: the customers and fields exposed (JSON). */
+  exposure: unknown;
+  opened_at: string;
+  opened_by: string;
+  updated_at: string;
+}
+
+/** One act on an incident, in order: opened, transition, containment, webhook attempts, notes, exports. */
+export interface IncidentTimelineTable {
+  incident_id: string;
+  n: number;
+  at: string;
+  actor: string;
+  kind: string;
+  detail: unknown;
+  seq: number | null;
+}
+
 export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
@@ -227,6 +255,8 @@ export interface Database {
   key_ring_identity: KeyRingIdentityTable;
   notice_outbox: NoticeOutboxTable;
   alert_subjects: AlertSubjectsTable;
+  incidents: IncidentsTable;
+  incident_timeline: IncidentTimelineTable;
   alerts: AlertsTable;
   risk_scores: RiskScoresTable;
   alert_state_changes: AlertStateChangesTable;

@@ -18,6 +18,7 @@ import { LedgerWriter } from './ledger-writer.ts';
 import { SqliteBudgetCounter } from './budgets.ts';
 import { SqliteNoticeOutbox } from './notice-outbox.ts';
 import { SqliteAlertStore } from './alerts.ts';
+import { SqliteIncidentStore } from './incidents.ts';
 import { budgetsFileFor, indexFileFor, type StoreOptions, type StoreParts } from './store.ts';
 
 // Each attempt waits up to busy_timeout for readers to leave the WAL.
@@ -56,6 +57,7 @@ export function openSqliteStore(file: string, options: StoreOptions): StoreParts
     budgets: new SqliteBudgetCounter(budgetsFileFor(file)),
     noticeOutbox: new SqliteNoticeOutbox(sqlite),
     alerts: new SqliteAlertStore(db),
+    incidents: new SqliteIncidentStore(db),
     warmUp: async () => void (await Promise.all([writer.start(), index.ready()])),
     closeBackground: async () => {
       await writer.close();

@@ -17,6 +17,7 @@ import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-
 import type { BudgetCounter } from './budgets.ts';
 import type { NoticeOutbox } from './notice-outbox.ts';
 import type { AlertStore } from './alerts.ts';
+import type { IncidentStore } from './incidents.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
 
@@ -88,6 +89,7 @@ export interface StoreParts {
   budgets: BudgetCounter;
   noticeOutbox: NoticeOutbox;
   alerts: AlertStore;
+  incidents: IncidentStore;
   /** Start the dialect's background threads now. */
   warmUp(): Promise<void>;
   /** Stop them (before the database closes). */
@@ -111,6 +113,8 @@ export class Store {
   readonly noticeOutbox: NoticeOutbox;
   /** Detection's alerts, risk scores and alert state changes. */
   readonly alerts: AlertStore;
+  /** Incidents and their timelines. */
+  readonly incidents: IncidentStore;
   /** Which key ring the store belongs to, and the KEK new data keys must be under. */
   readonly keyRingIdentity: KeyRingIdentityRepository;
 
@@ -129,6 +133,7 @@ export class Store {
     this.budgets = parts.budgets;
     this.noticeOutbox = parts.noticeOutbox;
     this.alerts = parts.alerts;
+    this.incidents = parts.incidents;
     this.keyRingIdentity = new KeyRingIdentityRepository(parts.db);
     this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);
   }

@@ -1,0 +1,166 @@
+import { readFile } from 'node:fs/promises';
+import type { Command } from 'commander';
+import type { CustosConfig } from '../config.ts';
+import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { loadSigningKeys, SIGNING_KEY_FILE } from '../ledger/index.ts';
+import { gatherEvidence, writeEvidencePack, type EvidenceContents } from '../respond/evidence.ts';
+import { IncidentService, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
+import { INCIDENT_STATES, type IncidentState } from '../store/incidents.ts';
+import type { Store } from '../store/store.ts';
+import type { ActLog } from '../broker/acts.ts';
+import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
+import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
+import { join } from 'node:path';
+
+type Flags = StoreFlags & AsFlag;
+
+/** The incident service over the command's store, its acts recorded through the CLI's ledger writer. */
+function serviceFor(store: Store, config: CustosConfig, acts: ActLog): IncidentService {
+  const c = config.containment;
+  return new IncidentService({
+    store,
+    acts,
+    now: () => new Date(),
+    ...(c.webhookUrl ? { webhook: { url: c.webhookUrl, attempts: c.webhookAttempts, backoffMs: c.webhookBackoffMs } } : {}),
+  });
+}
+
+function withIncidents<T>(opts: Flags, work: (service: IncidentService, store: Store, config: CustosConfig) => Promise<T>): Promise<T> {
+  return withStore(opts, (store, config) => withActLog(store, config, (acts) => work(serviceFor(store, config, acts), store, config)));
+}
+
+/** Customer ids, one per line (blank lines skipped), for an accidental exposure. */
+async function readCustomerIds(file: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new InvalidInputError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file });
+  }
+  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+}
+
+function stateOf(value: string): IncidentState {
+  if (!(INCIDENT_STATES as readonly string[]).includes(value)) throw new InvalidInputError(`--to must be one of ${INCIDENT_STATES.join(', ')}, got "${value}"`, { field: 'to' });
+  return value as IncidentState;
+}
+
+/** Wait for the containment webhook, saying how it went. */
+async function reportWebhook(opened: Opened): Promise<void> {
+  const outcome = await opened.notified;
+  if (outcome) process.stderr.write(`containment webhook: ${outcome.delivered ? 'delivered' : 'NOT delivered'} after ${outcome.attempts} attempt(s)\n`);
+}
+
+function describeIncident(i: IncidentView): string {
+  const lines = [
+    `${i.id}  ${i.state}  ${i.kind}${i.subject ? ` subject ${i.subject}` : ''}  opened ${i.openedAt} by ${i.openedBy}`,
+    `  ${i.title}`,
+    ...(i.from || i.to ? [`  window ${i.from ?? '…'} to ${i.to ?? '…'}`] : []),
+    ...i.timeline.map((t) => `  ${String(t.n).padStart(3)} ${t.at} ${t.kind} by ${t.actor}${t.seq !== undefined ? ` (ledger ${t.seq})` : ''} ${JSON.stringify(t.detail)}`),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export function registerIncident(program: Command): void {
+  const incident = program.command('incident').description('incidents: open (containing a suspected employee at once), show, list, move through their lifecycle, export evidence');
+
+  asOption(storeOptions(
+    incident
+      .command('open')
+      .description('open an incident about a suspected employee (contained at once) or an accidental exposure; prints the new id alone on its last line')
+      .requiredOption('--title <text>', 'what happened, in a line')
+      .option('--employee <id>', 'the suspected employee: suspended at once, the containment webhook told')
+      .option('--alert <id>', 'escalate this alert: its employee is the subject, its first event starts the window')
+      .option('--from <time>', 'window start, inclusive (RFC 3339)')
+      .option('--to <time>', 'window end, exclusive (RFC 3339)')
+      .option('--customers <file>', 'accidental exposure: the customers exposed, one id per line (with --fields)')
+      .option('--fields <list>', 'accidental exposure: the fields exposed, comma-separated'),
+  )).action(async (opts: Flags & { title: string; employee?: string; alert?: string; from?: string; to?: string; customers?: string; fields?: string }) => {
+    const actor = actorOf(opts);
+    if (opts.alert !== undefined && (opts.employee !== undefined || opts.customers !== undefined)) throw new InvalidInputError('--alert names the employee itself; give --alert, --employee or --customers', { field: 'alert' });
+    if ((opts.customers === undefined) !== (opts.fields === undefined)) throw new InvalidInputError('--customers and --fields go together', { field: opts.customers === undefined ? 'customers' : 'fields' });
+    const exposure = opts.customers !== undefined ? { customers: await readCustomerIds(opts.customers), fields: opts.fields!.split(',').map((f) => f.trim()).filter(Boolean) } : undefined;
+    const opened = await withIncidents(opts, async (service, store) => {
+      const result = opts.alert !== undefined
+        ? await openIncidentFromAlert(service, store, actor, opts.alert, CLI_CONTEXT, opts.title)
+        : await service.open(actor, {
+          title: opts.title,
+          ...(opts.employee !== undefined ? { employee: opts.employee } : {}),
+          ...(opts.from !== undefined ? { from: opts.from } : {}),
+          ...(opts.to !== undefined ? { to: opts.to } : {}),
+          ...(exposure ? { exposure } : {}),
+        }, CLI_CONTEXT);
+      // The webhook's attempts go on the timeline: wait for them while the store is open.
+      await reportWebhook(result);
+      return result.incident;
+    });
+    process.stderr.write(`opened incident ${opened.id} (${opened.state})${opened.subject ? `: ${opened.subject} is suspended from the next request on, in every process` : ''}\n`);
+    process.stdout.write(`${opened.id}\n`);
+  });
+
+  asOption(storeOptions(
+    incident.command('show').description('an incident with its timeline').argument('<id>', 'incident id').option('--json', 'print JSON'),
+  )).action(async (id: string, opts: Flags & { json?: boolean }) => {
+    const actor = actorOf(opts);
+    const view = await withIncidents(opts, (service) => service.show(actor, id, CLI_CONTEXT));
+    process.stdout.write(opts.json ? `${JSON.stringify(view, null, 2)}\n` : describeIncident(view));
+  });
+
+  asOption(storeOptions(
+    incident
+      .command('list')
+      .description('incidents, newest first')
+      .option('--state <state>', `only in this state (${INCIDENT_STATES.join(', ')})`)
+      .option('--limit <n>', 'at most this many (default 50)')
+      .option('--json', 'print JSON'),
+  )).action(async (opts: Flags & { state?: string; limit?: string; json?: boolean }) => {
+    const actor = actorOf(opts);
+    const limit = opts.limit !== undefined ? Number(opts.limit) : 50;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError('--limit must be a whole number from 1 to 1000', { field: 'limit' });
+    const state = opts.state !== undefined ? stateOf(opts.state) : undefined;
+    const page = await withIncidents(opts, (service) => service.list(actor, { limit, ...(state ? { state } : {}) }, CLI_CONTEXT));
+    process.stdout.write(opts.json ? `${JSON.stringify(page, null, 2)}\n` : `${page.items.map((i) => `${i.id}  ${i.state.padEnd(9)}  ${i.kind.padEnd(8)}  ${i.subject ?? '-'}  ${i.title}`).join('\n')}\n`);
+  });
+
+  asOption(storeOptions(
+    incident
+      .command('transition')
+      .description('move an incident on: open → contained → assessing → notifying → closed')
+      .argument('<id>', 'incident id')
+      .requiredOption('--to <state>', INCIDENT_STATES.join(' | '))
+      .option('--note <text>', 'why, for the timeline'),
+  )).action(async (id: string, opts: Flags & { to: string; note?: string }) => {
+    const actor = actorOf(opts);
+    const to = stateOf(opts.to);
+    const moved = await withIncidents(opts, async (service) => {
+      const result = await service.transition(actor, id, to, opts.note, CLI_CONTEXT);
+      await reportWebhook(result);
+      return result.incident;
+    });
+    process.stdout.write(`${moved.id} is ${moved.state}\n`);
+  });
+
+  asOption(storeOptions(
+    incident
+      .command('export')
+      .description('write the evidence pack: the subject\'s events with inclusion proofs against a signed checkpoint, the verifier key, the blast radius, the timeline, and a README')
+      .argument('<id>', 'incident id')
+      .requiredOption('--out <dir>', 'directory to write (created)'),
+  )).action(async (id: string, opts: Flags & { out: string }) => {
+    const actor = actorOf(opts);
+    const written = await withStore(opts, async (store, config) => {
+      // Recorded (and the timeline noted) first; closing the ledger writer then signs a
+      // checkpoint that covers every event the pack holds.
+      const contents: EvidenceContents = await withActLog(store, config, async (acts) => {
+        const service = serviceFor(store, config, acts);
+        const found = await service.note(actor, id, 'export', { out: opts.out }, CLI_CONTEXT);
+        return gatherEvidence(store, found, await store.incidents.timeline(id));
+      });
+      const checkpoint = await store.ledger.latestCheckpoint();
+      if (!checkpoint) throw new NotFoundError('no signed checkpoint: the ledger has none to prove against');
+      const keys = (await loadSigningKeys(join(config.keyDir, SIGNING_KEY_FILE))).verifierKeys();
+      return writeEvidencePack(store, contents, checkpoint, keys, opts.out);
+    });
+    process.stderr.write(`evidence pack for ${id}: ${written.events} event(s) with proofs in ${written.dir}; check it with: sh ${join(written.dir, 'verify.sh')}\n`);
+  });
+}
