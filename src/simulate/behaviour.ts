@@ -31,6 +31,9 @@ export class CaseBook {
   #next = 1;
   #open = new Map<number, SimCase[]>();
   #recentlyClosed = new Map<number, SimCase>();
+  #openCount = 0;
+  /** The most cases ever open at once: what the run's memory holds of its cases. */
+  peakOpen = 0;
 
   constructor(private readonly org: Organisation, private readonly write: (line: string) => void) {}
 
@@ -39,6 +42,7 @@ export class CaseBook {
     let list = this.#open.get(employee.index);
     if (!list) this.#open.set(employee.index, (list = []));
     list.push(c);
+    if (++this.#openCount > this.peakOpen) this.peakOpen = this.#openCount;
     return c;
   }
 
@@ -53,6 +57,7 @@ export class CaseBook {
   close(c: SimCase, at: number): void {
     const list = this.#open.get(c.employee.index)!;
     list.splice(list.indexOf(c), 1);
+    this.#openCount--;
     this.#recentlyClosed.set(c.employee.index, c);
     this.#writeCase(c, at);
   }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, parseAccessEvent, parseCase, parseCustomer, parseEmployee, TARGET_TYPES, type AccessEvent, type Where } from '../model.ts';
 import { INSIDER_KINDS } from './insiders.ts';
-import { simulateToDirectory, SIMULATION_FILES, type Truth } from './simulate.ts';
+import { runSimulation, simulateToDirectory, SIMULATION_FILES, type Truth } from './simulate.ts';
 
 const size = { employees: 100, customers: 2000, days: 21, seed: 11, start: new Date('2026-03-02T00:00:00Z') };
 const dirs: string[] = [];
@@ -101,5 +101,16 @@ describe('simulate', () => {
     expect(truth).toMatchObject({ seed: size.seed, employees: size.employees, customers: size.customers, days: size.days });
     expect(truth.employeeDays).toBeGreaterThan(0.9 * size.employees * size.days);
     expect(truth.employeeDays).toBeLessThanOrEqual(size.employees * size.days);
+  });
+
+  it('holds about a day and a half of events and a few cases per person, however long the run', () => {
+    const lines = { customer: () => {}, employee: () => {}, caseLine: () => {}, eventLine: () => {} };
+    const short = runSimulation({ ...size, employees: 60, customers: 1000, days: 12 }, lines);
+    const long = runSimulation({ ...size, employees: 60, customers: 1000, days: 48 }, lines);
+    expect(long.events).toBeGreaterThan(3 * short.events);
+    expect(long.peaks.pendingEvents).toBeLessThan(1.5 * short.peaks.pendingEvents);
+    // A Monday (the busiest day) and a half, at most: four average days.
+    expect(long.peaks.pendingEvents).toBeLessThan((4 * long.events) / 48);
+    expect(long.peaks.openCases).toBeLessThan(1.5 * short.peaks.openCases);
   });
 });

@@ -44,6 +44,8 @@ export interface SimulationSinks {
 export interface SimulationResult {
   truth: Truth;
   events: number;
+  /** The most events and cases held at once (the run's memory, apart from the organisation). */
+  peaks: { pendingEvents: number; openCases: number };
 }
 
 /** Runs the simulation into `sinks` (synchronously: the sinks buffer their own writes). */
@@ -90,7 +92,7 @@ export function runSimulation(size: SimulationSize, sinks: SimulationSinks): Sim
       return f ? [{ employee: ins.employee.id, kind: ins.kind, firstMaliciousAt: new Date(f.time).toISOString(), firstMaliciousEventId: f.id, events: counts[ins.index]! }] : [];
     }),
   };
-  return { truth, events: events.written };
+  return { truth, events: events.written, peaks: { pendingEvents: events.peakPending, openCases: workforce.cases.peakOpen } };
 }
 
 /** The organisation and its insiders (who set some employees' leftAt): everything but the days. */

@@ -106,6 +106,9 @@ export type WrittenEvent = (id: string, time: number, insider: number) => void;
 export class TimeOrderedEvents {
   #buckets = new Map<number, Pending[]>();
   #next = 1;
+  #pending = 0;
+  /** The most events ever waiting at once: what the run's memory holds of its events. */
+  peakPending = 0;
   readonly #from: number;
   readonly #to: number;
 
@@ -131,6 +134,7 @@ export class TimeOrderedEvents {
     // string, not a tree of pieces for the garbage collector to trace until it is written.
     body.charCodeAt(0);
     bucket.push({ time: Math.floor(time), body, insider });
+    if (++this.#pending > this.peakPending) this.peakPending = this.#pending;
   }
 
   /** Writes every event before `ms` (whole hours only). */
@@ -147,6 +151,7 @@ export class TimeOrderedEvents {
   #writeBucket(hour: number): void {
     const bucket = this.#buckets.get(hour)!;
     this.#buckets.delete(hour);
+    this.#pending -= bucket.length;
     bucket.sort((a, b) => a.time - b.time);
     for (const e of bucket) {
       const id = `ev-${String(this.#next++).padStart(10, '0')}`;
