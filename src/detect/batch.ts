@@ -81,6 +81,7 @@ export async function detectFromFiles(files: BatchFiles, options: DetectionOptio
     events++;
     if (options.onProgress && (events & 0x3fff) === 0) options.onProgress({ bytesRead: input.bytesRead, bytesTotal, events, alerts: alerts.size });
   }
+  for (const alert of engine.flush()) alerts.set(alert.id, alert);
   options.onProgress?.({ bytesRead: bytesTotal, bytesTotal, events, alerts: alerts.size });
   return { alerts: [...alerts.values()], events, directory: directory.size };
 }

@@ -37,7 +37,7 @@ export class DepartureDetector implements Detector {
       summary = `accessed ${p.records.today} customers' data on ${o.event.time.slice(0, 10)}, after leaving on ${leftAt.slice(0, 10)}`;
     } else {
       const own = p.records.baseline();
-      if (own.days < 5) return undefined;
+      if (p.records.days < 5) return undefined;
       const usual = Math.max(own.median + 3 * Math.max(own.sigma, 1), 5);
       if (p.records.today <= usual) return undefined;
       score = Math.min(45, 25 + 10 * Math.log2(p.records.today / usual));

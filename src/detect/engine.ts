@@ -11,7 +11,7 @@ import { BulkExportDetector } from './bulk-export.ts';
 import { CanaryDetector } from './canary.ts';
 import { DepartureDetector } from './departure.ts';
 import { justified, type Detector, type Observation, type ObservedEvent } from './detector.ts';
-import { caseOpenAt, type Directory, type DirectoryCase } from './directory.ts';
+import { caseOpenAt, type Directory, type DirectoryCase, type DirectoryEmployee } from './directory.ts';
 import { EnumerationDetector } from './enumeration.ts';
 import { NoPurposeDetector } from './no-purpose.ts';
 import { ProbingDetector } from './probing.ts';
@@ -65,6 +65,7 @@ export class DetectionEngine {
   private readonly teamWide = new TeamWide();
   private readonly aliasKey: string | Uint8Array;
   private observed = 0;
+  private last: ObservedEvent | undefined;
   private readonly onFinding: ((finding: Finding) => void) | undefined;
 
   constructor(
@@ -113,18 +114,29 @@ export class DetectionEngine {
     if (event.target && event.change) this.directory.applyManagementEvent?.(event);
     const o = this.observation(event);
     const alerts: Alert[] = [];
-    for (const f of this.teamWide.due(o.ms, event.time)) this.score(f, o, alerts);
+    this.last = event;
+    for (const f of this.teamWide.due(o.ms, event.time)) this.score(f, o.ms, f.employee === event.actor ? o.employee : this.directory.employee(f.employee), alerts);
     for (const d of this.detectors) {
       const found = d.observe(o);
       const f = found && this.teamWide.offer(found, o.ms, o.peer);
-      if (f) this.score(f, o, alerts);
+      if (f) this.score(f, o.ms, o.employee, alerts);
     }
     return alerts;
   }
 
-  private score(f: Finding, o: Observation, alerts: Alert[]): void {
+  /**
+   * The end of the input (batch): findings still held back are given now, at the last event's
+   * time. Live, the next events release them instead.
+   */
+  flush(): Alert[] {
+    const alerts: Alert[] = [];
+    if (this.last) for (const f of this.teamWide.due(Number.POSITIVE_INFINITY, this.last.time)) this.score(f, Date.parse(this.last.time), this.directory.employee(f.employee), alerts);
+    return alerts;
+  }
+
+  private score(f: Finding, ms: number, employee: DirectoryEmployee | undefined, alerts: Alert[]): void {
     this.onFinding?.(f);
-    const alert = this.scorer.add(f, o.ms, f.employee === o.event.actor ? o.employee : this.directory.employee(f.employee));
+    const alert = this.scorer.add(f, ms, employee);
     if (!alert) return;
     // One entry per alert per event: the latest state after every finding of this event.
     const at = alerts.findIndex((a) => a.id === alert.id);

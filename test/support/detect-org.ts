@@ -126,6 +126,7 @@ export class TestOrg {
     const alerts = new Map<string, Alert>();
     const ordered = [...this.events].sort((a, b) => a.time.localeCompare(b.time) || Number(a.id.slice(3)) - Number(b.id.slice(3)));
     for (const e of ordered) for (const a of engine.observe(e)) alerts.set(a.id, a);
+    for (const a of engine.flush()) alerts.set(a.id, a);
     return { alerts: [...alerts.values()], engine };
   }
 }
