@@ -123,7 +123,10 @@ export class Workforce {
     const team = e.team;
     const midnight = org.startMs + d * DAY_MS - team.utcOffset * HOUR_MS;
     const start = midnight + (team.shiftStart + e.startShift + 0.3 * rng.normal()) * HOUR_MS;
-    const end = start + (team.shiftHours + 0.4 * rng.normal()) * HOUR_MS;
+    // Unusual days come from a stream of their own, so they do not reshuffle the ordinary ones.
+    const unusual = Rng.derive(org.size.seed, 6, e.index, d);
+    const overtime = unusual.chance(0.04) ? unusual.uniform(1, 3) : 0;
+    const end = start + (team.shiftHours + overtime + 0.4 * rng.normal()) * HOUR_MS;
     const weekend = isWeekend(org.startMs + d * DAY_MS);
     const onRota = !weekend || (team.weekendShare > 0 && (Math.floor(d / 7) + e.weekendGroup) % 4 === 0 && rng.chance(Math.min(1, team.weekendShare * 4)));
     const onVacation = e.vacation !== undefined && d >= e.vacation[0] && d <= e.vacation[1];
@@ -135,6 +138,8 @@ export class Workforce {
     else if (rng.chance(e.remoteShare)) {
       ip = rng.chance(e.vpnShare) ? `172.16.${LOCATIONS.indexOf(team.location)}.${1 + rng.int(8)}` : e.homeIp;
     }
+    // Now and then a network never seen before: a hotel, a café, a phone's hotspot.
+    if (unusual.chance(0.01)) ip = `${unusual.pick([31, 46, 78, 91, 176, 188])}.${unusual.int(256)}.${unusual.int(256)}.${1 + unusual.int(254)}`;
     return {
       day: d, midnight, working, start, end, rng,
       via: { actor: e.id, channel: e.channel, ip },
@@ -166,6 +171,7 @@ export class Workforce {
         break;
       case 'oversight':
         for (const t of times) this.#lookAround(e, day, t);
+        if (e.role === 'privacy_officer') this.#subjectAccessRequests(e, day);
         break;
     }
   }
@@ -341,6 +347,23 @@ export class Workforce {
     if (rng.chance(0.3)) t = this.#search(v, i, t, rng);
     this.events.add(t + rng.uniform(5, 60) * 1000, eventBody.view(v, customer));
     if (rng.chance(0.15)) this.events.add(t + rng.uniform(60, 600) * 1000, eventBody.reveal(v, customer, rng.pick(AGENT_FIELDS)));
+  }
+
+  /**
+   * Data-subject access requests: the privacy officer opens a case for the customer who asked
+   * and exports everything held about them, a few times a week.
+   */
+  #subjectAccessRequests(e: SimEmployee, day: WorkDay): void {
+    const rng = Rng.derive(this.org.size.seed, 7, e.index, day.day);
+    for (let k = rng.poisson(0.5); k > 0; k--) {
+      const t = rng.uniform(day.start, day.end);
+      const i = this.#customerFor(e, rng);
+      const c = this.cases.open(e, i, t - rng.uniform(5, 120) * MINUTE_MS, e.id, 'dsar', 1, 60);
+      const customer = this.org.customers.ids[i]!;
+      this.events.add(t, eventBody.view(day.via, customer, c.id));
+      this.events.add(t + rng.uniform(1, 10) * MINUTE_MS, eventBody.export(day.via, [customer], ['email', 'phone', 'name', 'address'], c.id));
+      this.#endSession(c, t + 15 * MINUTE_MS, rng);
+    }
   }
 
   /** Privacy officers and admins: a few masked looks (complaints, data-subject requests, support of the tools). */
