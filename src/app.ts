@@ -8,6 +8,8 @@ import type { Logger } from './log.ts';
 import { Broker } from './broker/broker.ts';
 import { LedgerRecorder, publishCommitted } from './broker/ledger-recorder.ts';
 import { RecordManager } from './broker/manage.ts';
+import { LiveDetection } from './broker/live-detection.ts';
+import type { DetectionOptions } from './detect/engine.ts';
 import type { Recorder } from './broker/recorder.ts';
 import { TokenVerifier, loadOrCreateTokenIssuer, type TokenIssuer } from './identity/tokens.ts';
 import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, type LedgerSigningKeys } from './ledger/index.ts';
@@ -34,6 +36,8 @@ export interface Custos {
   records: RecordManager;
   tokenIssuer: TokenIssuer;
   verifier: TokenVerifier;
+  /** Live detection, when opened with `detect`. */
+  detection?: LiveDetection;
   now: () => Date;
   close(): Promise<void>;
 }
@@ -43,6 +47,8 @@ export interface OpenOptions {
   now?: () => Date;
   /** Extra knobs for tests and benchmarks. */
   dataKeyCacheSize?: number;
+  /** Run detection live on the event stream, storing alerts (`custos serve`; CUSTOS_DETECT). */
+  detect?: boolean | DetectionOptions;
 }
 
 export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): Promise<Custos> {
@@ -94,13 +100,26 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
     now,
   });
 
+  let detection: LiveDetection | undefined;
+  if (opts.detect) {
+    detection = new LiveDetection({
+      store, stream, now,
+      ...(typeof opts.detect === 'object' ? { options: opts.detect } : {}),
+      onError: (err) => opts.logger?.error({ err }, 'live detection failed'),
+    });
+    await detection.start();
+  }
+
   let closing: Promise<void> | undefined;
   return {
     config, store, vault, policy, stream, signingKeys, appender, checkpointer, recorder, broker, records, tokenIssuer, verifier, now,
+    ...(detection ? { detection } : {}),
     close() {
       // Drain the recorder, sign a final checkpoint, then let the store go.
       closing ??= (async () => {
         await recorder.close();
+        // Before the store goes; what detection has not reached yet it reaches after the next start.
+        await detection?.close();
         await checkpointer.close();
         await stream.close();
         await store.close();

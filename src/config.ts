@@ -50,6 +50,8 @@ export interface CustosConfig {
     /** Wait before the second attempt; doubled before each further one. */
     webhookBackoffMs: number;
   };
+  /** Run detection live inside `custos serve`. */
+  detect: boolean;
   /** Seed the demo organisation when the store is empty (serve only). */
   demo: boolean;
   /** The company's legal entities and which holds each account (src/respond/entities.ts). */
@@ -127,6 +129,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
       webhookAttempts: intFrom('CUSTOS_CONTAINMENT_WEBHOOK_ATTEMPTS', env.CUSTOS_CONTAINMENT_WEBHOOK_ATTEMPTS, 5, 1, 20),
       webhookBackoffMs: intFrom('CUSTOS_CONTAINMENT_WEBHOOK_BACKOFF_MS', env.CUSTOS_CONTAINMENT_WEBHOOK_BACKOFF_MS, 500, 1, 600_000),
     },
+    detect: boolFrom('CUSTOS_DETECT', env.CUSTOS_DETECT, true),
     demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
     entitiesFile: resolve(env.CUSTOS_ENTITIES ?? new URL('../config/entities.json', import.meta.url).pathname),
     rulesDir: resolve(env.CUSTOS_RULES ?? new URL('../rules', import.meta.url).pathname),

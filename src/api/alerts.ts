@@ -15,13 +15,15 @@ import { MAX_PAGE } from './records.ts';
 
 const errors = errorResponses(400, 401, 403, 404, 409, 503);
 const num = { type: 'number' } as const;
+/** Evidence numbers; null stands for a bound that is infinite (JSON has no Infinity). */
+const evidenceNumber = { type: ['number', 'null'] } as const;
 
 const evidenceSchema = {
   type: 'object',
   properties: {
     summary: { type: 'string' },
-    counts: { type: 'object', additionalProperties: num },
-    baseline: { type: 'object', additionalProperties: num },
+    counts: { type: 'object', additionalProperties: evidenceNumber },
+    baseline: { type: 'object', additionalProperties: evidenceNumber, description: 'null: no bound (infinite)' },
     samples: {
       type: 'array',
       items: { type: 'object', properties: { id: { type: 'string' }, seq: { type: 'integer' }, time: { type: 'string' } }, required: ['id', 'time'] },

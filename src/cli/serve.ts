@@ -26,12 +26,13 @@ export function registerServe(program: Command): void {
       ...(opts.demo === false ? { demo: false } : {}),
     });
     const logger = createLogger(config.logLevel);
-    const custos = await openCustos(config, { logger });
+    const custos = await openCustos(config, { logger, detect: config.detect });
     const say = (line: string) => process.stderr.write(`${line}\n`);
     try {
       if (config.demo) {
         const seeded = await seedDemoIfEmpty(custos.store, custos.vault, custos.now());
         if (seeded) {
+          await custos.detection?.reloadDirectory();
           say(`seeded a demo organisation: ${seeded.employees} employees, ${seeded.customers} customers (${seeded.canaries} canaries), ${seeded.cases} cases`);
           say('  try: agent emp-0001 holds open case case-000001 for customer cus-000001 (README "Quick start")');
         }

@@ -139,6 +139,12 @@ export class CustomerRepository {
     return Number(row.n);
   }
 
+  /** Clear flags in id order, a page at a time (for detection's directory): never a sealed or masked field. */
+  async flagsAfter(afterId: string, limit: number): Promise<Array<{ id: string; country: string; region?: string; canary: boolean; vip: boolean }>> {
+    const rows = await this.db.selectFrom('customers').select(['id', 'country', 'region', 'canary', 'vip']).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({ id: r.id, country: r.country, ...(r.region ? { region: r.region } : {}), canary: Boolean(r.canary), vip: Boolean(r.vip) }));
+  }
+
   /** Wrapped keys in id order, a page at a time (for key rotation). */
   async wrappedKeysAfter(afterId: string, limit: number): Promise<Array<{ id: string; wrappedKey: Uint8Array }>> {
     const rows = await this.db

@@ -36,6 +36,10 @@ export interface InstanceOptions {
   env?: Record<string, string>;
   /** Where the server's log lines go (default: nowhere). */
   logLines?: string[];
+  /** Run live detection, as `custos serve` does (default: off). */
+  detect?: boolean;
+  /** Seed the demo organisation into an empty store (default: yes). */
+  demo?: boolean;
 }
 
 export async function startInstance(opts: InstanceOptions): Promise<TestInstance> {
@@ -53,8 +57,10 @@ export async function startInstance(opts: InstanceOptions): Promise<TestInstance
   const logger = opts.logLines
     ? createLogger('info', { write: (line: string) => void opts.logLines!.push(line) })
     : createLogger('silent');
-  const custos = await openCustos(config, { logger });
-  await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), opts.customers ?? 300);
+  const custos = await openCustos(config, { logger, ...(opts.detect ? { detect: true } : {}) });
+  if (opts.demo !== false && (await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), opts.customers ?? 300))) {
+    await custos.detection?.reloadDirectory();
+  }
   const app = await buildApi(custos, logger);
   // As `custos serve` does: the ledger writer thread's start is not the first request's to wait for.
   await custos.store.warmUp();

@@ -1,0 +1,140 @@
+/**
+ * Detection live, inside `custos serve`: the detection engine subscribes to the ordered event
+ * stream (every event the broker records, every management and analyst act, every ingested
+ * event) and stores the alerts it raises or updates. It runs off the request path: publishing
+ * never waits for a subscriber, and the engine yields to the event loop between slices of a batch.
+ *
+ * The engine's state (baselines, episodes) lives in memory, bounded by employees and customers.
+ * After a restart it is rebuilt by replaying the ledger from its start; alerts are stored only
+ * from the stored position on, so a restart neither loses nor repeats an alert (and storing is
+ * idempotent besides). The directory (employees, customer flags, cases) is loaded from the
+ * store at start and kept current by the management events in the stream and by reloading a
+ * kind when an import of it completes.
+ */
+import type { Alert } from '../detect/alert.ts';
+import { MemoryDirectory } from '../detect/directory.ts';
+import { DetectionEngine, type DetectionOptions } from '../detect/engine.ts';
+import type { RecordedEvent } from '../model.ts';
+import type { DetectedAlert } from '../store/alerts.ts';
+import type { Store } from '../store/store.ts';
+import type { EventStream, Subscription } from '../stream/stream.ts';
+
+/** Events observed between yields to the event loop. */
+const SLICE = 500;
+/** Save the position at least this often (events), even with no alert to store. */
+const POSITION_EVERY_EVENTS = 10_000;
+const POSITION_EVERY_MS = 5_000;
+const PAGE = 1000;
+
+export interface LiveDetectionDeps {
+  store: Store;
+  stream: EventStream;
+  now: () => Date;
+  options?: DetectionOptions;
+  /** Names the position in the store and the subscriber in logs. */
+  name?: string;
+  onError?: (err: unknown) => void;
+}
+
+export class LiveDetection {
+  private readonly name: string;
+  private engine: DetectionEngine | undefined;
+  private directory: MemoryDirectory | undefined;
+  private subscription: Subscription | undefined;
+  /** Alerts were stored for everything below this before the current run started. */
+  private resumeAt = 0;
+  private savedPosition = 0;
+  private savedAt = 0;
+  private position = 0;
+
+  constructor(private readonly deps: LiveDetectionDeps) {
+    this.name = deps.name ?? 'live';
+  }
+
+  /** Load the directory, then subscribe from the ledger's start. */
+  async start(): Promise<void> {
+    this.directory = new MemoryDirectory();
+    await this.reloadDirectory();
+    this.engine = new DetectionEngine(this.directory, this.deps.options);
+    this.resumeAt = await this.deps.store.alerts.position(this.name);
+    this.savedPosition = this.resumeAt;
+    this.savedAt = Date.now();
+    this.subscription = this.deps.stream.subscribe({ from: 0, name: `detection:${this.name}` }, (events) => this.handle(events));
+  }
+
+  /** Read every employee, customer flag and case again (after records were written outside the stream, e.g. the demo seed). */
+  async reloadDirectory(): Promise<void> {
+    for (const kind of ['employees', 'customers', 'cases'] as const) await this.load(kind);
+  }
+
+  /** The next ledger index detection has not handled. */
+  get handled(): number {
+    return this.subscription?.position ?? 0;
+  }
+
+  /** Stop, and store how far detection got. */
+  async close(): Promise<void> {
+    await this.subscription?.close();
+    if (this.position > this.savedPosition) await this.deps.store.alerts.saveDetections(this.name, [], this.position, this.deps.now());
+  }
+
+  private async handle(events: readonly RecordedEvent[]): Promise<void> {
+    const engine = this.engine!;
+    const found: DetectedAlert[] = [];
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i]!;
+      const reload = importedKind(event);
+      if (reload) await this.load(reload);
+      const alerts = engine.observe(event);
+      // Below the resume point these were stored before the restart: the replay only rebuilds state.
+      if (event.seq >= this.resumeAt) for (const alert of alerts) found.push({ alert: await this.pseudonymised(alert), seq: event.seq });
+      if ((i + 1) % SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+    this.position = events.at(-1)!.seq + 1;
+    const due = this.position - this.savedPosition >= POSITION_EVERY_EVENTS || Date.now() - this.savedAt >= POSITION_EVERY_MS;
+    if (found.length === 0 && (!due || this.position <= this.resumeAt)) return;
+    await this.deps.store.alerts.saveDetections(this.name, found, this.position, this.deps.now());
+    this.savedPosition = this.position;
+    this.savedAt = Date.now();
+  }
+
+  /** The alert in the store's alias: the engine's own alias (and any id) in its words are replaced. */
+  private async pseudonymised(alert: Alert): Promise<Alert> {
+    const alias = await this.deps.store.alerts.aliasOf(alert.employee);
+    const engineAlias = this.engine!.alias(alert.employee);
+    const hide = (text: string) => text.split(engineAlias).join(alias).split(alert.employee).join(alias);
+    return {
+      ...alert,
+      explanation: hide(alert.explanation),
+      detectors: alert.detectors.map((d) => ({ ...d, evidence: { ...d.evidence, summary: hide(d.evidence.summary) } })),
+    };
+  }
+
+  /** (Re)load one kind of record into the directory, a page at a time. */
+  private async load(kind: 'employees' | 'customers' | 'cases'): Promise<void> {
+    const directory = this.directory!;
+    const store = this.deps.store;
+    let after = '';
+    for (;;) {
+      const page = kind === 'employees'
+        ? await store.employees.list({ after, limit: PAGE })
+        : kind === 'customers'
+          ? await store.customers.flagsAfter(after, PAGE)
+          : await store.cases.list({ after, limit: PAGE }, this.deps.now());
+      for (const record of page) {
+        if (kind === 'employees') directory.putEmployee(record as Parameters<MemoryDirectory['putEmployee']>[0]);
+        else if (kind === 'customers') directory.putCustomer(record as Parameters<MemoryDirectory['putCustomer']>[0]);
+        else directory.putCase(record as Parameters<MemoryDirectory['putCase']>[0]);
+      }
+      if (page.length < PAGE) return;
+      after = page.at(-1)!.id;
+    }
+  }
+}
+
+/** The kind of records an event says were imported (an import's recorded outcome), if any. */
+function importedKind(event: RecordedEvent): 'employees' | 'customers' | 'cases' | undefined {
+  if (event.operation !== 'import' || event.target?.type !== 'directory' || event.details?.result !== 'done') return undefined;
+  const kind = event.target.id;
+  return kind === 'employees' || kind === 'customers' || kind === 'cases' ? kind : undefined;
+}
