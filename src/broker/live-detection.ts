@@ -46,6 +46,8 @@ export class LiveDetection {
   private savedPosition = 0;
   private savedAt = 0;
   private position = 0;
+  /** Saves the position once the stream goes quiet, so that a restart replays little without storing. */
+  private idleSave: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: LiveDetectionDeps) {
     this.name = deps.name ?? 'live';
@@ -75,7 +77,8 @@ export class LiveDetection {
   /** Stop, and store how far detection got. */
   async close(): Promise<void> {
     await this.subscription?.close();
-    if (this.position > this.savedPosition) await this.deps.store.alerts.saveDetections(this.name, [], this.position, this.deps.now());
+    clearTimeout(this.idleSave);
+    if (this.position > this.savedPosition) await this.savePosition([]);
   }
 
   private async handle(events: readonly RecordedEvent[]): Promise<void> {
@@ -91,10 +94,18 @@ export class LiveDetection {
       if ((i + 1) % SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.position = events.at(-1)!.seq + 1;
+    if (this.position <= this.resumeAt) return;
     const due = this.position - this.savedPosition >= POSITION_EVERY_EVENTS || Date.now() - this.savedAt >= POSITION_EVERY_MS;
-    if (found.length === 0 && (!due || this.position <= this.resumeAt)) return;
-    await this.deps.store.alerts.saveDetections(this.name, found, this.position, this.deps.now());
-    this.savedPosition = this.position;
+    if (found.length > 0 || due) await this.savePosition(found);
+    else this.idleSave ??= setTimeout(() => void this.savePosition([]).catch((err) => this.deps.onError?.(err)), POSITION_EVERY_MS).unref();
+  }
+
+  private async savePosition(found: DetectedAlert[]): Promise<void> {
+    clearTimeout(this.idleSave);
+    this.idleSave = undefined;
+    const position = this.position;
+    await this.deps.store.alerts.saveDetections(this.name, found, position, this.deps.now());
+    this.savedPosition = Math.max(this.savedPosition, position);
     this.savedAt = Date.now();
   }
 

@@ -100,8 +100,10 @@ for (const target of storeTargets()) {
         return n;
       };
       const pointsBefore = await points();
+      // Saved with each alert stored, and when the stream goes quiet: never ahead of what was handled.
       const position = await t!.custos.store.alerts.position('live');
-      expect(position).toBeGreaterThan(10_000);
+      expect(position).toBeGreaterThan(0);
+      expect(position).toBeLessThanOrEqual(t!.custos.detection!.handled);
 
       await t!.stop();
       t = await start();
