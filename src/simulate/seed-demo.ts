@@ -53,10 +53,19 @@ export function demoEmployees(now = new Date()): Employee[] {
   return simulatedEmployeeLines(demoSize(now)).map((line) => parseEmployee(JSON.parse(line)));
 }
 
+// The last demo built, by day and size: test processes seed many stores on the same day.
+let lastDemo: { key: string; demo: DemoOrganisation } | undefined;
+
+function sameDayDemo(now: Date, customers: number): DemoOrganisation {
+  const key = `${demoSize(now, customers).start.toISOString()}/${customers}`;
+  if (lastDemo?.key !== key) lastDemo = { key, demo: demoOrganisation(now, customers) };
+  return lastDemo.demo;
+}
+
 /** Seeds only a store with no employees and no customers; returns undefined otherwise. */
 export async function seedDemoIfEmpty(store: Store, vault: Vault, now: Date, customers = DEMO_CUSTOMERS): Promise<SeedSummary | undefined> {
   if ((await store.employees.count()) > 0 || (await store.customers.count()) > 0) return undefined;
-  const demo = demoOrganisation(now, customers);
+  const demo = sameDayDemo(now, customers);
   await store.employees.upsertMany(demo.employees, now);
   const BATCH = 1000;
   for (let start = 0; start < demo.customers.length; start += BATCH) {
