@@ -13,12 +13,13 @@ import { nowMs, type Figure } from './figures.ts';
 import { importSection } from './import.ts';
 import { ledgerSection } from './ledger.ts';
 import { policySection } from './policy.ts';
+import { respondSection } from './respond.ts';
 import { revealSection } from './reveal.ts';
 import type { Section } from './section.ts';
 import { startupSection } from './startup.ts';
 import { renderTable } from './table.ts';
 
-const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection];
+const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection, respondSection];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 interface Args {

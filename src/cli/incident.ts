@@ -4,7 +4,7 @@ import type { CustosConfig } from '../config.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { loadSigningKeys, SIGNING_KEY_FILE } from '../ledger/index.ts';
 import { gatherEvidence, writeEvidencePack, type EvidenceContents } from '../respond/evidence.ts';
-import { IncidentService, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
+import { IncidentService, incidentBlastRadius, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
 import { INCIDENT_STATES, type IncidentState } from '../store/incidents.ts';
 import type { Store } from '../store/store.ts';
 import type { ActLog } from '../broker/acts.ts';
@@ -104,6 +104,17 @@ export function registerIncident(program: Command): void {
     const actor = actorOf(opts);
     const view = await withIncidents(opts, (service) => service.show(actor, id, CLI_CONTEXT));
     process.stdout.write(opts.json ? `${JSON.stringify(view, null, 2)}\n` : describeIncident(view));
+  });
+
+  asOption(storeOptions(
+    incident
+      .command('affected')
+      .description('the customers an incident affected, each with the fields exposed, first and last time (the notices\' "customers"), and totals by field and country')
+      .argument('<id>', 'incident id'),
+  )).action(async (id: string, opts: Flags) => {
+    const actor = actorOf(opts);
+    const radius = await withIncidents(opts, async (service, store) => incidentBlastRadius(store, await service.show(actor, id, CLI_CONTEXT)));
+    process.stdout.write(`${JSON.stringify({ incident: id, ...radius }, null, 2)}\n`);
   });
 
   asOption(storeOptions(

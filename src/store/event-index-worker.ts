@@ -79,6 +79,8 @@ try {
   // writer must never wait on this thread.
   await prepareLayout();
   sqlite.prepare('ATTACH DATABASE ? AS ledger').run(data.ledgerFile);
+  // Queries read events back from ledger entries: the same page cache as the index's own.
+  sqlite.pragma('ledger.cache_size = -65536');
   port.postMessage({ kind: 'ready' } satisfies IndexReply);
 } catch (err) {
   port.postMessage({ kind: 'failed', error: serializeError(err) } satisfies IndexReply);

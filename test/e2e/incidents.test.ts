@@ -108,6 +108,11 @@ for (const target of storeTargets()) {
       const own = await cli(['incident', 'show', secondId, '--as', 'dpo-0003']);
       expect(own.code, own.stderr).toBe(0);
 
+      const affected = await cli(['incident', 'affected', id, '--as', 'dpo-0001']);
+      expect(affected.code, affected.stderr).toBe(0);
+      expect(JSON.parse(affected.stdout)).toMatchObject({ incident: id, total: 6 });
+      expect(JSON.parse(affected.stdout).customers[0]).toEqual(expect.objectContaining({ customer: expect.any(String), fields: expect.any(Array), first: expect.any(String), last: expect.any(String) }));
+
       const closed = await cli(['incident', 'transition', id, '--to', 'closed', '--as', 'dpo-0001']);
       expect(closed.code, closed.stderr).toBe(0);
       const view = await show();
