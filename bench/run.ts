@@ -12,6 +12,7 @@ import { killChildren } from './child.ts';
 import { nowMs, type Figure } from './figures.ts';
 import { importSection } from './import.ts';
 import { ledgerSection } from './ledger.ts';
+import { notifySection } from './notify.ts';
 import { policySection } from './policy.ts';
 import { respondSection } from './respond.ts';
 import { revealSection } from './reveal.ts';
@@ -19,7 +20,7 @@ import type { Section } from './section.ts';
 import { startupSection } from './startup.ts';
 import { renderTable } from './table.ts';
 
-const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection, respondSection];
+const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection, respondSection, notifySection];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 interface Args {

@@ -11,7 +11,8 @@ import { vaultForStore } from '../broker/key-ring-binding.ts';
 import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
 import { NoticeCatalogs } from '../notify/catalog.ts';
-import { entityFromList, readNoticeInput, type NoticeRecipient } from '../notify/notice.ts';
+import { readNoticeInput, type NoticeRecipient } from '../notify/notice.ts';
+import { loadEntities } from '../respond/entities.ts';
 import { queuedNotice, queueNotices, requireAffected, type ProfileLookup } from '../notify/queue.ts';
 import { composeNotice, NoticeRenderer } from '../notify/render.ts';
 import { DEFAULT_RETRY, sendNotices, type SendProgress } from '../notify/send.ts';
@@ -82,20 +83,21 @@ export function registerNotify(program: Command): void {
     notify
       .command('queue')
       .description('render every affected customer\'s notice and queue it in the outbox (a customer already queued for the incident is left as is)')
-      .requiredOption('--input <file>', 'notices input: {"incident":{…},"customers":[…],"entities":[…]} (README "Notify customers")')
+      .requiredOption('--input <file>', 'notices input: {"incident":{…},"customers":[…]} (README "Notify customers"); each customer\'s entity from CUSTOS_ENTITIES')
       .addOption(new Option('--domain <domain>', 'domain of Message-IDs and the default From address (env CUSTOS_NOTICE_DOMAIN)')),
   ).action(async (opts: StoreFlags & DomainFlag & { input: string }) => {
     const input = await readNoticeInput(opts.input);
     const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
-    const result = await withStore(opts, (store) =>
-      queueNotices(input.incident, input.customers, {
+    const result = await withStore(opts, (store, config) => {
+      const entities = loadEntities(config.entitiesFile);
+      return queueNotices(input.incident, input.customers, {
         outbox: store.noticeOutbox,
         renderer,
         profileOf: profileLookup(store),
-        entityFor: (r: NoticeRecipient) => entityFromList(input.entities, r),
+        entityFor: (r: NoticeRecipient) => entities.entityFor(r).entity,
         now: () => Date.now(),
-      }),
-    );
+      });
+    });
     print({ incident: input.incident.id, ...result });
   });
 
@@ -110,7 +112,7 @@ export function registerNotify(program: Command): void {
   ).action(async (opts: StoreFlags & DomainFlag & { incident: string; customer: string; input?: string }) => {
     const incident = checkId(opts.incident, 'incident');
     const customer = checkId(opts.customer, 'customer');
-    const notice = await withStore(opts, async (store) => {
+    const notice = await withStore(opts, async (store, config) => {
       if (!opts.input) {
         const queued = await queuedNotice(store.noticeOutbox, incident, customer);
         if (!queued) throw new NotFoundError(`no notice queued for customer "${customer}" in incident "${incident}" (custos notify queue first, or give --input)`);
@@ -122,7 +124,7 @@ export function registerNotify(program: Command): void {
       const profile = await profileLookup(store)(customer);
       if (!profile) throw new NotFoundError(`no customer "${customer}"`);
       const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
-      return renderer.render(input.incident, affected, profile, entityFromList(input.entities, profile));
+      return renderer.render(input.incident, affected, profile, loadEntities(config.entitiesFile).entityFor(profile).entity);
     });
     process.stdout.write(await composeNotice(notice, undefined, new Date()));
   });

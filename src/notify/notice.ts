@@ -47,21 +47,6 @@ export interface AffectedCustomer {
   last: string;
 }
 
-/** The legal entity that holds the customer's account and so speaks to them. */
-export interface NoticeEntity {
-  id: string;
-  name: string;
-  /** ISO 3166-1 alpha-2. */
-  country: string;
-  address: string;
-  /** The data protection officer: an e-mail address (becomes Reply-To) or other contact. */
-  dpoContact: string;
-  /** Its lead supervisory authority, named to customers as where to complain. */
-  authority: string;
-  /** The From address of its notices; default notices@<domain> (NoticeSettings). */
-  noticeFrom?: string;
-}
-
 /** The clear profile of the customer a notice goes to (no PII: the address is the broker's). */
 export interface NoticeRecipient {
   id: string;
@@ -76,11 +61,6 @@ export interface NoticeRecipient {
 export interface NoticeInput {
   incident: NoticeIncident;
   customers: AffectedCustomer[];
-  /**
-   * The company's legal entities, until the entity configuration is in the store: a customer's
-   * is the first whose `countries` holds the customer's country, else the one marked `default`.
-   */
-  entities: Array<NoticeEntity & { countries?: string[]; default?: boolean }>;
 }
 
 type Obj = Record<string, unknown>;
@@ -112,7 +92,6 @@ function oneOf<T extends string>(v: string, allowed: readonly T[], file: string,
 }
 
 const FIELD_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-const COUNTRY_RE = /^[A-Z]{2}$/;
 
 /** Checks a notices input (parsed JSON); errors name the file and the field path. */
 export function parseNoticeInput(raw: unknown, file: string): NoticeInput {
@@ -136,26 +115,7 @@ export function parseNoticeInput(raw: unknown, file: string): NoticeInput {
     if (seen.has(c.customer)) bad(file, `customers[${n}].customer`, `customer "${c.customer}" is listed twice`);
     seen.add(c.customer);
   });
-  const entities = list(root, 'entities', file, '').map((e, n) => {
-    const o = obj(e, file, `entities[${n}]`);
-    const at = `entities[${n}].`;
-    const country = str(o, 'country', file, at).toUpperCase();
-    if (!COUNTRY_RE.test(country)) bad(file, `${at}country`, 'must be an ISO 3166-1 alpha-2 code');
-    const countries = list(o, 'countries', file, at).map((c) => String(c).toUpperCase());
-    return {
-      id: checkIdIn(str(o, 'id', file, at), file, `${at}id`),
-      name: str(o, 'name', file, at),
-      country,
-      address: str(o, 'address', file, at),
-      dpoContact: str(o, 'dpoContact', file, at),
-      authority: str(o, 'authority', file, at),
-      ...(o.noticeFrom !== undefined ? { noticeFrom: str(o, 'noticeFrom', file, at) } : {}),
-      countries,
-      ...(o.default === true ? { default: true } : {}),
-    };
-  });
-  if (entities.length === 0) bad(file, 'entities', 'must list at least one legal entity');
-  return { incident, customers, entities };
+  return { incident, customers };
 }
 
 function parseAffected(o: Obj, file: string, at: string): AffectedCustomer {
@@ -188,12 +148,4 @@ export async function readNoticeInput(file: string): Promise<NoticeInput> {
     throw new InvalidInputError(`${file}: not JSON: ${(err as Error).message}`, { file });
   }
   return parseNoticeInput(raw, file);
-}
-
-/** The entity a file's entity list gives a customer: by country, else the default. */
-export function entityFromList(entities: NoticeInput['entities'], recipient: Pick<NoticeRecipient, 'country' | 'id'>): NoticeEntity {
-  const found = entities.find((e) => e.countries?.includes(recipient.country)) ?? entities.find((e) => e.default);
-  if (!found) throw new InvalidInputError(`no legal entity holds accounts in ${recipient.country} (customer "${recipient.id}"); list the country under an entity's "countries" or mark one "default"`, { field: 'entities' });
-  const { countries: _c, default: _d, ...entity } = found;
-  return entity;
 }

@@ -6,14 +6,15 @@
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { InvalidInputError } from '../errors.ts';
 import type { NoticeOutbox, QueuedNotice } from '../store/notice-outbox.ts';
-import type { AffectedCustomer, NoticeEntity, NoticeIncident, NoticeRecipient } from './notice.ts';
+import type { LegalEntity } from '../respond/entities.ts';
+import type { AffectedCustomer, NoticeIncident, NoticeRecipient } from './notice.ts';
 import type { NoticeRenderer, RenderedNotice } from './render.ts';
 
 /** What the outbox holds of a rendered notice: everything but the keys it is stored under. */
 type NoticeContent = Pick<RenderedNotice, 'locale' | 'from' | 'replyTo' | 'subject' | 'text' | 'html'>;
 
 export function packNotice(n: RenderedNotice): Uint8Array {
-  const content: NoticeContent = { locale: n.locale, from: n.from, ...(n.replyTo ? { replyTo: n.replyTo } : {}), subject: n.subject, text: n.text, html: n.html };
+  const content: NoticeContent = { locale: n.locale, from: n.from, replyTo: n.replyTo, subject: n.subject, text: n.text, html: n.html };
   // Level 1: most of a notice is shared wording, which compresses well even at the fastest level.
   return deflateRawSync(JSON.stringify(content), { level: 1 });
 }
@@ -41,7 +42,7 @@ export interface QueueDeps {
   outbox: NoticeOutbox;
   renderer: NoticeRenderer;
   profileOf: ProfileLookup;
-  entityFor: (recipient: NoticeRecipient) => NoticeEntity;
+  entityFor: (recipient: NoticeRecipient) => LegalEntity;
   now: () => number;
 }
 

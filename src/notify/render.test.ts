@@ -5,7 +5,8 @@ import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, InvalidInputError } from '../errors.ts';
 import { DEFAULT_CATALOG_DIR, NoticeCatalogs } from './catalog.ts';
-import { parseNoticeInput, type NoticeEntity, type NoticeIncident, type NoticeRecipient } from './notice.ts';
+import type { LegalEntity } from '../respond/entities.ts';
+import { parseNoticeInput, type NoticeIncident, type NoticeRecipient } from './notice.ts';
 import { composeNotice, noticeMessageId, NoticeRenderer } from './render.ts';
 
 const catalogs = new NoticeCatalogs();
@@ -18,7 +19,10 @@ const incident: NoticeIncident = {
   authorities: [{ name: 'Garante privacy', jurisdiction: 'IT' }, { name: 'ICO', jurisdiction: 'GB' }],
   reference: 'REF-2026-7',
 };
-const entity: NoticeEntity = { id: 'eu', name: 'Mercato Europe S.à r.l.', country: 'LU', address: '5 rue Plaetis, Luxembourg', dpoContact: 'dpo@mercato.example', authority: 'CNPD' };
+const entity: LegalEntity = {
+  id: 'eu', name: 'Mercato Europe S.à r.l.', country: 'LU', address: '5 rue Plaetis, Luxembourg',
+  dpo: { name: 'DPO Mercato', email: 'dpo@mercato.example' }, leadAuthority: { jurisdiction: 'LU', name: 'CNPD' },
+};
 const recipient = (locale: string | null, country = 'IT'): NoticeRecipient => ({ id: 'cust-1', country, region: null, locale, fields: ['email', 'phone', 'name', 'address'] });
 const affected = { customer: 'cust-1', fields: ['email'], first: '2026-03-01T10:00:00.000Z', last: '2026-03-04T18:30:00.000Z' };
 
@@ -140,14 +144,12 @@ describe('a notices input file', () => {
   const good = {
     incident: { id: 'INC-1', kind: 'insider-disclosure', recipient: 'third-party', actions: ['law-enforcement'], authorities: [{ name: 'CNIL', jurisdiction: 'fr' }], reference: 'R-1' },
     customers: [{ customer: 'c-1', fields: ['email'], first: '2026-03-01T10:00:00+01:00', last: '2026-03-01T12:00:00Z' }],
-    entities: [{ id: 'eu', name: 'E', country: 'lu', address: 'A', dpoContact: 'd@e.example', authority: 'CNPD', default: true }],
   };
 
   it('is parsed into typed values, times in UTC', () => {
     const input = parseNoticeInput(good, 'n.json');
     expect(input.customers[0]!.first).toBe('2026-03-01T09:00:00.000Z');
     expect(input.incident.authorities[0]!.jurisdiction).toBe('FR');
-    expect(input.entities[0]!.country).toBe('LU');
   });
 
   it('is refused with the file and the field named', () => {
@@ -161,6 +163,6 @@ describe('a notices input file', () => {
     expect(bad((o) => void (o.customers[0]!.first = 'yesterday'))).toThrow(/customers\[0\]\.first/);
     expect(bad((o) => void (o.customers[0]!.fields = []))).toThrow(/customers\[0\]\.fields/);
     expect(bad((o) => void o.customers.push(o.customers[0]!))).toThrow(/listed twice/);
-    expect(bad((o) => void (o.entities = []))).toThrow(InvalidInputError);
+    expect(bad((o) => void (o.customers = 'all' as never))).toThrow(InvalidInputError);
   });
 });

@@ -7,10 +7,11 @@
 import { createHash } from 'node:crypto';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type { NoticeCatalogs, MessageValues } from './catalog.ts';
-import { NOTICE_KINDS, type AffectedCustomer, type NoticeEntity, type NoticeIncident, type NoticeRecipient } from './notice.ts';
+import type { LegalEntity } from '../respond/entities.ts';
+import { NOTICE_KINDS, type AffectedCustomer, type NoticeIncident, type NoticeRecipient } from './notice.ts';
 
 export interface NoticeSettings {
-  /** The domain of Message-IDs and of the default From address (notices@<domain>). */
+  /** The domain of Message-IDs and of the From address (notices@<domain>). */
   domain: string;
 }
 
@@ -22,7 +23,7 @@ export interface RenderedNotice {
   /** `<hex@domain>`: the same for the same (incident, customer), on every attempt. */
   messageId: string;
   from: { name: string; address: string };
-  replyTo?: string;
+  replyTo: string;
   subject: string;
   text: string;
   html: string;
@@ -34,7 +35,6 @@ type Block = { kind: 'p' | 'h'; text: string } | { kind: 'ul'; items: string[] }
 const FIELD_ORDER = ['email', 'phone', 'name', 'address', 'birthDate', 'nationalId', 'iban'];
 /** What each disclosed field invites (`watch.<field>`); fake sellers and the reassurance always follow. */
 const WATCH_FOR_FIELD = ['email', 'phone', 'address'];
-const EMAIL_RE = /^[^\s@<>]+@[^\s@<>]+\.[^\s@<>]+$/;
 
 /** The Message-ID of (incident, customer): deterministic, so a resend is recognisably the same message. */
 export function noticeMessageId(incident: string, customer: string, domain: string): string {
@@ -50,7 +50,7 @@ export class NoticeRenderer {
     private readonly settings: NoticeSettings,
   ) {}
 
-  render(incident: NoticeIncident, affected: AffectedCustomer, recipient: NoticeRecipient, entity: NoticeEntity): RenderedNotice {
+  render(incident: NoticeIncident, affected: AffectedCustomer, recipient: NoticeRecipient, entity: LegalEntity): RenderedNotice {
     const locale = this.catalogs.localeFor(recipient.locale, recipient.country);
     const t = (key: string, values?: MessageValues) => this.catalogs.format(locale, key, values);
     const disclosed = orderFields(affected.fields);
@@ -58,7 +58,7 @@ export class NoticeRenderer {
     const fieldList = (fields: string[]) => this.list(locale, fields.map((f) => this.fieldLabel(locale, f)));
     const kind = (NOTICE_KINDS as readonly string[]).includes(incident.kind) ? incident.kind : 'other';
     const authorities = incident.authorities
-      .filter((a) => a.jurisdiction === undefined || a.jurisdiction === recipient.country || a.jurisdiction === recipient.region || a.name === entity.authority)
+      .filter((a) => a.jurisdiction === undefined || a.jurisdiction === recipient.country || a.jurisdiction === recipient.region || a.name === entity.leadAuthority.name)
       .map((a) => a.name);
     const watch = [
       ...WATCH_FOR_FIELD.filter((f) => disclosed.includes(f)).map((f) => t(`watch.${f}`)),
@@ -85,10 +85,10 @@ export class NoticeRenderer {
       { kind: 'ul', items: watch },
       { kind: 'h', text: t('heading.authority') },
       { kind: 'p', text: authorities.length > 0 ? t('authority.informed', { authorities: this.list(locale, authorities) }) : t('authority.none') },
-      { kind: 'p', text: t('authority.complaint', { authority: entity.authority }) },
+      { kind: 'p', text: t('authority.complaint', { authority: entity.leadAuthority.name }) },
       { kind: 'h', text: t('heading.contact') },
       { kind: 'p', text: t('reference', { reference: incident.reference }) },
-      { kind: 'p', text: t('contact', { dpo: entity.dpoContact, entity: entity.name, address: entity.address }) },
+      { kind: 'p', text: t('contact', { dpo: [entity.dpo.name, entity.dpo.email, entity.dpo.phone].filter(Boolean).join(', '), entity: entity.name, address: entity.address }) },
       { kind: 'p', text: t('apology') },
       { kind: 'p', text: t('signature', { entity: entity.name }) },
     ];
@@ -98,8 +98,9 @@ export class NoticeRenderer {
       customer: recipient.id,
       locale,
       messageId: noticeMessageId(incident.id, recipient.id, this.settings.domain),
-      from: { name: entity.name, address: entity.noticeFrom ?? `notices@${this.settings.domain}` },
-      ...(EMAIL_RE.test(entity.dpoContact) ? { replyTo: entity.dpoContact } : {}),
+      from: { name: entity.name, address: `notices@${this.settings.domain}` },
+      // Answers go to the entity's data protection officer, not to an unattended sender.
+      replyTo: entity.dpo.email,
       subject,
       text: textOf(blocks),
       html: htmlOf(blocks, locale, subject),
@@ -164,7 +165,7 @@ export function mailOptionsOf(notice: RenderedNotice, to: string | undefined, da
     html: notice.html,
     messageId: notice.messageId,
     date,
-    ...(notice.replyTo ? { replyTo: notice.replyTo } : {}),
+    replyTo: notice.replyTo,
     headers: {
       'Content-Language': notice.locale,
       // RFC 3834: no auto-replies to a notice.

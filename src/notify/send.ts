@@ -143,9 +143,19 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
     scheduleFlush();
   };
 
+  // A refusal to open an address (Cedar's deny, a ledger that cannot record) is not the
+  // message's failure: the row goes back untried and the whole run stops with that error.
+  let fatal: unknown;
   const sendOne = async (row: ClaimedNotice): Promise<void> => {
+    let to: string | undefined;
     try {
-      const to = await deps.addressFor(incident, row.customer);
+      to = await deps.addressFor(incident, row.customer);
+    } catch (err) {
+      fatal ??= err;
+      await deps.outbox.release(incident, row.customer, deps.owner, deps.nowMs());
+      return;
+    }
+    try {
       if (to === undefined) {
         progress.unreachable++;
         await deps.outbox.markFailed(incident, row.customer, deps.owner, 'failed', 'no e-mail address held for this customer', null, deps.nowMs());
@@ -172,7 +182,7 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
   };
 
   for (;;) {
-    if (deps.signal?.aborted) break;
+    if (deps.signal?.aborted || fatal) break;
     const free = deps.concurrency - inFlight.size;
     if (free <= 0) {
       await Promise.race(inFlight);
@@ -197,6 +207,8 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
       await Promise.race(inFlight);
       continue;
     }
+    // Our own sent marks first: unwritten, they would look like rows leased to someone else.
+    while (flushing) await flushing;
     const counts = await deps.outbox.counts(incident);
     // Rows still due later: retries, or rows leased to a sender that may have died.
     if (!deps.waitForRetries || counts.nextDueMs === null) break;
@@ -205,6 +217,7 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
   await Promise.all(inFlight);
   while (flushing) await flushing;
   await flushSent();
+  if (fatal) throw fatal;
   if (flushError) throw flushError;
   report();
   return { ...progress, elapsedMs: deps.nowMs() - started, outbox: await deps.outbox.counts(incident) };

@@ -57,6 +57,11 @@ for (const target of storeTargets()) {
       expect(await outbox.claim('I1', 'two', 5, 39_999, 1000)).toEqual([]);
       const again = await outbox.claim('I1', 'two', 5, 40_000, 1000);
       expect(again.map((r) => [r.customer, r.attempts])).toEqual([['b', 3]]);
+      // Given back untried (the sender may not open the address): due now, the attempt not counted.
+      expect(await outbox.release('I1', 'b', 'one', 40_000)).toBe(false);
+      expect(await outbox.release('I1', 'b', 'two', 40_000)).toBe(true);
+      expect(await outbox.get('I1', 'b')).toMatchObject({ state: 'failed', attempts: 2, dueMs: 40_000, lastError: '550: no such user' });
+      expect((await outbox.claim('I1', 'two', 5, 40_000, 1000)).map((r) => [r.customer, r.attempts])).toEqual([['b', 3]]);
       expect(await outbox.markFailed('I1', 'b', 'two', 'failed', '451: try later', null, 40_001)).toBe(true);
       const counts = await outbox.counts('I1');
       expect(counts.sent).toEqual({ total: 2, pending: 0 });

@@ -61,6 +61,11 @@ export interface NoticeOutbox {
   markSent(incident: string, customers: string[], owner: string, nowMs: number): Promise<number>;
   /** A failed attempt: `failed` (4xx, no connection) or `bounced` (5xx), retried at `retryAtMs` or given up (null). */
   markFailed(incident: string, customer: string, owner: string, state: 'failed' | 'bounced', error: string, retryAtMs: number | null, nowMs: number): Promise<boolean>;
+  /**
+   * Give a taken row back untried (the sender could not even start it, e.g. it may not open the
+   * address): due again at `nowMs`, its attempt not counted.
+   */
+  release(incident: string, customer: string, owner: string, nowMs: number): Promise<boolean>;
   counts(incident: string): Promise<OutboxCounts>;
   get(incident: string, customer: string): Promise<(OutboxEntry & { content: Uint8Array }) | undefined>;
   /** A page of the incident's rows by customer id. */
@@ -103,6 +108,9 @@ function rowOf(n: QueuedNotice, nowMs: number): NoticeOutboxTable {
   };
 }
 
+/** What a released row goes back to: queued if never tried, else failed (its last error kept). */
+const RELEASED_STATE = `CASE WHEN attempts <= 1 THEN 'queued' ELSE 'failed' END`;
+
 const ENTRY_COLUMNS = ['incident', 'customer', 'message_id', 'locale', 'entity', 'state', 'attempts', 'due_ms', 'last_error', 'queued_at', 'sent_at'] as const;
 
 /**
@@ -139,6 +147,8 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
         customers.reduce((n, c) => n + sent.run(iso(nowMs), iso(nowMs), incident, c, owner).changes, 0),
       ),
       failed,
+      release: db.prepare(`UPDATE notice_outbox SET state = ${RELEASED_STATE}, attempts = attempts - 1, due_ms = ?, lease_owner = NULL, updated_at = ?
+        WHERE incident = ? AND customer = ? AND state = 'sending' AND lease_owner = ?`),
       counts: db.prepare(`SELECT state, count(*) AS total, count(due_ms) AS pending, min(due_ms) AS next_due FROM notice_outbox WHERE incident = ? GROUP BY state`),
       get: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')}, content FROM notice_outbox WHERE incident = ? AND customer = ?`),
       list: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')} FROM notice_outbox WHERE incident = ? AND customer > ? ORDER BY customer LIMIT ?`),
@@ -165,6 +175,10 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
 
   async markFailed(incident: string, customer: string, owner: string, state: 'failed' | 'bounced', error: string, retryAtMs: number | null, nowMs: number): Promise<boolean> {
     return this.s.failed.run(state, retryAtMs, error, iso(nowMs), incident, customer, owner).changes > 0;
+  }
+
+  async release(incident: string, customer: string, owner: string, nowMs: number): Promise<boolean> {
+    return this.s.release.run(nowMs, iso(nowMs), incident, customer, owner).changes > 0;
   }
 
   async counts(incident: string): Promise<OutboxCounts> {
@@ -230,6 +244,18 @@ export class PostgresNoticeOutbox implements NoticeOutbox {
     const res = await this.db
       .updateTable('notice_outbox')
       .set({ state, due_ms: retryAtMs, lease_owner: null, last_error: error, updated_at: iso(nowMs) })
+      .where('incident', '=', incident)
+      .where('customer', '=', customer)
+      .where('state', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async release(incident: string, customer: string, owner: string, nowMs: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('notice_outbox')
+      .set((eb) => ({ state: sql.raw<string>(RELEASED_STATE), attempts: eb('attempts', '-', 1), due_ms: nowMs, lease_owner: null, updated_at: iso(nowMs) }))
       .where('incident', '=', incident)
       .where('customer', '=', customer)
       .where('state', '=', 'sending')

@@ -1,0 +1,269 @@
+/**
+ * Customer notices end to end, through the real `custos` command and a real SMTP server on
+ * loopback: every message received is parsed and checked for its language, the fields it names
+ * and does not name, its headers and the absence of tracking; exactly once per customer across
+ * a kill -9 of the sender; retries after 4xx and 5xx replies; the rate limit.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { simpleParser } from 'mailparser';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { BIN, custosCli } from '../support/cli.ts';
+import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../support/smtp.ts';
+import { untilLoadedDeadline } from '../support/wait.ts';
+import { noticeMessageId } from '../../src/notify/render.ts';
+import { Store } from '../../src/store/store.ts';
+import { decodeAccessEvent, type AccessEvent } from '../../src/model.ts';
+
+const SLOW = 240_000;
+const DOMAIN = 'notices.test.example';
+const lines = (...objects: unknown[]) => objects.map((o) => JSON.stringify(o)).join('\n') + '\n';
+const employee = (id: string, role: string) => ({ id, name: `Name ${id}`, team: 'privacy', role, location: 'Dublin', hiredAt: '2024-01-01T00:00:00Z' });
+
+/** Country, a valid phone prefix there, and the locale on record (null: none). */
+const PEOPLE: Array<[string, string, string | null]> = [
+  ['IT', '+39 312 345 67', 'it-IT'],
+  ['FR', '+33 6 12 34 56', 'fr-FR'],
+  ['JP', '+81 90-1234-56', 'ja-JP'],
+  ['ID', '+62 812 3456 78', null],
+  ['DE', '+49 1512 34567', 'de-DE'],
+  ['ES', '+34 612 34 56', 'es'],
+  ['BR', '+55 11 91234 56', 'pt-BR'],
+  ['GB', '+44 7911 1234', 'en-GB'],
+  // A Dutch speaker in Italy: no Dutch catalog, so English; the Italian account's entity.
+  ['IT', '+39 313 456 78', 'nl-NL'],
+];
+/** What each language must say (the disclosed e-mail address) and must not (the phone, not disclosed, named as such). */
+const SAYS: Record<string, { email: string; notDisclosed: RegExp }> = {
+  it: { email: 'il tuo indirizzo e-mail', notDisclosed: /Non divulgato: il tuo numero di telefono e il tuo nome\./ },
+  fr: { email: 'votre adresse e-mail', notDisclosed: /Non divulgué : votre numéro de téléphone et votre nom\./ },
+  ja: { email: 'メールアドレス', notDisclosed: /漏えいしていない情報：電話番号、氏名。/ },
+  id: { email: 'alamat email Anda', notDisclosed: /Tidak dibocorkan: nomor telepon Anda dan nama Anda\./ },
+  de: { email: 'Ihre E-Mail-Adresse', notDisclosed: /Nicht offengelegt: Ihre Telefonnummer und Ihr Name\./ },
+  es: { email: 'su dirección de correo electrónico', notDisclosed: /No revelado: su número de teléfono y su nombre\./ },
+  'pt-BR': { email: 'seu endereço de e-mail', notDisclosed: /Não divulgado: seu número de telefone e seu nome\./ },
+  en: { email: 'your e-mail address', notDisclosed: /Not disclosed: your phone number and your name\./ },
+};
+const localeOf = (c: { country: string; locale?: string }) => (c.locale === 'nl-NL' ? 'en' : { IT: 'it', FR: 'fr', JP: 'ja', ID: 'id', DE: 'de', ES: 'es', BR: 'pt-BR', GB: 'en' }[c.country]!);
+const ENTITY_OF: Record<string, string> = { IT: 'Example Marketplace Europe Ltd', FR: 'Example Marketplace Europe Ltd', DE: 'Example Marketplace Europe Ltd', ES: 'Example Marketplace Europe Ltd', GB: 'Example Marketplace UK Ltd', JP: 'Example Marketplace Japan G.K.', ID: 'PT Example Marketplace Indonesia', BR: 'Example Marketplace Brasil Ltda.' };
+
+function customer(n: number) {
+  const [country, phone, locale] = PEOPLE[n % PEOPLE.length]!;
+  return { id: `c-${String(n).padStart(3, '0')}`, email: `person${n}@mail.example`, phone: `${phone}${String(n % 100).padStart(2, '0')}`, name: `Person ${n}`, country, ...(locale ? { locale } : {}) };
+}
+
+const COUNT = 90;
+const CANARY = { id: 'c-canary', email: 'bait@mail.example', phone: '+39 312 345 6700', name: 'Bait', country: 'IT', canary: true };
+
+function incident(id: string, customers: number[], extra: Record<string, unknown> = {}) {
+  return {
+    incident: {
+      id, kind: 'insider-disclosure', recipient: 'third-party', actions: ['access-revoked', 'law-enforcement', 'recipient-blocked'],
+      authorities: [{ name: 'Garante per la protezione dei dati personali', jurisdiction: 'IT' }, { name: 'Data Protection Commission', jurisdiction: 'IE' }],
+      reference: `REF-${id}`, ...extra,
+    },
+    customers: customers.map((n) => ({ customer: customer(n).id, fields: ['email'], first: '2026-03-01T10:00:00Z', last: '2026-03-04T18:30:00Z' })),
+  };
+}
+
+const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+const numberOf = (address: string) => Number(/^person(\d+)@/.exec(address)?.[1]);
+
+describe('custos notify', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'custos-notify-'));
+  const flags = ['--data', dir];
+  const file = (name: string, value: unknown) => {
+    const p = join(dir, name);
+    writeFileSync(p, typeof value === 'string' ? value : JSON.stringify(value));
+    return p;
+  };
+  const ok = async (args: string[]) => {
+    const res = await custosCli([...args, ...flags], { env: { CUSTOS_NOTICE_DOMAIN: DOMAIN } });
+    expect(res.code, res.stderr).toBe(0);
+    return res;
+  };
+  const queue = async (input: ReturnType<typeof incident>) => JSON.parse((await ok(['notify', 'queue', '--input', file(`${input.incident.id}.json`, input)])).stdout);
+  const status = async (id: string) => JSON.parse((await ok(['notify', 'status', '--incident', id])).stdout);
+  const ledger = async (): Promise<AccessEvent[]> => {
+    const store = await Store.open({ dialect: 'sqlite', file: join(dir, 'custos.db') });
+    try {
+      const out: AccessEvent[] = [];
+      for await (const e of store.ledger.readEntries(0, await store.ledger.size())) out.push(decodeAccessEvent(e.entry)!);
+      return out;
+    } finally {
+      await store.close();
+    }
+  };
+  const sinks: SmtpSink[] = [];
+  const sink = async (opts: Parameters<typeof startSmtpSink>[0] = {}) => {
+    const s = await startSmtpSink(opts);
+    sinks.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    await ok(['import', 'employees', file('employees.jsonl', lines(employee('dpo-1', 'privacy_officer'), employee('agent-1', 'agent')))]);
+    await ok(['import', 'customers', file('customers.jsonl', lines(...range(0, COUNT).map(customer), CANARY))]);
+  }, SLOW);
+
+  afterAll(async () => {
+    await Promise.all(sinks.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('sends each affected customer one notice in their language, from their entity, naming what was disclosed and what was not', async () => {
+    const input = incident('INC-1', [...range(0, 18)]);
+    input.customers.push({ customer: 'c-canary', fields: ['email'], first: '2026-03-01T10:00:00Z', last: '2026-03-01T10:00:00Z' });
+    expect(await queue(input)).toEqual({ incident: 'INC-1', queued: 18, already: 0, skipped: { unknown_customer: 0, canary: 1, no_email: 0 } });
+    // Queuing again adds nobody twice.
+    expect(await queue(input)).toMatchObject({ queued: 0, already: 18 });
+
+    const smtp = await sink();
+    const sent = await ok(['notify', 'send', '--incident', 'INC-1', '--smtp', smtp.url, '--as', 'dpo-1']);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ incident: 'INC-1', sent: 18, failed: 0, bounced: 0 });
+    expect(sent.stderr).toMatch(/18\/18 sent/);
+    expect(smtp.received).toHaveLength(18);
+
+    for (const mail of smtp.received) {
+      const n = numberOf(mail.to[0]!);
+      const c = customer(n);
+      const locale = localeOf(c);
+      const { parsed, raw } = mail;
+      const headers = raw.subarray(0, raw.indexOf('\r\n\r\n')).toString('latin1');
+      expect(mail.to).toEqual([c.email]);
+      expect(parsed.to && !Array.isArray(parsed.to) ? parsed.to.value[0]?.address : undefined).toBe(c.email);
+      expect(parsed.headers.get('content-language'), c.id).toBe(locale);
+      expect(parsed.from?.value[0]).toEqual({ name: ENTITY_OF[c.country], address: `notices@${DOMAIN}` });
+      expect(parsed.messageId).toBe(noticeMessageId('INC-1', c.id, DOMAIN));
+      expect(parsed.headers.get('auto-submitted')).toBe('auto-generated');
+      // RFC 5322 headers are ASCII: a non-ASCII subject or name travels as RFC 2047 encoded words.
+      expect(headers).toMatch(/^[\x00-\x7f]*$/);
+      if (/[^\x00-\x7f]/.test(parsed.subject ?? '')) expect(headers).toMatch(/^Subject: =\?UTF-8\?[BQ]\?/m);
+      expect(parsed.subject).toContain('REF-INC-1');
+      for (const body of [parsed.text ?? '', parsed.html || '']) {
+        expect(body, `${c.id} ${locale}`).toContain(SAYS[locale]!.email);
+        expect(body.replace(/&#39;/g, "'"), `${c.id} ${locale}`).toMatch(SAYS[locale]!.notDisclosed);
+        // The address itself is never quoted in the notice.
+        expect(body).not.toContain(c.email);
+      }
+      // No tracking: no images, no links, nothing fetched.
+      expect(parsed.html).not.toMatch(/<img|<a\s|href=|src=|url\(/i);
+      expect(parsed.attachments).toEqual([]);
+    }
+    const italian = smtp.received.find((m) => numberOf(m.to[0]!) === 0)!.parsed.text!;
+    // Its country's authority, and its entity's lead authority (Ireland's), both informed.
+    expect(italian).toContain('Abbiamo informato Garante per la protezione dei dati personali e Data Protection Commission.');
+    expect(italian).toContain('Tra il 1 marzo 2026 alle ore 10:00 UTC e il 4 marzo 2026 alle ore 18:30 UTC.');
+    expect(italian).toContain('dpo-eu@marketplace.example');
+    expect(smtp.received.some((m) => m.to[0] === CANARY.email)).toBe(false);
+
+    // Each address was opened by the broker for this incident, decided and recorded as dpo-1's export.
+    const notifies = (await ledger()).filter((e) => e.operation === 'notify');
+    expect(notifies).toHaveLength(18);
+    expect(notifies[0]).toMatchObject({ actor: 'dpo-1', action: 'export', decision: 'allow', fields: ['email'], channel: 'cli', details: { incident: 'INC-1' } });
+    expect(new Set(notifies.map((e) => e.target?.id))).toEqual(new Set(range(0, 18).map((n) => customer(n).id)));
+
+    // Sending again sends nothing: every notice is sent.
+    const again = await ok(['notify', 'send', '--incident', 'INC-1', '--smtp', smtp.url, '--as', 'dpo-1']);
+    expect(JSON.parse(again.stdout)).toMatchObject({ sent: 0 });
+    expect(smtp.received).toHaveLength(18);
+    expect((await status('INC-1')).sent).toEqual({ total: 18, pending: 0 });
+  }, SLOW);
+
+  it('prints one notice as the full message, its recipient address left in the vault', async () => {
+    const res = await ok(['notify', 'render', '--incident', 'INC-1', '--customer', customer(2).id]);
+    const parsed = await simpleParser(res.stdout);
+    expect(parsed.messageId).toBe(noticeMessageId('INC-1', customer(2).id, DOMAIN));
+    expect(parsed.headers.get('content-language')).toBe('ja');
+    expect(parsed.text).toContain('メールアドレス');
+    expect(res.stdout).not.toContain(customer(2).email);
+    const missing = await custosCli(['notify', 'render', '--incident', 'INC-1', '--customer', 'c-canary', ...flags]);
+    expect(missing.code).toBe(5);
+    expect(missing.stderr).toContain('no notice queued for customer "c-canary"');
+  }, SLOW);
+
+  it('sends nothing for someone Cedar does not let open addresses, and records the denial', async () => {
+    await queue(incident('INC-2', [20, 21]));
+    const smtp = await sink();
+    const res = await custosCli(['notify', 'send', '--incident', 'INC-2', '--smtp', smtp.url, '--as', 'agent-1', ...flags]);
+    expect(res.code, res.stderr).toBe(4);
+    expect(smtp.received).toHaveLength(0);
+    const denied = (await ledger()).filter((e) => e.operation === 'notify' && e.actor === 'agent-1');
+    expect(denied.length).toBeGreaterThan(0);
+    expect(denied[0]).toMatchObject({ decision: 'deny', reason: 'not_permitted', fields: [], requested: ['email'] });
+    // The notices wait, untried, for someone who may send them.
+    expect((await status('INC-2')).queued).toEqual({ total: 2, pending: 2 });
+  }, SLOW);
+
+  it('retries after 4xx and 5xx replies with backoff, keeping the error, until the server accepts', async () => {
+    await queue(incident('INC-3', range(22, 28)));
+    const refused = new Map([[customer(22).email, [451, 451]], [customer(23).email, [550]]]);
+    const smtp = await sink({
+      refuse: (address, attempt) => {
+        const code = refused.get(address)?.[attempt - 1];
+        return code ? { code, message: code >= 500 ? 'mailbox unavailable' : 'try again later' } : undefined;
+      },
+    });
+    const res = await ok(['notify', 'send', '--incident', 'INC-3', '--smtp', smtp.url, '--as', 'dpo-1', '--retry-after', '50']);
+    expect(JSON.parse(res.stdout)).toMatchObject({ sent: 6, failed: 2, bounced: 1 });
+    expect(smtp.received.map((m) => m.to[0]).sort()).toEqual(range(22, 28).map((n) => customer(n).email).sort());
+    expect(smtp.attempts.get(customer(22).email)).toBe(3);
+    expect(smtp.attempts.get(customer(23).email)).toBe(2);
+    const rows = (await ok(['notify', 'status', '--incident', 'INC-3', '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.find((r) => r.customer === customer(22).id)).toMatchObject({ state: 'sent', attempts: 3 });
+    expect(rows.find((r) => r.customer === customer(24).id)).toMatchObject({ state: 'sent', attempts: 1 });
+
+    // A server that keeps refusing: given up after --max-attempts, the reply kept (without the address).
+    await queue(incident('INC-4', [29]));
+    const never = await sink({ refuse: () => ({ code: 550, message: `no such user ${customer(29).email}` }) });
+    const gaveUp = await ok(['notify', 'send', '--incident', 'INC-4', '--smtp', never.url, '--as', 'dpo-1', '--retry-after', '20', '--max-attempts', '3']);
+    expect(JSON.parse(gaveUp.stdout)).toMatchObject({ sent: 0, bounced: 3 });
+    const [row] = (await ok(['notify', 'status', '--incident', 'INC-4', '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(row).toMatchObject({ state: 'bounced', attempts: 3, dueMs: null });
+    expect(row.lastError).toMatch(/^550: /);
+    expect(row.lastError).not.toContain('@');
+  }, SLOW);
+
+  it('starts no more messages a second than --rate', async () => {
+    await queue(incident('INC-5', range(30, 54)));
+    const smtp = await sink();
+    await ok(['notify', 'send', '--incident', 'INC-5', '--smtp', smtp.url, '--as', 'dpo-1', '--rate', '10']);
+    const times = smtp.received.map((m) => m.acceptedAt).sort((a, b) => a - b);
+    expect(times).toHaveLength(24);
+    // 24 messages at 10 a second: at least 2.3 s from the first to the last.
+    expect(times[23]! - times[0]!).toBeGreaterThanOrEqual(2_000);
+    // No one-second window holds much more than the rate: starts are paced; on a loaded machine
+    // a stalled event loop can bunch a few answers together.
+    for (let i = 0; i < times.length; i++) expect(times.filter((t) => t >= times[i]! && t < times[i]! + 1000).length).toBeLessThanOrEqual(13);
+  }, SLOW);
+
+  it('sends each notice once across a kill -9 of the sender: only messages in flight go again, with the same Message-ID', async () => {
+    await queue(incident('INC-6', range(54, COUNT)));
+    const total = COUNT - 54;
+    const smtp = await sink({ acceptDelayMs: 40 });
+    const args = ['notify', 'send', '--incident', 'INC-6', '--smtp', smtp.url, '--as', 'dpo-1', '--connections', '3', '--lease', '1500', ...flags];
+    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CUSTOS_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal === 'SIGKILL' ? -9 : _code)));
+    await vi.waitFor(() => expect(smtp.received.length).toBeGreaterThanOrEqual(10), untilLoadedDeadline);
+    child.kill('SIGKILL');
+    expect(await exited).toBe(-9);
+    const beforeRestart = smtp.received.length;
+    expect(beforeRestart).toBeLessThan(total);
+
+    await ok(['notify', 'send', '--incident', 'INC-6', '--smtp', smtp.url, '--as', 'dpo-1', '--lease', '1500']);
+    const byCustomer = new Map<number, ReceivedMail[]>();
+    for (const m of smtp.received) byCustomer.set(numberOf(m.to[0]!), [...(byCustomer.get(numberOf(m.to[0]!)) ?? []), m]);
+    expect([...byCustomer.keys()].sort((a, b) => a - b)).toEqual(range(54, COUNT));
+    const twice = [...byCustomer.entries()].filter(([, ms]) => ms.length > 1);
+    // At most the messages in flight when it was killed (one per connection) went twice…
+    expect(twice.length).toBeLessThanOrEqual(3);
+    expect(smtp.received.length).toBe(total + twice.length);
+    // …each with the same Message-ID as the first time.
+    for (const [n, ms] of twice) {
+      expect(ms.every((m) => m.parsed.messageId === noticeMessageId('INC-6', customer(n).id, DOMAIN))).toBe(true);
+    }
+    expect((await status('INC-6')).sent).toEqual({ total, pending: 0 });
+  }, SLOW);
+});
