@@ -3,7 +3,7 @@
  * work (which goes on as before). Each kind is one pattern from the incidents Custos is for;
  * each malicious event is tagged, so truth.json knows the first one and how many there were.
  */
-import { eventBody } from './write.ts';
+import { eventBody, type PendingEvent } from './write.ts';
 import type { CaseBook, WorkDay } from './behaviour.ts';
 import { CUSTOMER_COUNTRIES } from './demo-org.ts';
 import { DAY_MS, HOUR_MS, pad, pickWeekday, RESERVED_PER_ROLE, type Organisation, type SimEmployee } from './organisation.ts';
@@ -102,7 +102,7 @@ export function forcesWork(insider: Insider, d: number): boolean {
 export interface InsiderContext {
   org: Organisation;
   cases: CaseBook;
-  emit(time: number, body: string, insider: number): void;
+  emit(time: number, event: PendingEvent, insider: number): void;
 }
 
 const LEAK_FIELDS: ReadonlyArray<readonly string[]> = [['email', 'phone'], ['email', 'phone'], ['email'], ['phone']];
@@ -112,7 +112,7 @@ export function actMaliciously(insider: Insider, day: WorkDay, ctx: InsiderConte
   if (day.day < insider.startDay) return;
   const rng = Rng.derive(ctx.org.size.seed, 5, insider.index, day.day);
   const e = insider.employee;
-  const emit = (t: number, body: string) => ctx.emit(t, body, insider.index);
+  const emit = (t: number, event: PendingEvent) => ctx.emit(t, event, insider.index);
   const ids = ctx.org.customers.ids;
   const anyCustomer = () => 1 + rng.int(ctx.org.customers.count);
   const inShift = () => rng.uniform(day.start, day.end);
@@ -203,15 +203,15 @@ export function actMaliciously(insider: Insider, day: WorkDay, ctx: InsiderConte
     }
     case 'canary_touch': {
       if (day.day !== insider.startDay || !day.working) break;
+      // A canary looked at and revealed, then a little more browsing without a purpose.
       let t = inShift();
-      // A little browsing without a purpose, among which a canary.
-      for (let k = rng.between(0, 3); k > 0; k--) {
-        emit(t, eventBody.view(day.via, ids[anyCustomer()]!));
-        t += rng.uniform(20, 300) * 1000;
-      }
       const canary = ids[rng.pick(ctx.org.customers.canaries)]!;
       emit(t, eventBody.view(day.via, canary));
       emit(t + rng.uniform(10, 90) * 1000, eventBody.reveal(day.via, canary, rng.pick(LEAK_FIELDS)));
+      for (let k = rng.between(0, 3); k > 0; k--) {
+        t += rng.uniform(120, 600) * 1000;
+        emit(t, eventBody.view(day.via, ids[anyCustomer()]!));
+      }
       break;
     }
   }

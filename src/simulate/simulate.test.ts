@@ -86,9 +86,14 @@ describe('simulate', () => {
   it('injects every kind of insider, and truth names their first malicious event', () => {
     expect(new Set(truth.insiders.map((i) => i.kind))).toEqual(new Set(INSIDER_KINDS));
     const byId = new Map(lines(dir, 'events.jsonl').map((l) => {
-      const e = JSON.parse(l) as { id: string; time: string; actor: string };
+      const e = JSON.parse(l) as { id: string; time: string; actor: string; customers: string[] };
       return [e.id, e];
     }));
+    const canaries = new Set(lines(dir, 'customers.jsonl').map((l) => JSON.parse(l) as { id: string; canary?: boolean }).filter((c) => c.canary).map((c) => c.id));
+    // The canary target is "on that very event": a canary touch starts with the canary.
+    for (const insider of truth.insiders.filter((i) => i.kind === 'canary_touch')) {
+      expect(canaries.has(byId.get(insider.firstMaliciousEventId)!.customers[0]!)).toBe(true);
+    }
     for (const insider of truth.insiders) {
       const first = byId.get(insider.firstMaliciousEventId)!;
       expect(first, insider.kind).toBeDefined();

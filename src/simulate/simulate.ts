@@ -11,7 +11,7 @@ import { demoCustomer } from './demo-org.ts';
 import { Workforce } from './behaviour.ts';
 import { actMaliciously, chooseInsiders, forcesWork, type Insider, type InsiderKind } from './insiders.ts';
 import { buildOrganisation, DAY_MS, employedDays, HOUR_MS, type Organisation, type SimEmployee, type SimulationSize } from './organisation.ts';
-import { LineFile, TimeOrderedEvents } from './write.ts';
+import { LineFile, TimeOrderedEvents, type PendingEvent } from './write.ts';
 
 export interface TruthInsider {
   employee: string;
@@ -62,7 +62,7 @@ export function runSimulation(size: SimulationSize, sinks: SimulationSinks): Sim
     if (!first[insider]) first[insider] = { id, time };
   });
   const workforce = new Workforce(org, events, sinks.caseLine);
-  const ctx = { org, cases: workforce.cases, emit: (t: number, body: string, insider: number) => events.add(t, body, insider) };
+  const ctx = { org, cases: workforce.cases, emit: (t: number, event: PendingEvent, insider: number) => events.add(t, event, insider) };
   // Each day in the order shifts start in UTC, so case numbers grow roughly with time, as a case system's do.
   const utcShiftStart = (e: SimEmployee) => (((e.team.shiftStart - e.team.utcOffset) % 24) + 24) % 24;
   const dayOrder = [...org.employees].sort((a, b) => utcShiftStart(a) - utcShiftStart(b));

@@ -46,30 +46,68 @@ export interface Via {
 const jsonList = (items: readonly string[]) => (items.length === 0 ? '[]' : `["${items.join('","')}"]`);
 const purposeOf = (ref: string | undefined) => (ref === undefined ? '' : `,"purpose":{"kind":"case","ref":"${ref}"}`);
 const via = (v: Via) => `"channel":"${v.channel}","ip":"${v.ip}"`;
+const NONE: readonly string[] = [];
 
-/** The body of an events.jsonl line, everything after `id` and `time` (DESIGN.md, as Custos records). */
+type Kind = 'view' | 'reveal' | 'denied' | 'update' | 'search' | 'export';
+
+/**
+ * An event waiting to be written. It holds references only (the day's Via, the customer's id,
+ * shared field lists); its line is built when it is written, so the text never outlives a write
+ * buffer and events waiting for their turn cost the garbage collector little.
+ */
+export class PendingEvent {
+  time = 0;
+  /** The insider whose malicious act this is, or -1. */
+  insider = -1;
+
+  constructor(
+    readonly kind: Kind,
+    readonly via: Via,
+    /** One customer, or the list a search found or an export took. */
+    readonly customers: string | readonly string[],
+    readonly fields: readonly string[],
+    readonly ref: string | undefined,
+    /** The deny reason, or the search's kind. */
+    readonly note?: string,
+    readonly hash?: string,
+  ) {}
+
+  /** The line's body: everything after `id` and `time` (DESIGN.md, as Custos records it). */
+  body(): string {
+    const v = this.via;
+    const c = this.customers as string;
+    switch (this.kind) {
+      case 'view':
+        return `"actor":"${v.actor}","action":"view","customers":["${c}"],"fields":[]${purposeOf(this.ref)},"decision":"allow",${via(v)},"target":{"type":"customer","id":"${c}"},"operation":"view"`;
+      case 'reveal': {
+        const list = jsonList(this.fields);
+        return `"actor":"${v.actor}","action":"reveal","customers":["${c}"],"fields":${list}${purposeOf(this.ref)},"decision":"allow",${via(v)},"target":{"type":"customer","id":"${c}"},"operation":"reveal","requested":${list}`;
+      }
+      case 'denied':
+        return `"actor":"${v.actor}","action":"reveal","customers":["${c}"],"fields":[]${purposeOf(this.ref)},"decision":"deny","reason":"${this.note}",${via(v)},"target":{"type":"customer","id":"${c}"},"operation":"reveal","requested":${jsonList(this.fields)}`;
+      case 'update':
+        return `"actor":"${v.actor}","action":"update","customers":["${c}"],"fields":[]${purposeOf(this.ref)},"decision":"allow",${via(v)},"target":{"type":"customer","id":"${c}"},"operation":"update"`;
+      case 'search': {
+        const hits = this.customers as readonly string[];
+        return `"actor":"${v.actor}","action":"search","customers":${jsonList(hits)},"fields":[],"decision":"allow",${via(v)},"target":{"type":"directory","id":"customers"},"operation":"search","search":{"kind":"${this.note}","hash":"${this.hash}","hits":${hits.length}}`;
+      }
+      case 'export': {
+        const list = jsonList(this.fields);
+        return `"actor":"${v.actor}","action":"export","customers":${jsonList(this.customers as readonly string[])},"fields":${list}${purposeOf(this.ref)},"decision":"allow",${via(v)},"target":{"type":"directory","id":"customers"},"operation":"export","requested":${list}`;
+      }
+    }
+  }
+}
+
+/** The events the simulation emits, as DESIGN.md and Custos's own records have them. */
 export const eventBody = {
-  view(v: Via, customer: string, purposeRef?: string): string {
-    return `"actor":"${v.actor}","action":"view","customers":["${customer}"],"fields":[]${purposeOf(purposeRef)},"decision":"allow",${via(v)},"target":{"type":"customer","id":"${customer}"},"operation":"view"`;
-  },
-  reveal(v: Via, customer: string, fields: readonly string[], purposeRef?: string): string {
-    const list = jsonList(fields);
-    return `"actor":"${v.actor}","action":"reveal","customers":["${customer}"],"fields":${list}${purposeOf(purposeRef)},"decision":"allow",${via(v)},"target":{"type":"customer","id":"${customer}"},"operation":"reveal","requested":${list}`;
-  },
-  revealDenied(v: Via, customer: string, requested: readonly string[], reason: string, purposeRef?: string): string {
-    return `"actor":"${v.actor}","action":"reveal","customers":["${customer}"],"fields":[]${purposeOf(purposeRef)},"decision":"deny","reason":"${reason}",${via(v)},"target":{"type":"customer","id":"${customer}"},"operation":"reveal","requested":${jsonList(requested)}`;
-  },
-  update(v: Via, customer: string, purposeRef?: string): string {
-    return `"actor":"${v.actor}","action":"update","customers":["${customer}"],"fields":[]${purposeOf(purposeRef)},"decision":"allow",${via(v)},"target":{"type":"customer","id":"${customer}"},"operation":"update"`;
-  },
+  view: (v: Via, customer: string, purposeRef?: string) => new PendingEvent('view', v, customer, NONE, purposeRef),
+  reveal: (v: Via, customer: string, fields: readonly string[], purposeRef?: string) => new PendingEvent('reveal', v, customer, fields, purposeRef),
+  revealDenied: (v: Via, customer: string, requested: readonly string[], reason: string, purposeRef?: string) => new PendingEvent('denied', v, customer, requested, purposeRef, reason),
+  update: (v: Via, customer: string, purposeRef?: string) => new PendingEvent('update', v, customer, NONE, purposeRef),
   /** A directory search: the customers it found (masked), never the query, only its keyed hash. */
-  search(v: Via, kind: 'email' | 'phone', hash: string, hits: readonly string[]): string {
-    return `"actor":"${v.actor}","action":"search","customers":${jsonList(hits)},"fields":[],"decision":"allow",${via(v)},"target":{"type":"directory","id":"customers"},"operation":"search","search":{"kind":"${kind}","hash":"${hash}","hits":${hits.length}}`;
-  },
-  export(v: Via, customers: readonly string[], fields: readonly string[], purposeRef?: string): string {
-    const list = jsonList(fields);
-    return `"actor":"${v.actor}","action":"export","customers":${jsonList(customers)},"fields":${list}${purposeOf(purposeRef)},"decision":"allow",${via(v)},"target":{"type":"directory","id":"customers"},"operation":"export","requested":${list}`;
-  },
+  search: (v: Via, kind: 'email' | 'phone', hash: string, hits: readonly string[]) => new PendingEvent('search', v, hits, NONE, undefined, kind, hash),
+  export: (v: Via, customers: readonly string[], fields: readonly string[], purposeRef?: string) => new PendingEvent('export', v, customers, fields, purposeRef),
 };
 
 const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
@@ -89,13 +127,6 @@ export function isoTime(ms: number): string {
   return `${cachedPrefix}${TWO_DIGITS[Math.floor(within / 60_000)]}:${TWO_DIGITS[Math.floor(within / 1000) % 60]}.${THREE_DIGITS[within % 1000]}Z`;
 }
 
-interface Pending {
-  time: number;
-  body: string;
-  /** The insider whose malicious act this is, or -1. */
-  insider: number;
-}
-
 export type WrittenEvent = (id: string, time: number, insider: number) => void;
 
 /**
@@ -104,7 +135,7 @@ export type WrittenEvent = (id: string, time: number, insider: number) => void;
  * reproducible. Events outside [from, to) are dropped: the window's edges cut shifts in two.
  */
 export class TimeOrderedEvents {
-  #buckets = new Map<number, Pending[]>();
+  #buckets = new Map<number, PendingEvent[]>();
   #next = 1;
   #pending = 0;
   /** The most events ever waiting at once: what the run's memory holds of its events. */
@@ -125,15 +156,14 @@ export class TimeOrderedEvents {
     return this.#next - 1;
   }
 
-  add(time: number, body: string, insider = -1): void {
+  add(time: number, event: PendingEvent, insider = -1): void {
     if (time < this.#from || time >= this.#to) return;
     const hour = Math.floor(time / HOUR_MS);
     let bucket = this.#buckets.get(hour);
     if (!bucket) this.#buckets.set(hour, (bucket = []));
-    // Reading a character flattens the string built piece by piece: the event then waits as one
-    // string, not a tree of pieces for the garbage collector to trace until it is written.
-    body.charCodeAt(0);
-    bucket.push({ time: Math.floor(time), body, insider });
+    event.time = Math.floor(time);
+    event.insider = insider;
+    bucket.push(event);
     if (++this.#pending > this.peakPending) this.peakPending = this.#pending;
   }
 
@@ -155,7 +185,7 @@ export class TimeOrderedEvents {
     bucket.sort((a, b) => a.time - b.time);
     for (const e of bucket) {
       const id = `ev-${String(this.#next++).padStart(10, '0')}`;
-      this.out.write(`{"id":"${id}","time":"${isoTime(e.time)}",${e.body}}\n`);
+      this.out.write(`{"id":"${id}","time":"${isoTime(e.time)}",${e.body()}}\n`);
       if (e.insider >= 0) this.onWritten(id, e.time, e.insider);
     }
   }
