@@ -6,6 +6,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Custos } from '../app.ts';
 import { ActLog } from '../broker/acts.ts';
+import { AlertDesk } from '../broker/alert-desk.ts';
 import type { Logger } from '../log.ts';
 import { IncidentService, incidentBlastRadius, openIncidentFromAlert, type Opened } from '../respond/incidents.ts';
 import { INCIDENT_STATES, type IncidentState } from '../store/incidents.ts';
@@ -42,6 +43,7 @@ export function incidentRoutes(custos: Custos, logger: Logger) {
       now: custos.now,
       ...(c.webhookUrl ? { webhook: { url: c.webhookUrl, attempts: c.webhookAttempts, backoffMs: c.webhookBackoffMs } } : {}),
     });
+    const desk = new AlertDesk(custos);
     const asEmployee = (req: FastifyRequest) => ({ kind: 'employee', id: req.actor }) as const;
     const ctxOf = (req: FastifyRequest) => ({ channel: 'api', ip: req.ip }) as const;
     // The webhook goes on after the answer; its attempts land on the timeline.
@@ -51,11 +53,11 @@ export function incidentRoutes(custos: Custos, logger: Logger) {
     };
 
     app.post<{ Body: { title: string; employee?: string; alert?: string; from?: string; to?: string; exposure?: { customers: string[]; fields: string[] } } }>('/v1/incidents', {
-      schema: { summary: 'Open an incident; one naming an employee (or escalating an alert) suspends them at once', tags: ['incidents'], body: openBody, response: { ...errors } },
+      schema: { summary: 'Open an incident; one naming an employee, or escalating an alert (the alert is escalated too), suspends them at once', tags: ['incidents'], body: openBody, response: { ...errors } },
     }, async (req, reply) => {
       const b = req.body;
       const opened = b.alert !== undefined
-        ? await openIncidentFromAlert(service, custos.store, asEmployee(req), b.alert, ctxOf(req), b.title)
+        ? await openIncidentFromAlert(service, custos.store, asEmployee(req), b.alert, ctxOf(req), b.title, desk)
         : await service.open(asEmployee(req), b, ctxOf(req));
       return reply.status(201).send(inBackground(opened));
     });

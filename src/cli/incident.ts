@@ -7,7 +7,8 @@ import { gatherEvidence, writeEvidencePack, type EvidenceContents } from '../res
 import { IncidentService, incidentBlastRadius, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
 import { INCIDENT_STATES, type IncidentState } from '../store/incidents.ts';
 import type { Store } from '../store/store.ts';
-import type { ActLog } from '../broker/acts.ts';
+import type { ActLog, ActLogDeps } from '../broker/acts.ts';
+import { AlertDesk } from '../broker/alert-desk.ts';
 import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
 import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
 import { join } from 'node:path';
@@ -25,8 +26,8 @@ function serviceFor(store: Store, config: CustosConfig, acts: ActLog): IncidentS
   });
 }
 
-function withIncidents<T>(opts: Flags, work: (service: IncidentService, store: Store, config: CustosConfig) => Promise<T>): Promise<T> {
-  return withStore(opts, (store, config) => withActLog(store, config, (acts) => work(serviceFor(store, config, acts), store, config)));
+function withIncidents<T>(opts: Flags, work: (service: IncidentService, store: Store, deps: ActLogDeps) => Promise<T>): Promise<T> {
+  return withStore(opts, (store, config) => withActLog(store, config, (acts, deps) => work(serviceFor(store, config, acts), store, deps)));
 }
 
 /** Customer ids, one per line (blank lines skipped), for an accidental exposure. */
@@ -80,9 +81,9 @@ export function registerIncident(program: Command): void {
     if (opts.alert !== undefined && (opts.employee !== undefined || opts.customers !== undefined)) throw new InvalidInputError('--alert names the employee itself; give --alert, --employee or --customers', { field: 'alert' });
     if ((opts.customers === undefined) !== (opts.fields === undefined)) throw new InvalidInputError('--customers and --fields go together', { field: opts.customers === undefined ? 'customers' : 'fields' });
     const exposure = opts.customers !== undefined ? { customers: await readCustomerIds(opts.customers), fields: opts.fields!.split(',').map((f) => f.trim()).filter(Boolean) } : undefined;
-    const opened = await withIncidents(opts, async (service, store) => {
+    const opened = await withIncidents(opts, async (service, store, deps) => {
       const result = opts.alert !== undefined
-        ? await openIncidentFromAlert(service, store, actor, opts.alert, CLI_CONTEXT, opts.title)
+        ? await openIncidentFromAlert(service, store, actor, opts.alert, CLI_CONTEXT, opts.title, new AlertDesk(deps))
         : await service.open(actor, {
           title: opts.title,
           ...(opts.employee !== undefined ? { employee: opts.employee } : {}),

@@ -224,11 +224,24 @@ export class IncidentService {
   }
 }
 
+/** What escalation needs of the alert desk (src/broker/alert-desk.ts): move an alert, decided and recorded. */
+export interface AlertEscalator {
+  move(actorId: string, id: string, move: 'escalate', reason: string | undefined, ctx: RequestContext): Promise<unknown>;
+}
+
 /**
  * Open an incident from an alert (escalation): its employee is the subject, its first event
- * starts the window. The alert's own state is the alert store's business.
+ * starts the window. With `desk`, the alert is escalated first (decided and recorded by the
+ * desk); an alert escalated already is opened all the same.
  */
-export async function openIncidentFromAlert(service: IncidentService, store: Store, actor: Actor, alertId: string, ctx: RequestContext, title?: string): Promise<Opened> {
+export async function openIncidentFromAlert(service: IncidentService, store: Store, actor: Actor, alertId: string, ctx: RequestContext, title?: string, desk?: AlertEscalator): Promise<Opened> {
+  if (desk && actor.kind === 'employee') {
+    try {
+      await desk.move(actor.id, alertId, 'escalate', undefined, ctx);
+    } catch (err) {
+      if (!(err instanceof ConflictError) || (await store.alerts.get(alertId))?.state !== 'escalated') throw err;
+    }
+  }
   const alert = await store.alerts.get(alertId);
   if (!alert) throw new NotFoundError(`no alert "${alertId}"`);
   return service.open(actor, {

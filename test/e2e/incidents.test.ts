@@ -130,6 +130,47 @@ for (const target of storeTargets()) {
       }
     }, 180_000);
 
+    it('opens an accidental exposure (no one contained) and escalates an alert into an incident', async () => {
+      const list = join(fx.dataDir, 'exposed.txt');
+      writeFileSync(list, 'cus-000010\ncus-000011\n\ncus-000012\n');
+      const exposed = await cli(['incident', 'open', '--customers', list, '--fields', 'name,email', '--from', fx.from, '--to', fx.to, '--title', 'Profile page showed other customers', '--as', 'dpo-0001']);
+      expect(exposed.code, exposed.stderr).toBe(0);
+      const exposureId = exposed.stdout.trim().split('\n').pop()!;
+      const affected = JSON.parse((await cli(['incident', 'affected', exposureId, '--as', 'dpo-0001'])).stdout);
+      expect(affected.customers.map((c: { customer: string; fields: string[]; first: string; last: string }) => [c.customer, c.fields, c.first, c.last]))
+        .toEqual(['cus-000010', 'cus-000011', 'cus-000012'].map((c) => [c, ['email', 'name'], fx.from, fx.to]));
+      expect(affected.customers.every((c: { country: string }) => c.country !== 'unknown')).toBe(true);
+      const moved = await cli(['incident', 'transition', exposureId, '--to', 'assessing', '--as', 'dpo-0001']);
+      expect(moved.code, moved.stderr).toBe(0);
+
+      // An alert about emp-0005, escalated by opening an incident from it.
+      const store = await Store.open(fx.store);
+      const now = new Date().toISOString();
+      try {
+        await store.alerts.saveDetections('test', [{
+          seq: 0,
+          alert: {
+            id: 'alt-fx-1', employee: 'emp-0005', score: 82, severity: 'high', detectedAt: now, firstEventAt: fx.from, updatedAt: now,
+            detectors: [{ name: 'no_purpose', score: 82, evidence: { summary: 'reveals without a purpose', counts: {}, baseline: {}, samples: [] } }],
+            explanation: 'reveals without a purpose', state: 'open',
+          },
+        }], 1, new Date());
+      } finally {
+        await store.close();
+      }
+      const escalated = await cli(['incident', 'open', '--alert', 'alt-fx-1', '--title', 'Escalated from alt-fx-1', '--as', 'dpo-0001']);
+      expect(escalated.code, escalated.stderr).toBe(0);
+      const fromAlert = JSON.parse((await cli(['incident', 'show', escalated.stdout.trim().split('\n').pop()!, '--json', '--as', 'dpo-0001'])).stdout);
+      expect(fromAlert).toMatchObject({ kind: 'insider', subject: 'emp-0005', alert: 'alt-fx-1', state: 'contained', from: fx.from });
+      const after = await Store.open(fx.store);
+      try {
+        expect((await after.alerts.get('alt-fx-1'))!.state).toBe('escalated');
+        expect((await after.employees.get('emp-0005'))!.status).toBe('suspended');
+      } finally {
+        await after.close();
+      }
+    }, 180_000);
+
     it('exports an evidence pack whose every event verifies against the signed checkpoint with no store', async () => {
       const out = join(mkdtempSync(join(tmpdir(), 'custos-evidence-')), 'pack');
       const res = await cli(['incident', 'export', id, '--out', out, '--as', 'dpo-0001']);
