@@ -61,8 +61,8 @@ export const revealSection: Section = {
     const { dataDir, policyDir, pairs } = await prepareDataDir(ctx, 'reveal', sizes);
     const token = await agentToken(dataDir);
     ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
-    const serve = (env: Record<string, string>) =>
-      startCustosServer(['--data', dataDir, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_LOG_LEVEL: 'warn', ...env });
+    const serve = (env: Record<string, string>, data = dataDir) =>
+      startCustosServer(['--data', data, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_LOG_LEVEL: 'warn', ...env });
     const targets = (server: RunningServer, baseline: RunningServer) => ({
       guarded: { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections },
       baseline: { url: baseline.url, pid: baseline.pid, token, pairs, connections: sizes.connections },
@@ -73,6 +73,14 @@ export const revealSection: Section = {
       // same load with the cache off shows what a reveal costs when Cedar answers every time.
       ctx.log('reveal: again with the decision cache off (CUSTOS_POLICY_CACHE=0)');
       figures.push(await withServer(ctx, await serve({ CUSTOS_POLICY_CACHE: '0' }), (server) => measureCacheOff(ctx, targets(server, baseline), sizes)));
+      // Detection runs inside serve (the runs above had it on). The same fixed rate against a
+      // server without it shows what it adds to the reveal path.
+      // Each on a copy of the data of its own, so that neither reads the other's entries.
+      ctx.log('reveal: live detection on and off at the fixed rate (CUSTOS_DETECT=false)');
+      const offDir = `${dataDir}-no-detection`;
+      cpSync(dataDir, offDir, { recursive: true });
+      figures.push(await withServer(ctx, await serve({ CUSTOS_DETECT: 'false' }, offDir), async (off) =>
+        withServer(ctx, await serve({}), (on) => measureDetection(ctx, targets(on, off), sizes))));
       return figures;
     });
   },
@@ -109,6 +117,28 @@ async function measureCacheOff(ctx: BenchContext, target: Targets, sizes: Sizes)
     baselineName: BASELINE_NAME,
     runs,
     note: `the same load on a server started with CUSTOS_POLICY_CACHE=0, so Cedar answers every reveal (the figures above mostly hit the cache: ${target.guarded.pairs.length} customer/case pairs repeat within a run)`,
+  });
+}
+
+/** Fixed-rate p99 with live detection (`guarded`) against the same server without it (`baseline`), alternating. */
+async function measureDetection(ctx: BenchContext, target: Targets, sizes: Sizes): Promise<Figure> {
+  await load(target.guarded, sizes.warmupSeconds, sizes.fixedRate);
+  await load(target.baseline, sizes.warmupSeconds, sizes.fixedRate);
+  const runs: RunPair[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const on = await load(target.guarded, sizes.seconds, sizes.fixedRate);
+    const off = await load(target.baseline, sizes.seconds, sizes.fixedRate);
+    ctx.log(`reveal: detection run ${i + 1}/${RUNS}: on ${describe(on)}; off ${describe(off)}`);
+    runs.push({ value: on.p99, baseline: off.p99 });
+  }
+  return pairedFigure({
+    section: 'reveal',
+    name: `reveal p99 at ${sizes.fixedRate} req/s, live detection on`,
+    unit: 'ms',
+    baselineName: 'the same server with CUSTOS_DETECT=false',
+    runs,
+    target: { on: 'ratio', op: '<=', bound: 1.1 },
+    note: 'two servers on copies of the same data, loaded in turn; with detection on, every reveal also reaches the detection engine through the event stream (off the request path), and the alerts it raises are stored. The figures above are of a server with detection on, the default',
   });
 }
 
