@@ -58,19 +58,30 @@ export async function* fileEvents(file: string): AsyncGenerator<AccessEvent[]> {
 
 /** Every allowed reveal and export touching any of `customers`, from the index, a chunk of customers at a time. */
 export function storeCustomerEvents(store: Store): (customers: readonly string[]) => AsyncGenerator<AccessEvent[]> {
+  const query = (chunk: readonly string[], afterSeq?: number) =>
+    store.accessEvents.byCustomers(chunk, { actions: EXPOSING_ACTIONS, decision: 'allow', limit: PAGE_SIZE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
   return async function* (customers) {
-    for (let i = 0; i < customers.length; i += CUSTOMER_CHUNK) {
-      const chunk = customers.slice(i, i + CUSTOMER_CHUNK);
-      // An event touching customers of two chunks comes once per chunk; each pass counts only its own chunk's customers.
-      const own = new Set(chunk);
-      let afterSeq: number | undefined;
-      for (;;) {
-        const page = await store.accessEvents.byCustomers(chunk, { actions: EXPOSING_ACTIONS, decision: 'allow', limit: PAGE_SIZE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
-        if (page.length === 0) break;
-        yield page.map((e) => (e.customers.every((c) => own.has(c)) ? e : { ...e, customers: e.customers.filter((c) => own.has(c)) }));
-        if (page.length < PAGE_SIZE) break;
-        afterSeq = page[page.length - 1]!.seq;
+    const chunks: string[][] = [];
+    for (let i = 0; i < customers.length; i += CUSTOMER_CHUNK) chunks.push(customers.slice(i, i + CUSTOMER_CHUNK));
+    // One chunk's first page is asked for while the caller works on the one before (the index answers in its own thread).
+    let ahead = chunks.length > 0 ? query(chunks[0]!) : undefined;
+    try {
+      for (let c = 0; c < chunks.length; c++) {
+        const chunk = chunks[c]!;
+        // An event touching customers of two chunks comes once per chunk; each pass counts only its own chunk's customers.
+        const own = new Set(chunk);
+        let page = await ahead!;
+        ahead = c + 1 < chunks.length ? query(chunks[c + 1]!) : undefined;
+        for (;;) {
+          if (page.length === 0) break;
+          yield page.map((e) => (e.customers.every((x) => own.has(x)) ? e : { ...e, customers: e.customers.filter((x) => own.has(x)) }));
+          if (page.length < PAGE_SIZE) break;
+          page = await query(chunk, page[page.length - 1]!.seq);
+        }
       }
+    } finally {
+      // A caller that stops early leaves no query unobserved.
+      void ahead?.catch(() => undefined);
     }
   };
 }

@@ -88,6 +88,17 @@ for (const target of storeTargets()) {
       expect(rest).toEqual([]);
     }, 120_000);
 
+    it('gives the same ranking from the store and the files when the list spans many index queries', async () => {
+      const file = join(fx.dataDir, 'everyone.txt');
+      // Every customer's e-mail, then one bad line: more customers than one index query takes.
+      const all = [...Array(CANARY_EVERY).keys()].map((i) => demoCustomer(i + 1, CANARY_EVERY).email);
+      writeFileSync(file, `${all.join('\n')}\nnot an address @\n`);
+      const result = await run(file, [], CANARY_EVERY + 1);
+      expect(result.matched).toBe(CANARY_EVERY);
+      expect(result.candidates[0]).toMatchObject({ employee: 'emp-0201', covered: 21, canaries: [CANARY] });
+      expect(result.candidates.map((c: { employee: string }) => c.employee)).toContain(fx.subject);
+    }, 120_000);
+
     it('without a canary, ranks by coverage; with the leak date, later accesses do not count', async () => {
       const list = writeList('leak.txt', false);
       const result = await run(list, ['--leaked-at', leakedAt], 24);
