@@ -10,6 +10,10 @@
  * idempotent besides). The directory (employees, customer flags, cases) is loaded from the
  * store at start and kept current by the management events in the stream and by reloading a
  * kind when an import of it completes.
+ *
+ * Entries another process appends (a `custos ingest` while the server runs) reach this
+ * process's stream only with its own next commit; so every `followMs` detection reads the
+ * ledger's size and, when it grew, tells the stream, whose subscribers then read the new entries.
  */
 import type { Alert } from '../detect/alert.ts';
 import { MemoryDirectory } from '../detect/directory.ts';
@@ -33,6 +37,8 @@ export interface LiveDetectionDeps {
   options?: DetectionOptions;
   /** Names the position in the store and the subscriber in logs. */
   name?: string;
+  /** How often to look for entries other processes appended (default 1,000 ms). */
+  followMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -48,6 +54,7 @@ export class LiveDetection {
   private position = 0;
   /** Saves the position once the stream goes quiet, so that a restart replays little without storing. */
   private idleSave: NodeJS.Timeout | undefined;
+  private follow: NodeJS.Timeout | undefined;
 
   constructor(private readonly deps: LiveDetectionDeps) {
     this.name = deps.name ?? 'live';
@@ -62,6 +69,13 @@ export class LiveDetection {
     this.savedPosition = this.resumeAt;
     this.savedAt = Date.now();
     this.subscription = this.deps.stream.subscribe({ from: 0, name: `detection:${this.name}` }, (events) => this.handle(events));
+    this.follow = setInterval(() => void this.followLedger().catch((err) => this.deps.onError?.(err)), this.deps.followMs ?? 1000).unref();
+  }
+
+  /** An empty stretch ending at the ledger's size: the stream ignores it unless others appended. */
+  private async followLedger(): Promise<void> {
+    const size = await this.deps.store.ledger.size();
+    this.deps.stream.publish({ from: size, to: size, events: [] });
   }
 
   /** Read every employee, customer flag and case again (after records were written outside the stream, e.g. the demo seed). */
@@ -76,6 +90,7 @@ export class LiveDetection {
 
   /** Stop, and store how far detection got. */
   async close(): Promise<void> {
+    clearInterval(this.follow);
     await this.subscription?.close();
     clearTimeout(this.idleSave);
     if (this.position > this.savedPosition) await this.savePosition([]);

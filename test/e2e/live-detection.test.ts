@@ -4,10 +4,12 @@
  * alerts the server stored are compared with `detectFromFiles` over the same files. A restart
  * replays the ledger to rebuild detection's state without storing any alert twice, and goes on.
  */
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { custosCli } from '../support/cli.ts';
+import { untilLoadedDeadline } from '../support/wait.ts';
 import { startInstance, type TestInstance } from '../support/instance.ts';
 import { storeTargets } from '../support/stores.ts';
 import { storeCustomers } from '../../src/broker/customer-writes.ts';
@@ -125,6 +127,24 @@ for (const target of storeTargets()) {
       expect(fresh).toHaveLength(1);
       expect(fresh[0]).toMatchObject({ employee: quiet, severity: 'critical', detectedAt: '2026-03-12T10:00:00.000Z' });
       expect(fresh[0]!.detectors.map((d) => d.name)).toContain('canary');
+    }, SLOW);
+
+    it('sees events another process ingests while it runs (custos ingest events)', async () => {
+      const before = await stored();
+      const canary = JSON.parse(readFileSync(files.customers, 'utf8').split('\n').find((l) => l.includes('"canary":true'))!).id as string;
+      const quiet = readFileSync(files.employees, 'utf8').split('\n').filter((l) => l)
+        .map((l) => JSON.parse(l).id as string).find((id) => !before.some((a) => a.employee === id))!;
+      const touch = { id: 'from-cli-1', time: '2026-03-12T12:00:00Z', actor: quiet, action: 'view', customers: [canary], fields: ['email'], decision: 'allow', channel: 'web' };
+      const file = join(dir, 'more.jsonl');
+      writeFileSync(file, `${JSON.stringify(touch)}\n`);
+      const store = loc.dialect === 'sqlite' ? `sqlite:${loc.file}` : `${loc.url}?schema=${loc.schema}`;
+      const res = await custosCli(['ingest', 'events', file, '--source', 'cli', '--data', dataDir, '--store', store]);
+      expect(res.code, res.stderr).toBe(0);
+      // The server records nothing meanwhile: detection finds the new entries by following the ledger.
+      await vi.waitFor(async () => {
+        const fresh = (await stored()).filter((a) => !before.some((b) => b.id === a.id));
+        expect(fresh.map((a) => [a.employee, a.severity])).toEqual([[quiet, 'critical']]);
+      }, untilLoadedDeadline);
     }, SLOW);
   });
 }
