@@ -160,6 +160,8 @@ export class LiveDetection {
 
 /** The kind of records an event says were imported (an import's recorded outcome), if any. */
 function importedKind(event: RecordedEvent): 'employees' | 'customers' | 'cases' | undefined {
+  // An ingested line dressed as an import's outcome would make detection reload the whole directory per line.
+  if (event.details?.ingested === true) return undefined;
   if (event.operation !== 'import' || event.target?.type !== 'directory' || event.details?.result !== 'done') return undefined;
   const kind = event.target.id;
   return kind === 'employees' || kind === 'customers' || kind === 'cases' ? kind : undefined;

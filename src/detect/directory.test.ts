@@ -30,6 +30,19 @@ describe('the directory, kept current by management events', () => {
     expect(directory.employee('emp-1')).toMatchObject({ team: 't', leftAt: '2026-03-20T17:00:00.000Z' });
   });
 
+  it('changes nothing for an ingested event: another system cannot un-flag a canary or open a case', () => {
+    const directory = new MemoryDirectory();
+    directory.putCustomer({ id: 'cus-1', country: 'GB', canary: true, vip: false });
+    const engine = new DetectionEngine(directory);
+    const ingested = { ingested: true, source: 'crm', ingestAct: 7 };
+    engine.observe({ id: 'ev-1', time: '2026-03-02T09:00:00.000Z', actor: 'adm-1', action: 'update', customers: ['cus-1'], fields: [], decision: 'allow', target: { type: 'customer', id: 'cus-1' }, operation: 'replace', change: { canary: { before: 'true', after: 'false' } }, details: ingested });
+    engine.observe({ id: 'ev-2', time: '2026-03-02T09:01:00.000Z', actor: 'sup-1', action: 'update', customers: ['cus-1'], fields: [], decision: 'allow', target: { type: 'case', id: 'k' }, operation: 'create', change: { employee: { before: null, after: 'emp-1' }, customer: { before: null, after: 'cus-1' } }, details: ingested });
+    expect(directory.customer('cus-1')).toMatchObject({ canary: true });
+    expect(directory.case('k')).toBeUndefined();
+    const alerts = engine.observe({ id: 'ev-3', time: '2026-03-02T09:02:00.000Z', actor: 'emp-1', action: 'view', customers: ['cus-1'], fields: [], decision: 'allow' });
+    expect(alerts.map((a) => a.detectors[0]!.name)).toEqual(['canary']);
+  });
+
   it('changes nothing for a denied act', () => {
     const directory = new MemoryDirectory();
     expect(directory.applyManagementEvent({ id: 'ev-1', time: '2026-03-02T09:00:00.000Z', actor: 'x', action: 'update', customers: [], fields: [], decision: 'deny', target: { type: 'case', id: 'k' }, operation: 'create', change: { employee: { before: null, after: 'e' }, customer: { before: null, after: 'c' } } })).toBe(false);

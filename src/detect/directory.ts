@@ -115,11 +115,13 @@ export class MemoryDirectory implements Directory {
   /**
    * Applies a management event recorded by Custos (target, operation, change): cases opened,
    * reassigned, closed or reopened; employees created or changed; customers' flags changed.
-   * Denied acts change nothing. Returns whether the directory changed.
+   * Denied acts change nothing, nor do ingested events: another system's log speaks of accesses,
+   * and a forged "change" in it must not un-flag a canary or open a case. Returns whether the
+   * directory changed.
    */
   applyManagementEvent(event: AccessEvent): boolean {
     const { target, change } = event;
-    if (!target || event.decision !== 'allow' || !change) return false;
+    if (!target || event.decision !== 'allow' || !change || event.details?.ingested === true) return false;
     const after = (key: string): string | undefined => change[key]?.after ?? undefined;
     const value = (key: string, current: string | undefined): string | undefined => (key in change ? after(key) : current);
     switch (target.type) {
