@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { openCustos } from '../app.ts';
 import { buildApi } from '../api/start.ts';
@@ -30,11 +31,13 @@ export function registerServe(program: Command): void {
     const say = (line: string) => process.stderr.write(`${line}\n`);
     try {
       if (config.demo) {
-        const seeded = await seedDemoIfEmpty(custos.store, custos.vault, custos.now());
+        const demoDir = join(config.dataDir, 'demo');
+        const seeded = await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), undefined, demoDir);
         if (seeded) {
           await custos.detection?.reloadDirectory();
           say(`seeded a demo organisation: ${seeded.employees} employees, ${seeded.customers} customers (${seeded.canaries} canaries), ${seeded.cases} cases`);
           say('  try: agent emp-0001 holds open case case-000001 for customer cus-000001 (README "Quick start")');
+          say(`  its last three weeks, ${seeded.insiders} insiders included: ${join(demoDir, 'events.jsonl')} (custos ingest events records it; README "Simulate and evaluate")`);
         }
       }
       const app = await buildApi(custos, logger);

@@ -97,7 +97,7 @@ const AGENT_FIELDS: ReadonlyArray<readonly string[]> = [['email'], ['email'], ['
 const INVESTIGATOR_FIELDS: ReadonlyArray<readonly string[]> = [['email', 'phone'], ['name', 'address'], ['email', 'phone', 'name'], ['phone'], ['email', 'name', 'address', 'birthDate']];
 
 /** Base tasks per day by role, before pace, Monday peaks, weekends and ramp-up. */
-const TASKS_PER_DAY: Record<SimEmployee['role'], number> = { agent: 12, investigator: 6, supervisor: 5, privacy_officer: 3, admin: 2 };
+const TASKS_PER_DAY: Record<SimEmployee['role'], number> = { agent: 12, investigator: 6, supervisor: 5, privacy_officer: 3, admin: 2, security_analyst: 2 };
 
 export type ExtraBehaviour = (e: SimEmployee, day: WorkDay) => void;
 

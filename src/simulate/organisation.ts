@@ -53,6 +53,7 @@ export const TEAMS: readonly Team[] = [
   { name: 'trust-safety', location: 'Berlin', utcOffset: 1, shiftStart: 9, shiftHours: 9, weekendShare: 0.1, countries: CUSTOMER_COUNTRIES, work: 'investigation' },
   { name: 'privacy', location: 'Dublin', utcOffset: 0, shiftStart: 9, shiftHours: 8, weekendShare: 0, countries: CUSTOMER_COUNTRIES, work: 'oversight' },
   { name: 'platform', location: 'Dublin', utcOffset: 0, shiftStart: 9, shiftHours: 8, weekendShare: 0, countries: CUSTOMER_COUNTRIES, work: 'oversight' },
+  { name: 'security', location: 'Berlin', utcOffset: 1, shiftStart: 9, shiftHours: 8, weekendShare: 0, countries: CUSTOMER_COUNTRIES, work: 'oversight' },
 ];
 
 /** Agents' teams and their shares of the agents. */
@@ -66,7 +67,7 @@ export interface SimEmployee {
   index: number;
   id: string;
   name: string;
-  role: 'agent' | 'investigator' | 'supervisor' | 'privacy_officer' | 'admin';
+  role: 'agent' | 'investigator' | 'supervisor' | 'privacy_officer' | 'admin' | 'security_analyst';
   team: Team;
   manager?: string;
   hiredAt: number;
@@ -123,12 +124,14 @@ export function roleCounts(n: number): Array<[SimEmployee['role'], string, numbe
   const investigators = Math.max(1, Math.round(n / 10));
   const officers = Math.max(1, Math.round(n / 60));
   const admins = Math.max(1, Math.round(n / 60));
+  const analysts = Math.max(1, Math.round(n / 100));
   return [
-    ['agent', 'emp', n - supervisors - investigators - officers - admins],
+    ['agent', 'emp', n - supervisors - investigators - officers - admins - analysts],
     ['investigator', 'inv', investigators],
     ['supervisor', 'sup', supervisors],
     ['privacy_officer', 'dpo', officers],
     ['admin', 'adm', admins],
+    ['security_analyst', 'sec', analysts],
   ];
 }
 
@@ -163,6 +166,7 @@ export function buildOrganisation(size: SimulationSize): Organisation {
         : role === 'investigator' ? teamNamed('trust-safety')
         : role === 'privacy_officer' ? teamNamed('privacy')
         : role === 'admin' ? teamNamed('platform')
+        : role === 'security_analyst' ? teamNamed('security')
         : teamNamed([...AGENT_TEAMS.map(([t]) => t), 'trust-safety'][(n - 1) % (AGENT_TEAMS.length + 1)]!);
       const index = employees.length;
       const reserved = n <= RESERVED_PER_ROLE;

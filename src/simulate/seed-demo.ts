@@ -4,13 +4,16 @@
  * employees, customers and cases are stored through the same paths as an import. Its events are
  * what those people did over the last weeks, insiders included.
  */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Store } from '../store/store.ts';
 import { storeCustomers } from '../broker/customer-writes.ts';
 import type { Vault } from '../vault/index.ts';
 import { parseCase, parseCustomer, parseEmployee, type CaseRecord, type CustomerInput, type Employee } from '../model.ts';
 import { CANARY_EVERY, DEMO_CUSTOMERS } from './demo-org.ts';
 import { DAY_MS, type SimulationSize } from './organisation.ts';
-import { runSimulation, simulatedEmployeeLines, type Truth } from './simulate.ts';
+import { runSimulation, simulatedEmployeeLines, writeTruth, type Truth } from './simulate.ts';
+import { LineFile } from './write.ts';
 
 export const DEMO_EMPLOYEES = 300;
 export const DEMO_DAYS = 21;
@@ -21,6 +24,8 @@ export interface SeedSummary {
   customers: number;
   cases: number;
   canaries: number;
+  /** Insiders among the simulated employees (truth.json in the files directory names them). */
+  insiders: number;
 }
 
 /** The demo run's size: the DEMO_DAYS days before today's UTC midnight. */
@@ -36,16 +41,30 @@ export interface DemoOrganisation {
   truth: Truth;
 }
 
-/** The demo's records; `onEvent` gets each events.jsonl line, in time order, for whoever records them. */
-export function demoOrganisation(now: Date, customers = DEMO_CUSTOMERS, onEvent: (line: string) => void = () => {}): DemoOrganisation {
+/**
+ * The demo's records. With `dir`, what its people did is written there too, as events.jsonl
+ * (`custos ingest events` records it) and truth.json (who the insiders were). Customers stay in
+ * the vault: no file of their clear values is written.
+ */
+export function demoOrganisation(now: Date, customers = DEMO_CUSTOMERS, dir?: string): DemoOrganisation {
   const org: Omit<DemoOrganisation, 'truth'> = { employees: [], customers: [], cases: [] };
-  const { truth } = runSimulation(demoSize(now, customers), {
-    customer: (record) => org.customers.push(parseCustomer(record)),
-    employee: (line) => org.employees.push(parseEmployee(JSON.parse(line))),
-    caseLine: (line) => org.cases.push(parseCase(JSON.parse(line))),
-    eventLine: onEvent,
-  });
-  return { ...org, truth };
+  let events: LineFile | undefined;
+  if (dir !== undefined) {
+    mkdirSync(dir, { recursive: true });
+    events = new LineFile(join(dir, 'events.jsonl'));
+  }
+  try {
+    const { truth } = runSimulation(demoSize(now, customers), {
+      customer: (record) => org.customers.push(parseCustomer(record)),
+      employee: (line) => org.employees.push(parseEmployee(JSON.parse(line))),
+      caseLine: (line) => org.cases.push(parseCase(JSON.parse(line))),
+      eventLine: (line) => events?.write(line),
+    });
+    if (dir !== undefined) writeTruth(dir, truth);
+    return { ...org, truth };
+  } finally {
+    events?.close();
+  }
 }
 
 /** The demo's employees (who they are does not depend on the day). */
@@ -62,15 +81,18 @@ function sameDayDemo(now: Date, customers: number): DemoOrganisation {
   return lastDemo.demo;
 }
 
-/** Seeds only a store with no employees and no customers; returns undefined otherwise. */
-export async function seedDemoIfEmpty(store: Store, vault: Vault, now: Date, customers = DEMO_CUSTOMERS): Promise<SeedSummary | undefined> {
+/**
+ * Seeds only a store with no employees and no customers; returns undefined otherwise. With
+ * `filesDir`, the run's events.jsonl and truth.json are written there as well.
+ */
+export async function seedDemoIfEmpty(store: Store, vault: Vault, now: Date, customers = DEMO_CUSTOMERS, filesDir?: string): Promise<SeedSummary | undefined> {
   if ((await store.employees.count()) > 0 || (await store.customers.count()) > 0) return undefined;
-  const demo = sameDayDemo(now, customers);
+  const demo = filesDir === undefined ? sameDayDemo(now, customers) : demoOrganisation(now, customers, filesDir);
   await store.employees.upsertMany(demo.employees, now);
   const BATCH = 1000;
   for (let start = 0; start < demo.customers.length; start += BATCH) {
     await storeCustomers(store, vault, demo.customers.slice(start, start + BATCH), now);
   }
   await store.cases.upsertMany(demo.cases, now);
-  return { employees: demo.employees.length, customers, cases: demo.cases.length, canaries: demo.customers.filter((c) => c.canary).length };
+  return { employees: demo.employees.length, customers, cases: demo.cases.length, canaries: demo.customers.filter((c) => c.canary).length, insiders: demo.truth.insiders.length };
 }

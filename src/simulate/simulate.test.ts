@@ -57,7 +57,7 @@ describe('simulate', () => {
     expect(customers.filter((c) => c.vip).length).toBeGreaterThanOrEqual(3);
     const employees = lines(dir, 'employees.jsonl').map((l, i) => parseEmployee(JSON.parse(l), { file: 'employees.jsonl', line: i + 1 }));
     expect(employees).toHaveLength(size.employees);
-    expect(new Set(employees.map((e) => e.id.slice(0, 3)))).toEqual(new Set(['emp', 'inv', 'sup', 'dpo', 'adm']));
+    expect(new Set(employees.map((e) => e.id.slice(0, 3)))).toEqual(new Set(['emp', 'inv', 'sup', 'dpo', 'adm', 'sec']));
     const cases = lines(dir, 'cases.jsonl').map((l, i) => parseCase(JSON.parse(l), { file: 'cases.jsonl', line: i + 1 }));
     expect(cases.find((c) => c.id === 'case-000001')).toMatchObject({ employee: 'emp-0001', customer: 'cus-000001' });
     expect(cases.find((c) => c.id === 'case-000001')!.closedAt).toBeUndefined();

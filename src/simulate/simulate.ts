@@ -148,9 +148,13 @@ export function simulateToDirectory(size: SimulationSize, dir: string): Simulati
       caseLine: (line) => files.cases.write(line),
       eventLine: (line) => files.events.write(line),
     });
-    writeFileSync(join(dir, 'truth.json'), `${JSON.stringify(result.truth, null, 2)}\n`);
+    writeTruth(dir, result.truth);
     return result;
   } finally {
     for (const f of Object.values(files)) f.close();
   }
+}
+
+export function writeTruth(dir: string, truth: Truth): void {
+  writeFileSync(join(dir, 'truth.json'), `${JSON.stringify(truth, null, 2)}\n`);
 }

@@ -1,6 +1,6 @@
 /** `npm start` as a newcomer runs it: an empty data dir, the demo seeded, Ctrl-C stops cleanly. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +27,10 @@ describe('custos serve', () => {
       child.on('exit', (code) => reject(new Error(`exited ${code}:\n${stderr}`)));
     });
     expect(stderr).toMatch(/seeded a demo organisation: 300 employees, 10000 customers \(10 canaries\), \d+ cases/);
+    // What the demo's people did, for `custos ingest events`; who the insiders were; no customer file in clear.
+    expect(stderr).toContain(`8 insiders included: ${join(data, 'demo', 'events.jsonl')}`);
+    expect(statSync(join(data, 'demo', 'events.jsonl')).size).toBeGreaterThan(1_000_000);
+    expect(readdirSync(join(data, 'demo')).sort()).toEqual(['events.jsonl', 'truth.json']);
     for (const f of ['custos-keys.json', 'ledger-signing.json', 'token-signing.json']) {
       expect(statSync(join(data, f)).mode & 0o777, f).toBe(0o600);
     }
