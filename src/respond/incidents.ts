@@ -76,9 +76,10 @@ export class IncidentService {
     const checked = checkOpen(input);
     const now = this.deps.now();
     const id = newIncidentId(now);
-    if (checked.employee !== undefined && !(await this.deps.store.employees.get(checked.employee))) {
-      throw new NotFoundError(`no employee "${checked.employee}" (field "employee")`);
-    }
+    // Only a responder may learn that an employee does not exist: anyone else gets the same 403 either way.
+    const missing = checked.employee !== undefined && !(await this.deps.store.employees.get(checked.employee))
+      ? new NotFoundError(`no employee "${checked.employee}" (field "employee")`)
+      : undefined;
     const details = {
       kind: checked.employee !== undefined ? 'insider' : 'exposure',
       ...(checked.employee !== undefined ? { subject: checked.employee } : {}),
@@ -87,7 +88,7 @@ export class IncidentService {
       ...(checked.alert !== undefined ? { alert: checked.alert } : {}),
       ...(checked.exposure ? { customers: checked.exposure.customers.length, fields: checked.exposure.fields.join(',') } : {}),
     };
-    const recorded = await this.authorize(actor, id, 'open', checked.employee, 'create', details, ctx);
+    const recorded = await this.authorize(actor, id, 'open', checked.employee, 'create', details, ctx, undefined, missing);
     const incident: Incident = {
       id,
       kind: checked.employee !== undefined ? 'insider' : 'exposure',
@@ -213,6 +214,8 @@ export class IncidentService {
     ctx: RequestContext,
     /** What the act is on when it is not the incident itself (containment: the employee). */
     target?: { type: 'employee'; id: string },
+    /** Thrown, recorded as a denial, if Cedar allows the act (a responder may learn it). */
+    refusal?: NotFoundError,
   ): Promise<RecordedEvent> {
     return this.deps.acts.authorize(actor, {
       request: { action: 'respond', operation, resource: { type: 'Incident', id }, ...(subject !== undefined ? { subject } : {}) },
@@ -220,7 +223,7 @@ export class IncidentService {
       target: target ?? { type: 'incident', id },
       operation: recordedAs,
       details: target ? { ...details, incident: id } : details,
-    }, ctx);
+    }, ctx, refusal);
   }
 }
 
