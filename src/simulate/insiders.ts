@@ -4,7 +4,7 @@
  * each malicious event is tagged, so truth.json knows the first one and how many there were.
  */
 import { eventBody, type PendingEvent } from './write.ts';
-import type { CaseBook, WorkDay } from './behaviour.ts';
+import { probeHash, type CaseBook, type WorkDay } from './behaviour.ts';
 import { CUSTOMER_COUNTRIES } from './demo-org.ts';
 import { DAY_MS, HOUR_MS, pad, pickWeekday, RESERVED_PER_ROLE, type Organisation, type SimEmployee } from './organisation.ts';
 import { Rng } from './random.ts';
@@ -194,7 +194,10 @@ export function actMaliciously(insider: Insider, day: WorkDay, ctx: InsiderConte
         const i = anyCustomer();
         const customer = ids[i]!;
         const u = rng.next();
-        if (u < 0.2) emit(t, eventBody.search(via, rng.chance(0.5) ? 'email' : 'phone', `${rng.int(2 ** 30).toString(16).padStart(8, '0')}${rng.int(2 ** 30).toString(16).padStart(8, '0')}`, [customer]));
+        if (u < 0.2) {
+          const kind = rng.chance(0.5) ? 'email' : 'phone';
+          emit(t, eventBody.search(via, kind, probeHash(ctx.org.size.seed, kind, i), [customer]));
+        }
         else if (u < 0.6) emit(t, eventBody.view(via, customer));
         else emit(t, eventBody.reveal(via, customer, rng.pick(LEAK_FIELDS)));
         t += rng.uniform(3, 40) * 1000;
