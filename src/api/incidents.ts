@@ -9,7 +9,7 @@ import { ActLog } from '../broker/acts.ts';
 import { AlertDesk } from '../broker/alert-desk.ts';
 import type { Logger } from '../log.ts';
 import { IncidentService, incidentBlastRadius, openIncidentFromAlert, type Opened } from '../respond/incidents.ts';
-import { INCIDENT_STATES, type IncidentState } from '../store/incidents.ts';
+import { INCIDENT_STATES, type Exposure, type IncidentState } from '../store/incidents.ts';
 import { errorResponses, idParamSchema } from './errors.ts';
 
 const errors = errorResponses(400, 401, 403, 404, 409, 503);
@@ -25,11 +25,21 @@ const openBody = {
     from: { type: 'string', description: 'RFC 3339, inclusive' },
     to: { type: 'string', description: 'RFC 3339, exclusive' },
     exposure: {
-      type: 'object',
-      required: ['customers', 'fields'],
-      additionalProperties: false,
-      description: 'an accidental exposure: which customers, which fields',
-      properties: { customers: { type: 'array', items: { type: 'string' }, maxItems: 100000 }, fields: { type: 'array', items: { type: 'string' }, maxItems: 64 } },
+      description: 'an accidental exposure: which customers and fields, or a query over events in [from, to) (a channel and/or an actor)',
+      oneOf: [
+        {
+          type: 'object',
+          required: ['customers', 'fields'],
+          additionalProperties: false,
+          properties: { customers: { type: 'array', items: { type: 'string' }, maxItems: 100000 }, fields: { type: 'array', items: { type: 'string' }, maxItems: 64 } },
+        },
+        {
+          type: 'object',
+          required: ['query'],
+          additionalProperties: false,
+          properties: { query: { type: 'object', additionalProperties: false, properties: { channel: { type: 'string', maxLength: 128 }, actor: { type: 'string' } } } },
+        },
+      ],
     },
   },
 } as const;
@@ -52,7 +62,7 @@ export function incidentRoutes(custos: Custos, logger: Logger) {
       return opened.incident;
     };
 
-    app.post<{ Body: { title: string; employee?: string; alert?: string; from?: string; to?: string; exposure?: { customers: string[]; fields: string[] } } }>('/v1/incidents', {
+    app.post<{ Body: { title: string; employee?: string; alert?: string; from?: string; to?: string; exposure?: Exposure } }>('/v1/incidents', {
       schema: { summary: 'Open an incident; one naming an employee, or escalating an alert (the alert is escalated too), suspends them at once', tags: ['incidents'], body: openBody, response: { ...errors } },
     }, async (req, reply) => {
       const b = req.body;

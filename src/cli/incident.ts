@@ -75,12 +75,18 @@ export function registerIncident(program: Command): void {
       .option('--from <time>', 'window start, inclusive (RFC 3339)')
       .option('--to <time>', 'window end, exclusive (RFC 3339)')
       .option('--customers <file>', 'accidental exposure: the customers exposed, one id per line (with --fields)')
-      .option('--fields <list>', 'accidental exposure: the fields exposed, comma-separated'),
-  )).action(async (opts: Flags & { title: string; employee?: string; alert?: string; from?: string; to?: string; customers?: string; fields?: string }) => {
+      .option('--fields <list>', 'accidental exposure: the fields exposed, comma-separated')
+      .option('--exposed-channel <name>', 'accidental exposure as a query over events: those of this channel in [--from, --to)')
+      .option('--exposed-actor <id>', 'accidental exposure as a query over events: those of this actor (a system, a job) in [--from, --to)'),
+  )).action(async (opts: Flags & { title: string; employee?: string; alert?: string; from?: string; to?: string; customers?: string; fields?: string; exposedChannel?: string; exposedActor?: string }) => {
     const actor = actorOf(opts);
     if (opts.alert !== undefined && (opts.employee !== undefined || opts.customers !== undefined)) throw new InvalidInputError('--alert names the employee itself; give --alert, --employee or --customers', { field: 'alert' });
     if ((opts.customers === undefined) !== (opts.fields === undefined)) throw new InvalidInputError('--customers and --fields go together', { field: opts.customers === undefined ? 'customers' : 'fields' });
-    const exposure = opts.customers !== undefined ? { customers: await readCustomerIds(opts.customers), fields: opts.fields!.split(',').map((f) => f.trim()).filter(Boolean) } : undefined;
+    const query = opts.exposedChannel !== undefined || opts.exposedActor !== undefined
+      ? { query: { ...(opts.exposedChannel !== undefined ? { channel: opts.exposedChannel } : {}), ...(opts.exposedActor !== undefined ? { actor: opts.exposedActor } : {}) } }
+      : undefined;
+    if (query && opts.customers !== undefined) throw new InvalidInputError('give the customers exposed or a query over events, not both', { field: 'customers' });
+    const exposure = opts.customers !== undefined ? { customers: await readCustomerIds(opts.customers), fields: opts.fields!.split(',').map((f) => f.trim()).filter(Boolean) } : query;
     const opened = await withIncidents(opts, async (service, store, deps) => {
       const result = opts.alert !== undefined
         ? await openIncidentFromAlert(service, store, actor, opts.alert, CLI_CONTEXT, opts.title, new AlertDesk(deps))

@@ -77,18 +77,39 @@ interface Exposure {
 }
 
 export function inWindow(window: RadiusWindow, event: AccessEvent): boolean {
-  if (event.actor !== window.employee) return false;
+  return event.actor === window.employee && inTimeWindow(window, event);
+}
+
+function inTimeWindow(window: { from?: string; to?: string }, event: AccessEvent): boolean {
   const t = Date.parse(event.time);
   return (window.from === undefined || t >= Date.parse(window.from)) && (window.to === undefined || t < Date.parse(window.to));
 }
 
 /** Compute the blast radius from the subject's events, a page at a time (pages may hold other events: they are skipped). */
-export async function blastRadius(window: RadiusWindow, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
+export function blastRadius(window: RadiusWindow, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
+  return radiusOf(window, (e) => inWindow(window, e), pages, directory);
+}
+
+/** What an accidental exposure is, as a query over events: those of a channel and/or an actor, in a window. */
+export interface ExposureQuery {
+  channel?: string;
+  actor?: string;
+  from: string;
+  to: string;
+}
+
+/** The blast radius of the events an exposure query selects (whoever the actor: a bug, a system). */
+export function exposureRadius(query: ExposureQuery, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
+  const selects = (e: AccessEvent) => (query.channel === undefined || e.channel === query.channel) && (query.actor === undefined || e.actor === query.actor) && inTimeWindow(query, e);
+  return radiusOf({ employee: query.actor ?? '', from: query.from, to: query.to }, selects, pages, directory);
+}
+
+async function radiusOf(window: RadiusWindow, selects: (e: AccessEvent) => boolean, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
   const exposures = new Map<string, Exposure>();
   const judge = new PurposeJudge(directory);
   let events = 0;
   for await (const page of pages) {
-    const counted = page.filter((e) => inWindow(window, e) && exposesData(e));
+    const counted = page.filter((e) => selects(e) && exposesData(e));
     await judge.prefetch(counted);
     for (const e of counted) {
       events++;

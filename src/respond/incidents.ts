@@ -15,11 +15,11 @@ import type { RequestContext } from '../broker/decision-log.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId, checkTime, type RecordedEvent } from '../model.ts';
 import type { IncidentOperation } from '../policy/index.ts';
-import type { Incident, IncidentFilter, IncidentState, NewTimelineEntry, TimelineEntry } from '../store/incidents.ts';
+import type { Exposure, Incident, IncidentFilter, IncidentState, NewTimelineEntry, TimelineEntry } from '../store/incidents.ts';
 import type { Store } from '../store/store.ts';
-import { blastRadius, type BlastRadius, type CustomerExposure } from './blast-radius.ts';
+import { blastRadius, exposureRadius, type BlastRadius, type CustomerExposure } from './blast-radius.ts';
 import type { ActAuthorizer } from './investigation.ts';
-import { storeDirectory, storeExposingEvents } from './sources.ts';
+import { storeDirectory, storeExposingEvents, storeExposingEventsBetween } from './sources.ts';
 import { deliverWebhook, type WebhookOutcome, type WebhookPolicy } from './webhook.ts';
 
 /** Where an incident may go from each state. */
@@ -40,8 +40,11 @@ export interface OpenIncident {
   to?: string;
   /** The alert escalated into this incident. */
   alert?: string;
-  /** An accidental exposure: which customers, which fields (with no employee). */
-  exposure?: { customers: string[]; fields: string[] };
+  /**
+   * An accidental exposure (with no employee): which customers and fields, or a query over
+   * events (a channel and/or an actor; `from` and `to` then required).
+   */
+  exposure?: Exposure;
 }
 
 export interface IncidentView extends Incident {
@@ -86,7 +89,8 @@ export class IncidentService {
       ...(checked.from !== undefined ? { from: checked.from } : {}),
       ...(checked.to !== undefined ? { to: checked.to } : {}),
       ...(checked.alert !== undefined ? { alert: checked.alert } : {}),
-      ...(checked.exposure ? { customers: checked.exposure.customers.length, fields: checked.exposure.fields.join(',') } : {}),
+      ...(checked.exposure && 'customers' in checked.exposure ? { customers: checked.exposure.customers.length, fields: checked.exposure.fields.join(',') } : {}),
+      ...(checked.exposure && 'query' in checked.exposure ? { query: JSON.stringify(checked.exposure.query) } : {}),
     };
     const recorded = await this.authorize(actor, id, 'open', checked.employee, 'create', details, ctx, undefined, missing);
     const incident: Incident = {
@@ -271,6 +275,11 @@ export async function incidentBlastRadius(store: Store, incident: Incident): Pro
     return blastRadius(window, storeExposingEvents(store, window), storeDirectory(store));
   }
   const exposure = incident.exposure ?? { customers: [], fields: [] };
+  if ('query' in exposure) {
+    // Checked at open: a query exposure always has its window.
+    const query = { ...exposure.query, from: incident.from!, to: incident.to! };
+    return { ...(await exposureRadius(query, storeExposingEventsBetween(store, query.from, query.to), storeDirectory(store))), employee: '' };
+  }
   const first = incident.from ?? incident.openedAt;
   const last = incident.to ?? incident.openedAt;
   // The exposure as one synthetic event per customer, through the same computation (an accident has no purpose).
@@ -288,7 +297,13 @@ function checkOpen(input: OpenIncident): OpenIncident {
   if (input.employee !== undefined && input.exposure !== undefined) throw new InvalidInputError('give an employee (insider) or an exposure (accident), not both', { field: 'exposure' });
   if (input.employee === undefined && input.exposure === undefined) throw new InvalidInputError('give the employee suspected, or the customers and fields an accident exposed', { field: 'employee' });
   let exposure: OpenIncident['exposure'];
-  if (input.exposure !== undefined) {
+  if (input.exposure !== undefined && 'query' in input.exposure) {
+    const q = input.exposure.query ?? {};
+    if (q.channel === undefined && q.actor === undefined) throw new InvalidInputError('field "exposure.query": give a channel and/or an actor', { field: 'exposure.query' });
+    if (from === undefined || to === undefined) throw new InvalidInputError('an exposure given as a query over events needs from and to', { field: from === undefined ? 'from' : 'to' });
+    if (q.channel !== undefined && (typeof q.channel !== 'string' || q.channel === '' || q.channel.length > 128)) throw new InvalidInputError('field "exposure.query.channel": 1 to 128 characters', { field: 'exposure.query.channel' });
+    exposure = { query: { ...(q.channel !== undefined ? { channel: q.channel } : {}), ...(q.actor !== undefined ? { actor: checkId(q.actor, 'exposure.query.actor') } : {}) } };
+  } else if (input.exposure !== undefined) {
     const customers = [...new Set(input.exposure.customers ?? [])];
     if (customers.length === 0 || customers.length > MAX_EXPOSED) throw new InvalidInputError(`field "exposure.customers": 1 to ${MAX_EXPOSED} customer ids`, { field: 'exposure.customers' });
     customers.forEach((c, i) => checkId(c, `exposure.customers[${i}]`));

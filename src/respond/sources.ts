@@ -42,6 +42,18 @@ export async function* storeExposingEvents(store: Store, window: RadiusWindow): 
   }
 }
 
+/** Every allowed reveal and export in [from, to), from the index by time, a page at a time. */
+export async function* storeExposingEventsBetween(store: Store, from: string, to: string): AsyncGenerator<AccessEvent[]> {
+  let afterSeq: number | undefined;
+  for (;;) {
+    const page = await store.accessEvents.byTime({ from, to, actions: EXPOSING_ACTIONS, decision: 'allow', limit: PAGE_SIZE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+    if (page.length === 0) return;
+    yield page;
+    if (page.length < PAGE_SIZE) return;
+    afterSeq = page[page.length - 1]!.seq;
+  }
+}
+
 /** Every event of an events.jsonl file, a page at a time; a bad line stops with its file:line and field. */
 export async function* fileEvents(file: string): AsyncGenerator<AccessEvent[]> {
   let page: AccessEvent[] = [];

@@ -19,11 +19,12 @@ export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 export const TIMELINE_KINDS = ['opened', 'transition', 'containment', 'webhook_attempt', 'webhook_outcome', 'note', 'export'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
-/** What an accidental exposure exposed, as given by hand. */
-export interface Exposure {
-  customers: string[];
-  fields: string[];
-}
+/**
+ * What an accidental exposure exposed: a list of customers and fields given by hand, or a query
+ * over events (a channel and/or an actor, in the incident's window), recomputed from the events
+ * whenever it is asked.
+ */
+export type Exposure = { customers: string[]; fields: string[] } | { query: { channel?: string; actor?: string } };
 
 export interface Incident {
   id: string;

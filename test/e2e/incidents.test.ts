@@ -140,6 +140,14 @@ for (const target of storeTargets()) {
       expect(affected.customers.map((c: { customer: string; fields: string[]; first: string; last: string }) => [c.customer, c.fields, c.first, c.last]))
         .toEqual(['cus-000010', 'cus-000011', 'cus-000012'].map((c) => [c, ['email', 'name'], fx.from, fx.to]));
       expect(affected.customers.every((c: { country: string }) => c.country !== 'unknown')).toBe(true);
+      // Or given as a query over events: what the batch channel exported in the window.
+      const byQuery = await cli(['incident', 'open', '--exposed-channel', 'batch', '--from', fx.from, '--to', fx.to, '--title', 'Export job sent files to the wrong bucket', '--as', 'dpo-0001']);
+      expect(byQuery.code, byQuery.stderr).toBe(0);
+      const queried = JSON.parse((await cli(['incident', 'affected', byQuery.stdout.trim().split('\n').pop()!, '--as', 'dpo-0001'])).stdout);
+      expect(queried.customers.map((c: { customer: string; fields: string[] }) => [c.customer, c.fields])).toEqual([...fx.events[5]!.customers].sort().map((c) => [c, ['email', 'phone']]));
+      const noWindow = await cli(['incident', 'open', '--exposed-channel', 'batch', '--title', 'x', '--as', 'dpo-0001']);
+      expect(noWindow.code).toBe(2);
+
       const moved = await cli(['incident', 'transition', exposureId, '--to', 'assessing', '--as', 'dpo-0001']);
       expect(moved.code, moved.stderr).toBe(0);
 
