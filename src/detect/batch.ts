@@ -6,7 +6,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { InvalidInputError } from '../errors.ts';
-import { readRecords, UnreadableLine } from '../importer/read-records.ts';
+import { checkReadable, readRecords, UnreadableLine } from '../importer/read-records.ts';
 import { parseAccessEvent, parseCase, parseCustomer, parseEmployee, type Where } from '../model.ts';
 import type { Alert } from './alert.ts';
 import { MemoryDirectory } from './directory.ts';
@@ -57,12 +57,8 @@ export async function detectFromFiles(files: BatchFiles, options: DetectionOptio
   const engine = new DetectionEngine(directory, options);
   const alerts = new Map<string, Alert>();
   const file = files.events;
-  let bytesTotal: number;
-  try {
-    bytesTotal = statSync(file).size;
-  } catch {
-    throw new InvalidInputError(`${file}: no such file or it cannot be read`, { file });
-  }
+  await checkReadable(file);
+  const bytesTotal = statSync(file).size;
   const input = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
   const lines = createInterface({ input, crlfDelay: Infinity });
   let line = 0;

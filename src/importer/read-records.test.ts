@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../errors.ts';
 import { fileSha256, readRecords, UnreadableLine, type FileFormat, type SourceRecord } from './read-records.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'custos-read-'));
@@ -43,6 +44,15 @@ describe('reading import files', () => {
 
   it('refuses a CSV header that names a column twice', async () => {
     expect(await read('twice.csv', 'id,email,email\nc-1,a,b\n', 'csv')).toEqual([new UnreadableLine(1, 'the header names column "email" twice')]);
+  });
+
+  it('refuses a directory given as a file with a clear error, not an internal one', async () => {
+    const first = async () => {
+      for await (const r of readRecords(dir, 'jsonl')) return r;
+    };
+    await expect(first()).rejects.toThrow(InvalidInputError);
+    await expect(first()).rejects.toThrow(`${dir}: is a directory; give a file`);
+    await expect(fileSha256(dir)).rejects.toThrow(InvalidInputError);
   });
 
   it('digests the file it imports', async () => {

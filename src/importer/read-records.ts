@@ -5,7 +5,7 @@
 import { createReadStream } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { access } from 'node:fs/promises';
+import { access, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import { InvalidInputError } from '../errors.ts';
@@ -34,12 +34,14 @@ export function formatOf(file: string, explicit?: string): FileFormat {
   );
 }
 
-async function checkReadable(file: string): Promise<void> {
+/** A file that exists and can be read, or a clear InvalidInputError (a directory is not a file). */
+export async function checkReadable(file: string): Promise<void> {
   try {
     await access(file, constants.R_OK);
   } catch {
     throw new InvalidInputError(`${file}: no such file or it cannot be read`, { file });
   }
+  if ((await stat(file)).isDirectory()) throw new InvalidInputError(`${file}: is a directory; give a file`, { file });
 }
 
 /** SHA-256 (hex) of the file's bytes, as the import's record names the file it read. */

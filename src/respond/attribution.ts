@@ -9,9 +9,8 @@
  * State is bounded by the list, the matched customers and the employees, never by the events.
  */
 import { createReadStream } from 'node:fs';
-import { access } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { InvalidInputError } from '../errors.ts';
+import { checkReadable } from '../importer/read-records.ts';
 import { isEmailAddress, normalizePhone, type AccessEvent } from '../model.ts';
 import type { BlindIndexer } from '../vault/index.ts';
 import { PurposeJudge, type CaseSource } from './case-history.ts';
@@ -95,11 +94,7 @@ const KIND_BIT: Record<LeakedKind, number> = { email: 1, phone: 2 };
  * neither is reported with its number, never its text (it may be anyone's data).
  */
 export async function readLeakedList(file: string, indexer: BlindIndexer, opts: { country?: string } = {}): Promise<LeakedList> {
-  try {
-    await access(file);
-  } catch {
-    throw new InvalidInputError(`${file}: no such file or it cannot be read`, { file });
-  }
+  await checkReadable(file);
   const entries: LeakedEntry[] = [];
   const bad: BadLine[] = [];
   let line = 0;
