@@ -209,6 +209,18 @@ export function buildOrganisation(size: SimulationSize): Organisation {
       employees.push(e);
     }
   }
+  // Every run has someone new and someone leaving (each a confounder), whatever the draws gave.
+  const ordinary = employees.filter((e) => e.role === 'agent' && Number(e.id.slice(4)) > RESERVED_PER_ROLE);
+  if (ordinary.length >= 2 && size.days >= 4) {
+    if (!employees.some((e) => e.hiredAt >= startMs)) {
+      const e = rng.pick(ordinary.filter((x) => x.leftAt === undefined));
+      e.hiredAt = startMs + rng.between(1, size.days - 2) * DAY_MS + 8 * HOUR_MS;
+    }
+    if (!employees.some((e) => e.leftAt !== undefined)) {
+      const e = rng.pick(ordinary.filter((x) => x.hiredAt < startMs));
+      e.leftAt = startMs + rng.between(2, size.days - 1) * DAY_MS + 17 * HOUR_MS;
+    }
+  }
   const leads = new Map<string, SimEmployee[]>();
   for (const e of employees) {
     if (e.role !== 'supervisor') continue;

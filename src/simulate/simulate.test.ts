@@ -108,6 +108,38 @@ describe('simulate', () => {
     expect(truth.employeeDays).toBeLessThanOrEqual(size.employees * size.days);
   });
 
+  it('has the honest confounders that make detection hard', () => {
+    const insiders = new Set(truth.insiders.map((i) => i.employee));
+    const employees = new Map(lines(dir, 'employees.jsonl').map((l) => JSON.parse(l) as { id: string; team: string; role: string; hiredAt: string; leftAt?: string }).map((e) => [e.id, e]));
+    const honest = lines(dir, 'events.jsonl').map((l) => JSON.parse(l) as AccessEvent).filter((e) => !insiders.has(e.actor));
+    const teamOf = (e: AccessEvent) => employees.get(e.actor)!.team;
+    const revealsWithoutPurpose = honest.filter((e) => e.action === 'reveal' && e.decision === 'allow' && !e.purpose);
+    // Team leads' escalations, and the outage day of one support team.
+    expect(new Set(revealsWithoutPurpose.map((e) => employees.get(e.actor)!.role))).toEqual(new Set(['supervisor', 'agent']));
+    const outage = revealsWithoutPurpose.filter((e) => employees.get(e.actor)!.role === 'agent');
+    expect(new Set(outage.map(teamOf)).size).toBe(1);
+    // One local working day: at most two UTC dates.
+    expect(new Set(outage.map((e) => e.time.slice(0, 10))).size).toBeLessThanOrEqual(2);
+    // Investigators' exports of many customers, privacy officers' of one.
+    expect(honest.some((e) => e.action === 'export' && e.customers.length >= 20 && employees.get(e.actor)!.role === 'investigator')).toBe(true);
+    expect(honest.some((e) => e.action === 'export' && e.customers.length === 1 && employees.get(e.actor)!.role === 'privacy_officer')).toBe(true);
+    // The night shift works at night; outreach reveals many customers under one campaign case.
+    expect(honest.filter((e) => teamOf(e) === 'support-night' && Number(e.time.slice(11, 13)) < 5).length).toBeGreaterThan(100);
+    const perCase = new Map<string, Set<string>>();
+    for (const e of honest.filter((x) => x.action === 'reveal' && x.purpose && teamOf(x) === 'outreach')) {
+      perCase.set(e.purpose!.ref, (perCase.get(e.purpose!.ref) ?? new Set()).add(e.customers[0]!));
+    }
+    expect(Math.max(...[...perCase.values()].map((c) => c.size))).toBeGreaterThanOrEqual(8);
+    // Refusals, searches that find nobody, several networks and tools.
+    expect(honest.filter((e) => e.decision === 'deny').length).toBeGreaterThan(10);
+    expect(honest.some((e) => e.action === 'search' && e.search!.hits === 0)).toBe(true);
+    expect(new Set(honest.map((e) => e.channel))).toEqual(new Set(['web', 'mobile', 'api']));
+    // New hires and people leaving who are not insiders.
+    const people = [...employees.values()].filter((e) => !insiders.has(e.id));
+    expect(people.some((e) => e.hiredAt >= truth.start)).toBe(true);
+    expect(people.some((e) => e.leftAt !== undefined)).toBe(true);
+  });
+
   it('holds about a day and a half of events and a few cases per person, however long the run', () => {
     const lines = { customer: () => {}, employee: () => {}, caseLine: () => {}, eventLine: () => {} };
     const short = runSimulation({ ...size, employees: 60, customers: 1000, days: 12 }, lines);
