@@ -67,6 +67,7 @@ const DENY_MESSAGES: Record<DenyReason, string> = {
   actor_suspended: 'your access is suspended',
   actor_unknown: 'you are not a known employee',
   canary: 'this record may not be revealed',
-  separation_of_duties: 'separation of duties: nobody changes their own role or status, nor opens, reopens or takes a case of their own',
+  // One reason for every policy that keeps people off their own record, so the message names them all.
+  separation_of_duties: 'separation of duties: nobody acts on their own role, status or cases, nor on alerts, risk, investigations or incidents about themselves',
   not_permitted: 'not permitted by policy',
 };

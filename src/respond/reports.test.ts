@@ -1,8 +1,9 @@
-import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { InvalidInputError } from '../errors.ts';
 import { loadEntities } from './entities.ts';
 import type { ObligationsIncident } from './incident-input.ts';
 import { obligationsFor } from './obligations.ts';
@@ -68,5 +69,13 @@ describe('authority report drafts', () => {
     expect(readdirSync(dir).sort()).toEqual(['CA-QC-cai.json', 'CA-QC-cai.md', 'CA-opc.json', 'CA-opc.md', 'IE-sa.json', 'IE-sa.md']);
     expect(written).toHaveLength(6);
     expect(JSON.parse(readFileSync(join(dir, 'IE-sa.json'), 'utf8')).fields[0].id).toBe('nature');
+  });
+
+  it('refuses a reports path that is a file as bad input, naming it', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'custos-reports-')), 'taken');
+    writeFileSync(file, '');
+    const written = writeAuthorityReports(file, incident, obligations, { rules, entities });
+    await expect(written).rejects.toThrow(InvalidInputError);
+    await expect(writeAuthorityReports(file, incident, obligations, { rules, entities })).rejects.toThrow(`--reports ${file}: cannot create it (EEXIST)`);
   });
 });

@@ -7,6 +7,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { InvalidInputError } from '../errors.ts';
 import type { EntitiesConfig, LegalEntity } from './entities.ts';
 import type { ObligationsIncident } from './incident-input.ts';
 import type { AuthorityLine, ObligationLine, Obligations } from './obligations.ts';
@@ -201,7 +202,11 @@ export function reportMarkdown(d: ReportDraft): string {
 
 /** Writes DIR/<jurisdiction>-<authority>.md and .json for each draft; returns the paths written. */
 export async function writeAuthorityReports(dir: string, incident: ObligationsIncident, obligations: Obligations, options: ReportOptions): Promise<string[]> {
-  await mkdir(dir, { recursive: true });
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new InvalidInputError(`--reports ${dir}: cannot create it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { field: 'reports' });
+  }
   const written: string[] = [];
   for (const draft of authorityReports(incident, obligations, options)) {
     const base = join(dir, `${draft.jurisdiction}-${draft.authorityId}`);
