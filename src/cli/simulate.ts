@@ -39,7 +39,12 @@ export function registerSimulate(program: Command): void {
         start: startFlag(opts.start ?? '2026-03-02'),
       };
       const began = performance.now();
-      const { truth, events } = simulateToDirectory(size, opts.out);
+      // A progress line on a terminal: a large run takes minutes.
+      const progress = process.stderr.isTTY
+        ? (day: number, written: number) => process.stderr.write(`\rday ${day}/${size.days}, ${written.toLocaleString('en-US')} events`)
+        : undefined;
+      const { truth, events } = simulateToDirectory(size, opts.out, progress);
+      if (progress) process.stderr.write('\n');
       const seconds = (performance.now() - began) / 1000;
       process.stderr.write(`simulated ${events} events in ${seconds.toFixed(1)} s (${Math.round(events / seconds)}/s) from ${truth.start} to ${truth.end}, ${truth.insiders.length} insiders\n`);
       process.stdout.write(`${opts.out}: customers.jsonl employees.jsonl cases.jsonl events.jsonl truth.json\n`);

@@ -49,7 +49,7 @@ export interface SimulationResult {
 }
 
 /** Runs the simulation into `sinks` (synchronously: the sinks buffer their own writes). */
-export function runSimulation(size: SimulationSize, sinks: SimulationSinks): SimulationResult {
+export function runSimulation(size: SimulationSize, sinks: SimulationSinks, onDay?: (day: number, events: number) => void): SimulationResult {
   const { org, insiders } = prepareOrganisation(size);
   const byEmployee = new Map<number, Insider>(insiders.map((i) => [i.employee.index, i]));
   for (let i = 1; i <= org.customers.count; i++) sinks.customer(customerRecord(org, i));
@@ -75,6 +75,7 @@ export function runSimulation(size: SimulationSize, sinks: SimulationSinks): Sim
     }
     // Later days' events start no earlier than the next local midnight east of UTC (+7 at most).
     events.flushBefore(org.startMs + (d + 1) * DAY_MS - 12 * HOUR_MS);
+    onDay?.(d + 1, events.written);
   }
   events.finish();
   workforce.cases.finish();
@@ -133,7 +134,7 @@ function employeeLine(e: SimEmployee): string {
 export const SIMULATION_FILES = ['customers.jsonl', 'employees.jsonl', 'cases.jsonl', 'events.jsonl', 'truth.json'] as const;
 
 /** Writes the four interchange files and truth.json into `dir` (created if missing). */
-export function simulateToDirectory(size: SimulationSize, dir: string): SimulationResult {
+export function simulateToDirectory(size: SimulationSize, dir: string, onDay?: (day: number, events: number) => void): SimulationResult {
   mkdirSync(dir, { recursive: true });
   const files = {
     customers: new LineFile(join(dir, 'customers.jsonl')),
@@ -147,7 +148,7 @@ export function simulateToDirectory(size: SimulationSize, dir: string): Simulati
       employee: (line) => files.employees.write(line),
       caseLine: (line) => files.cases.write(line),
       eventLine: (line) => files.events.write(line),
-    });
+    }, onDay);
     writeTruth(dir, result.truth);
     return result;
   } finally {
