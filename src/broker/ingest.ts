@@ -105,7 +105,7 @@ export class IngestRun {
       });
     }
     const summary = await this.recordLines(file, label, outcome);
-    await this.finish({ ...outcome, result: 'done', lines, ingested: summary.ingested, ...(summary.first !== undefined ? { first: summary.first, last: summary.last! } : {}) });
+    await this.finish({ ...outcome, result: 'done', lines, recorded: summary.ingested, ...(summary.first !== undefined ? { first: summary.first, last: summary.last! } : {}) });
     return summary;
   }
 
@@ -141,7 +141,7 @@ export class IngestRun {
       const parsed = item instanceof UnreadableLine ? undefined : parseOrUndefined(item.value, whereOf(label, item.line));
       if (!parsed) {
         await drain();
-        await this.finish({ ...outcome, result: 'failed', ingested: summary.ingested, changedAtLine: item.line });
+        await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, changedAtLine: item.line });
         throw new InvalidInputError(`${placeOf(label, item.line)}the file changed while it was ingested; ${summary.ingested} events before this line were recorded`, { ...(label ? { file: label } : {}), line: item.line });
       }
       window.push({ line: item.line, recorded: this.deps.recorder.record(ingestedEvent(parsed, this.mark)) });
@@ -153,7 +153,7 @@ export class IngestRun {
     await drain();
     if (notRecorded.length > 0) {
       notRecorded.sort((a, b) => a - b);
-      await this.finish({ ...outcome, result: 'failed', ingested: summary.ingested, notRecorded: notRecorded.length, firstNotRecorded: notRecorded[0]!, stoppedAtLine: lastLine }).catch(() => {});
+      await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, notRecorded: notRecorded.length, firstNotRecorded: notRecorded[0]!, stoppedAtLine: lastLine }).catch(() => {});
       throw new UnavailableError(
         `the ledger could not record every event: ${summary.ingested} recorded, ${notRecorded.length} not (the first at line ${notRecorded[0]}), and nothing after line ${lastLine} was sent; ` +
         'resend the lines not recorded (events with an id can be matched against the ledger)',

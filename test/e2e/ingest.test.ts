@@ -64,7 +64,7 @@ for (const target of storeTargets()) {
       // No id given: one is assigned; the time is kept (in UTC), the deny and its reason too.
       expect(events[3]).toMatchObject({ actor: 'emp-0008', time: '2026-03-02T09:00:00.000Z', decision: 'deny', reason: 'no_purpose', details: { ingested: true } });
       expect(events[3]!.id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(events[4]).toMatchObject({ actor: 'app-crm', operation: 'import', details: { result: 'done', ingested: 3, lines: 3, first: from + 1, last: from + 3 } });
+      expect(events[4]).toMatchObject({ actor: 'app-crm', operation: 'import', details: { result: 'done', recorded: 3, lines: 3, first: from + 1, last: from + 3 } });
     });
 
     it('refuses the whole body for one bad line, naming the line and the field; nothing of it is recorded', async () => {
@@ -109,6 +109,33 @@ for (const target of storeTargets()) {
 
       const json = await post(JSON.stringify(crmEvent(1)), { type: 'application/json' });
       expect(json.status).toBe(415);
+    });
+
+    it('counts a streamed body of unknown length as it arrives: 413 past the limit; lines split across chunks read whole', async () => {
+      const streamed = async (chunks: string[]) => {
+        const body = new ReadableStream<Uint8Array>({
+          start(controller) {
+            for (const c of chunks) controller.enqueue(new TextEncoder().encode(c));
+            controller.close();
+          },
+        });
+        const res = await fetch(`${t.base}/v1/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${ingester}`, 'content-type': 'application/x-ndjson' },
+          body,
+          duplex: 'half',
+        } as RequestInit);
+        return { status: res.status, body: (await res.json()) as any };
+      };
+      const from = await t.custos.store.ledger.size();
+      const line = `${JSON.stringify(crmEvent(5000))}\n`;
+      const big = await streamed(Array.from({ length: Math.ceil((MAX_BYTES + 1) / line.length) }, () => line));
+      expect(big).toMatchObject({ status: 413, body: { error: 'too_large' } });
+      const ok = await streamed([line, line.slice(0, 10), line.slice(10)]);
+      expect(ok).toMatchObject({ status: 200, body: { ingested: 2 } });
+      const events = await ledgerSince(t.custos.store, from);
+      expect(events.filter((e) => e.details?.ingested === true).map((e) => e.id)).toEqual(['crm-5000', 'crm-5000']);
+      expect(events.at(-1)).toMatchObject({ details: { result: 'done', recorded: 2, lines: 2 } });
     });
 
     it('lets only those Cedar allows ingest: a denial is recorded, and an ingester may do nothing else', async () => {
