@@ -149,6 +149,10 @@ export class Workforce {
 
   /** Everything `e` does honestly on `day`. */
   work(e: SimEmployee, day: WorkDay): void {
+    // On the day someone leaves, their open cases are closed (handed over) when they go.
+    if (e.leftAt !== undefined && e.leftAt >= day.midnight && e.leftAt < day.midnight + DAY_MS) {
+      for (const c of [...this.cases.openOf(e)]) this.cases.close(c, e.leftAt);
+    }
     if (!day.working) return;
     const rng = day.rng;
     const tasks = rng.poisson(TASKS_PER_DAY[e.role] * e.pace * this.#loadFactor(e, day));
