@@ -163,7 +163,7 @@ export function registerIncident(program: Command): void {
       .command('export')
       .description('write the evidence pack: the subject\'s events with inclusion proofs against a signed checkpoint, the verifier key, the blast radius, the timeline, and a README')
       .argument('<id>', 'incident id')
-      .requiredOption('--out <dir>', 'directory to write (created)'),
+      .requiredOption('--out <dir>', 'directory to write: new or empty (created)'),
   )).action(async (id: string, opts: Flags & { out: string }) => {
     const actor = actorOf(opts);
     const written = await withStore(opts, async (store, config) => {

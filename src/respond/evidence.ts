@@ -4,7 +4,7 @@
  * the incident's timeline, and a README saying how to check it all with `custos ledger
  * verify-proof` and no store. Everything in it is checkable offline by anyone who trusts the key.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConflictError, InvalidInputError } from '../errors.ts';
 import { inclusionProof, inclusionProofToJson, type StoredCheckpoint } from '../ledger/index.ts';
@@ -51,6 +51,10 @@ export async function gatherEvidence(store: Store, incident: Incident, timeline:
  * one after the export was recorded). `out` must be empty or new.
  */
 export async function writeEvidencePack(store: Store, contents: EvidenceContents, checkpoint: StoredCheckpoint, verifierKeys: string[], out: string): Promise<{ events: number; dir: string }> {
+  // Files left from another export would sit beside this one's and be checked by its verify.sh.
+  if (existsSync(out) && statSync(out).isDirectory() && readdirSync(out).length > 0) {
+    throw new InvalidInputError(`--out ${out}: is not empty; give a new or empty directory, so the pack holds only its own files`, { field: 'out' });
+  }
   const last = contents.events.at(-1)?.seq ?? -1;
   if (checkpoint.size <= last) throw new ConflictError(`the latest signed checkpoint (size ${checkpoint.size}) does not cover entry ${last}; sign one (it is signed when a command closes) and export again`);
   try {
