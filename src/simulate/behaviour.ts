@@ -271,7 +271,14 @@ export class Workforce {
       this.events.add(t, eventBody.search(v, kind, probeHash(this.org.size.seed, kind, -1 - rng.int(1 << 30)), []));
       t += rng.uniform(10, 60) * 1000;
     }
-    this.events.add(t, eventBody.search(v, kind, probeHash(this.org.size.seed, kind, customer), [this.org.customers.ids[customer]!]));
+    const hash = probeHash(this.org.size.seed, kind, customer);
+    const hits = [this.org.customers.ids[customer]!];
+    this.events.add(t, eventBody.search(v, kind, hash, hits));
+    // The customer calls back: the same search again later (a stream of its own keeps other draws).
+    const callback = Rng.derive(this.org.size.seed, 8, customer, Math.floor(t));
+    for (let k = callback.chance(0.1) ? callback.between(1, 3) : 0; k > 0; k--) {
+      this.events.add(t + callback.uniform(2, 180) * MINUTE_MS, eventBody.search(v, kind, hash, hits));
+    }
     return t;
   }
 
