@@ -30,6 +30,8 @@ function printable(text: string): string {
  * an explicit stack, so a deeply nested body cannot overflow the call stack.
  */
 export function findUnsafeText(root: unknown): { path: string; problem: string } | undefined {
+  // Almost nothing holds unsafe text: a quick look first, the walk that names the path only if needed.
+  if (!holdsUnsafeText(root, 0)) return undefined;
   const pending: Array<[unknown, string]> = [[root, '']];
   const under = (path: string, key: string) => (path ? `${path}.${key}` : key);
   while (pending.length > 0) {
@@ -49,4 +51,20 @@ export function findUnsafeText(root: unknown): { path: string; problem: string }
     }
   }
   return undefined;
+}
+
+/** Whether any string or key under `value` is unsafe; past a depth, says yes and lets the walk decide. */
+function holdsUnsafeText(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return UNSAFE.test(value);
+  if (typeof value !== 'object' || value === null) return false;
+  if (depth > 32) return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (holdsUnsafeText(item, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (UNSAFE.test(key) || holdsUnsafeText((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
 }

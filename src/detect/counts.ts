@@ -113,9 +113,11 @@ export class CountLimits {
    * say) move only their own entry, never the group's level.
    */
   private level(key: string, day: number, window: Window): { level: number; meanLevel: number; peers: number } {
-    const cacheKey = `${window}\u0000${key}`;
+    // People's days start at different hours, so two day numbers are current at once: each is
+    // kept (the cache holds the group's last few days).
+    const cacheKey = `${window}\u0000${key}\u0000${day}`;
     const cached = this.levels.get(cacheKey);
-    if (cached && cached.day === day) return cached;
+    if (cached) return cached;
     const highs: number[] = [];
     const means: number[] = [];
     for (const id of this.members.get(key) ?? []) {
@@ -126,6 +128,7 @@ export class CountLimits {
     }
     const result = { day, level: percentile(highs, highs.length, 75), meanLevel: percentile(means, means.length, 75), peers: highs.length };
     this.levels.set(cacheKey, result);
+    this.levels.delete(`${window}\u0000${key}\u0000${day - 3}`);
     return result;
   }
 }

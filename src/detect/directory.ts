@@ -40,7 +40,8 @@ export class MemoryDirectory implements Directory {
   private readonly employees = new Map<string, DirectoryEmployee>();
   private readonly customers = new Map<string, DirectoryCustomer>();
   private readonly cases = new Map<string, DirectoryCase>();
-  private readonly links = new Map<string, DirectoryCase[]>();
+  /** employee → customer → cases (nested: no key string built per lookup). */
+  private readonly links = new Map<string, Map<string, DirectoryCase[]>>();
   private vips = 0;
 
   employee(id: string): DirectoryEmployee | undefined {
@@ -56,7 +57,7 @@ export class MemoryDirectory implements Directory {
   }
 
   casesLinking(employee: string, customer: string): readonly DirectoryCase[] {
-    return this.links.get(linkKey(employee, customer)) ?? NONE;
+    return this.links.get(employee)?.get(customer) ?? NONE;
   }
 
   vipShare(): number {
@@ -99,17 +100,18 @@ export class MemoryDirectory implements Directory {
       ...(openedBy !== undefined ? { openedBy } : before?.openedBy !== undefined ? { openedBy: before.openedBy } : {}),
     };
     this.cases.set(c.id, record);
-    const key = linkKey(record.employee, record.customer);
-    const list = this.links.get(key);
+    let byCustomer = this.links.get(record.employee);
+    if (!byCustomer) this.links.set(record.employee, (byCustomer = new Map()));
+    const list = byCustomer.get(record.customer);
     if (list) list.push(record);
-    else this.links.set(key, [record]);
+    else byCustomer.set(record.customer, [record]);
   }
 
   private unlink(c: DirectoryCase): void {
-    const key = linkKey(c.employee, c.customer);
-    const list = this.links.get(key)?.filter((x) => x.id !== c.id);
-    if (list && list.length > 0) this.links.set(key, list);
-    else this.links.delete(key);
+    const byCustomer = this.links.get(c.employee);
+    const list = byCustomer?.get(c.customer)?.filter((x) => x.id !== c.id);
+    if (list && list.length > 0) byCustomer!.set(c.customer, list);
+    else byCustomer?.delete(c.customer);
   }
 
   /**
@@ -173,7 +175,3 @@ export class MemoryDirectory implements Directory {
 }
 
 const NONE: readonly DirectoryCase[] = [];
-
-function linkKey(employee: string, customer: string): string {
-  return `${employee}\u0000${customer}`;
-}

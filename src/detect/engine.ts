@@ -174,7 +174,7 @@ export class DetectionEngine {
       ref,
       ms,
       day: clock.dayOf(ms),
-      hour: new Date(ms).getUTCHours(),
+      hour: Math.floor((ms % 86_400_000) / 3_600_000),
       employee,
       peer: peerKey(team, role),
       role,

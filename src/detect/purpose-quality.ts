@@ -17,18 +17,21 @@ const OPENED_BEFORE = 10 * MINUTE;
 /** Closed at most this long after the reveal. */
 const CLOSED_AFTER = 30 * MINUTE;
 const MAX_PENDING = 64;
-const MAX_RECENT_CASES = 64;
+/** Purposes of the person's last events: what a new case was used for before its reveal. */
+const RECENT_REFS = 16;
 
 interface Pending {
   caseId: string;
   revealMs: number;
   ref: EventRef;
+  /** Events naming the case as their purpose, the reveal included. */
+  activity: number;
 }
 
 interface Person {
   pending: Pending[];
-  /** Events naming each recently used case as their purpose (the case's activity). */
-  activity: Map<string, number>;
+  recentRefs: string[];
+  nextRef: number;
   /** Customers revealed under each case named as purpose today. */
   perCase: Map<string, Set<string>>;
   perCaseDay: number;
@@ -48,8 +51,9 @@ export class PurposeQualityDetector implements Detector {
     const p = this.person(o);
     const ref = o.event.purpose?.ref;
     if (ref !== undefined) {
-      p.activity.set(ref, (p.activity.get(ref) ?? 0) + 1);
-      if (p.activity.size > MAX_RECENT_CASES) p.activity.delete(p.activity.keys().next().value as string);
+      p.recentRefs[p.nextRef] = ref;
+      p.nextRef = (p.nextRef + 1) % RECENT_REFS;
+      for (const x of p.pending) if (x.caseId === ref) x.activity++;
     }
     let changed = this.resolve(o, p, fleeting);
     const c = o.purposeCase;
@@ -65,7 +69,7 @@ export class PurposeQualityDetector implements Detector {
           p.samples.add(o.day, o.ref);
         }
       }
-      if (openedByActorJustBefore(c, o) && p.pending.length < MAX_PENDING && !p.pending.some((x) => x.caseId === c.id)) p.pending.push({ caseId: c.id, revealMs: o.ms, ref: o.ref });
+      if (openedByActorJustBefore(c, o) && p.pending.length < MAX_PENDING && !p.pending.some((x) => x.caseId === c.id)) p.pending.push({ caseId: c.id, revealMs: o.ms, ref: o.ref, activity: p.recentRefs.filter((r) => r === c.id).length });
     }
     if (!changed) return undefined;
     const fleetingLimit = this.fleeting.limit(o, fleeting);
@@ -91,7 +95,7 @@ export class PurposeQualityDetector implements Detector {
       const closed = c?.closedAt !== undefined ? Date.parse(c.closedAt) : undefined;
       // Only what is known by now: live, a close recorded after this event has not been seen yet.
       if (closed !== undefined && closed <= o.ms && closed - x.revealMs <= CLOSED_AFTER) {
-        if ((p.activity.get(x.caseId) ?? 1) <= 1) {
+        if (x.activity <= 1) {
           m.today++;
           counted = true;
           p.samples.add(o.day, x.ref);
@@ -106,7 +110,7 @@ export class PurposeQualityDetector implements Detector {
   private person(o: Observation): Person {
     let p = this.people.get(o.event.actor);
     if (!p) {
-      p = { pending: [], activity: new Map(), perCase: new Map(), perCaseDay: o.day, samples: new Samples(), escalation: new Escalation() };
+      p = { pending: [], recentRefs: [], nextRef: 0, perCase: new Map(), perCaseDay: o.day, samples: new Samples(), escalation: new Escalation() };
       this.people.set(o.event.actor, p);
     }
     if (p.perCaseDay !== o.day) {

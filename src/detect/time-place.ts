@@ -107,8 +107,10 @@ export function networkOf(ip: string): string {
   return dot > 0 ? ip.slice(0, dot) : ip;
 }
 
-/** Keeps the most recently used entries, at most MAX_KNOWN. */
+/** Keeps the most recently used entries, at most MAX_KNOWN (recency refreshed once a day). */
 function remember(known: Map<string, number>, key: string, ms: number): void {
+  const seen = known.get(key);
+  if (seen !== undefined && ms - seen < 86_400_000) return;
   known.delete(key);
   known.set(key, ms);
   if (known.size > MAX_KNOWN) known.delete(known.keys().next().value as string);
