@@ -126,7 +126,7 @@ async function delivery(ctx: BenchContext) {
       });
       const transport = pool();
       const summary = await sendNotices(id, {
-        outbox: store.noticeOutbox, transport, owner: `bench-${run}`, nowMs: Date.now, concurrency: CONNECTIONS, leaseMs: 120_000, retry: DEFAULT_RETRY, waitForRetries: false,
+        outbox: store.noticeOutbox, transport, owner: `bench-${run}`, nowMs: Date.now, concurrency: CONNECTIONS * 4, leaseMs: 120_000, retry: DEFAULT_RETRY, waitForRetries: false,
         addressFor: (inc, customer) => addresses.addressFor({ kind: 'employee', id: 'dpo-1' }, inc, customer, { channel: 'cli' }),
       });
       transport.close();

@@ -11,7 +11,9 @@ import { vaultForStore } from '../broker/key-ring-binding.ts';
 import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
 import { NoticeCatalogs } from '../notify/catalog.ts';
-import { readNoticeInput, type NoticeRecipient } from '../notify/notice.ts';
+import { NOTICE_ACTIONS, noticeIncidentOf, parseAuthority, readNoticeInput, RECIPIENT_KINDS, type NoticeAction, type NoticeInput, type NoticeRecipient, type RecipientKind } from '../notify/notice.ts';
+import { affectedCustomers, IncidentService } from '../respond/incidents.ts';
+import type { CustosConfig } from '../config.ts';
 import { loadEntities } from '../respond/entities.ts';
 import { queuedNotice, queueNotices, requireAffected, type ProfileLookup } from '../notify/queue.ts';
 import { composeNotice, NoticeRenderer } from '../notify/render.ts';
@@ -24,6 +26,8 @@ import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
 
 const DEFAULT_DOMAIN = 'notices.custos.invalid';
 const DEFAULT_SMTP = 'smtp://127.0.0.1:25';
+/** Messages in flight per pooled connection: the pool queues them, while their addresses are opened. */
+const MESSAGES_PER_CONNECTION = 4;
 
 interface DomainFlag {
   domain?: string;
@@ -49,6 +53,11 @@ function positiveInt(name: string, raw: string | undefined, fallback: number, ma
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1 || n > max) throw new InvalidInputError(`${name} must be a whole number from 1 to ${max}, got "${raw}"`, { field: name.replace(/^--/, '') });
   return n;
+}
+
+function noticeAction(value: string): NoticeAction {
+  if (!(NOTICE_ACTIONS as readonly string[]).includes(value)) throw new InvalidInputError(`--action must be one of ${NOTICE_ACTIONS.join(', ')}, got "${value}"`, { field: 'action' });
+  return value as NoticeAction;
 }
 
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
@@ -79,16 +88,21 @@ function progressPrinter(total: number): { update(p: SendProgress): void; done()
 export function registerNotify(program: Command): void {
   const notify = program.command('notify').description('notices to affected customers: queue, render, send through SMTP, status');
 
-  storeOptions(
+  asOption(storeOptions(
     notify
       .command('queue')
       .description('render every affected customer\'s notice and queue it in the outbox (a customer already queued for the incident is left as is)')
-      .requiredOption('--input <file>', 'notices input: {"incident":{…},"customers":[…]} (README "Notify customers"); each customer\'s entity from CUSTOS_ENTITIES')
-      .addOption(new Option('--domain <domain>', 'domain of Message-IDs and the default From address (env CUSTOS_NOTICE_DOMAIN)')),
-  ).action(async (opts: StoreFlags & DomainFlag & { input: string }) => {
-    const input = await readNoticeInput(opts.input);
+      .option('--incident <id>', 'an incident in the store: its affected customers (blast radius, or the exposure given); recorded as a view of it')
+      .option('--input <file>', 'or a notices input file: {"incident":{…},"customers":[…]} (README "Notify customers")')
+      .addOption(new Option('--recipient <kind>', 'with --incident: who received the data').choices([...RECIPIENT_KINDS]).default('unknown'))
+      .option('--action <name...>', `with --incident: what was done (${NOTICE_ACTIONS.join(', ')}); default: access-revoked if the subject was contained`)
+      .option('--authority <name...>', 'with --incident: an authority informed, "JURISDICTION:Name" or "Name" (repeatable)')
+      .option('--reference <text>', 'with --incident: the reference customers quote (default: the incident id)')
+      .addOption(new Option('--domain <domain>', 'domain of Message-IDs and the From address (env CUSTOS_NOTICE_DOMAIN)')),
+  )).action(async (opts: StoreFlags & AsFlag & DomainFlag & { incident?: string; input?: string; recipient: RecipientKind; action?: string[]; authority?: string[]; reference?: string }) => {
+    if ((opts.incident === undefined) === (opts.input === undefined)) throw new InvalidInputError('give --incident ID (from the store) or --input FILE', { field: 'incident' });
     const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
-    const result = await withStore(opts, (store, config) => {
+    const queue = (store: Store, config: CustosConfig, input: NoticeInput) => {
       const entities = loadEntities(config.entitiesFile);
       return queueNotices(input.incident, input.customers, {
         outbox: store.noticeOutbox,
@@ -97,8 +111,25 @@ export function registerNotify(program: Command): void {
         entityFor: (r: NoticeRecipient) => entities.entityFor(r).entity,
         now: () => Date.now(),
       });
-    });
-    print({ incident: input.incident.id, ...result });
+    };
+    const { id, result } = opts.input !== undefined
+      ? await (async () => {
+        const input = await readNoticeInput(opts.input!);
+        return { id: input.incident.id, result: await withStore(opts, (store, config) => queue(store, config, input)) };
+      })()
+      : await withStore(opts, (store, config) => withActLog(store, config, async (acts) => {
+        const service = new IncidentService({ store, acts, now: () => new Date() });
+        const view = await service.show(actorOf(opts), checkId(opts.incident!, 'incident'), CLI_CONTEXT);
+        const facts = {
+          recipient: opts.recipient,
+          ...(opts.action ? { actions: opts.action.map((a) => noticeAction(a)) } : {}),
+          authorities: (opts.authority ?? []).map(parseAuthority),
+          ...(opts.reference ? { reference: opts.reference } : {}),
+        };
+        const customers = (await affectedCustomers(store, view)).map(({ customer, fields, first, last }) => ({ customer, fields, first, last }));
+        return { id: view.id, result: await queue(store, config, { incident: noticeIncidentOf(view, view.timeline, facts), customers }) };
+      }));
+    print({ incident: id, ...result });
   });
 
   storeOptions(
@@ -136,7 +167,7 @@ export function registerNotify(program: Command): void {
       .requiredOption('--incident <id>', 'incident id')
       .addOption(new Option('--smtp <url>', `SMTP server, smtp://[user:pass@]host:port (env CUSTOS_SMTP_URL; default ${DEFAULT_SMTP})`))
       .option('--rate <n>', 'at most this many messages a second')
-      .option('--connections <n>', 'pooled SMTP connections (messages in flight)', '5')
+      .option('--connections <n>', 'pooled SMTP connections', '5')
       .option('--max-attempts <n>', `attempts before a notice is given up (default ${DEFAULT_RETRY.maxAttempts})`)
       .option('--retry-after <ms>', `first retry after this many ms, doubling each time (default ${DEFAULT_RETRY.baseMs})`)
       .option('--lease <ms>', 'how long a message being sent stays this sender\'s before another may take it (default 120000)')
@@ -166,8 +197,8 @@ export function registerNotify(program: Command): void {
         maxConnections: connections,
         maxMessages: Infinity,
         // Well inside the lease: a transaction that hangs fails before another sender may take its row.
-        connectionTimeout: Math.min(30_000, leaseMs / 4),
-        greetingTimeout: Math.min(30_000, leaseMs / 4),
+        connectionTimeout: Math.min(30_000, leaseMs / 2),
+        greetingTimeout: Math.min(30_000, leaseMs / 2),
         socketTimeout: Math.min(60_000, leaseMs / 2),
       });
       const stop = new AbortController();
@@ -181,7 +212,7 @@ export function registerNotify(program: Command): void {
           addressFor: (inc, customer) => addresses.addressFor(actor, inc, customer, CLI_CONTEXT),
           owner: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
           nowMs: () => Date.now(),
-          concurrency: connections,
+          concurrency: connections * MESSAGES_PER_CONNECTION,
           ...(rate !== undefined ? { rate } : {}),
           leaseMs,
           retry,

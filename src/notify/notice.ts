@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { InvalidInputError } from '../errors.ts';
 import { checkId, checkTime } from '../model.ts';
+import type { Incident, TimelineEntry } from '../store/incidents.ts';
 
 /** Who received the data (as the obligations input names it). */
 export const RECIPIENT_KINDS = ['third-party', 'public', 'unknown'] as const;
@@ -148,4 +149,38 @@ export async function readNoticeInput(file: string): Promise<NoticeInput> {
     throw new InvalidInputError(`${file}: not JSON: ${(err as Error).message}`, { file });
   }
   return parseNoticeInput(raw, file);
+}
+
+/** What an incident in the store does not say and a notice must: given by whoever queues it. */
+export interface NoticeFacts {
+  recipient: RecipientKind;
+  /** Absent: access revoked if the incident's subject was contained, else nothing claimed. */
+  actions?: NoticeAction[];
+  authorities: InformedAuthority[];
+  /** Absent: the incident's id. */
+  reference?: string;
+}
+
+/**
+ * The notice's incident from a stored incident: an insider incident tells of a disclosure, an
+ * exposure of an accident; containment on its timeline means the subject's access was cut.
+ */
+export function noticeIncidentOf(incident: Pick<Incident, 'id' | 'kind'>, timeline: Array<Pick<TimelineEntry, 'kind'>>, facts: NoticeFacts): NoticeIncident {
+  const contained = timeline.some((t) => t.kind === 'containment');
+  return {
+    id: incident.id,
+    kind: incident.kind === 'insider' ? 'insider-disclosure' : 'accidental-exposure',
+    recipient: facts.recipient,
+    actions: facts.actions ?? (contained ? ['access-revoked'] : []),
+    authorities: facts.authorities,
+    reference: facts.reference ?? incident.id,
+  };
+}
+
+/** `--authority "IT:Garante per la protezione dei dati personali"` (the jurisdiction is optional). */
+export function parseAuthority(value: string): InformedAuthority {
+  const m = /^([A-Z]{2}(?:-[A-Z0-9]{1,3})?):(.+)$/.exec(value.trim());
+  const name = (m ? m[2]! : value).trim();
+  if (name === '') throw new InvalidInputError('--authority: give the authority\'s name, optionally after its jurisdiction ("IT:Garante…")', { field: 'authority' });
+  return { name, ...(m ? { jurisdiction: m[1]! } : {}) };
 }

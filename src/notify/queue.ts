@@ -3,7 +3,6 @@
  * sent, so retries and restarts send the very same words, and the outbox keeps what each
  * customer was told. Queuing twice adds nobody twice.
  */
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import { InvalidInputError } from '../errors.ts';
 import type { NoticeOutbox, QueuedNotice } from '../store/notice-outbox.ts';
 import type { LegalEntity } from '../respond/entities.ts';
@@ -11,16 +10,19 @@ import type { AffectedCustomer, NoticeIncident, NoticeRecipient } from './notice
 import type { NoticeRenderer, RenderedNotice } from './render.ts';
 
 /** What the outbox holds of a rendered notice: everything but the keys it is stored under. */
-type NoticeContent = Pick<RenderedNotice, 'locale' | 'from' | 'replyTo' | 'subject' | 'text' | 'html'>;
+type NoticeContent = Pick<RenderedNotice, 'locale' | 'from' | 'replyTo' | 'subject' | 'blocks'>;
 
+/**
+ * As UTF-8 JSON of the notice's words (its blocks; the text and HTML parts are made from them at
+ * send time). Not compressed: a zlib stream per row cost more than rendering the notice.
+ */
 export function packNotice(n: RenderedNotice): Uint8Array {
-  const content: NoticeContent = { locale: n.locale, from: n.from, replyTo: n.replyTo, subject: n.subject, text: n.text, html: n.html };
-  // Level 1: most of a notice is shared wording, which compresses well even at the fastest level.
-  return deflateRawSync(JSON.stringify(content), { level: 1 });
+  const content: NoticeContent = { locale: n.locale, from: n.from, replyTo: n.replyTo, subject: n.subject, blocks: n.blocks };
+  return Buffer.from(JSON.stringify(content), 'utf8');
 }
 
 export function unpackNotice(bytes: Uint8Array, keys: { incident: string; customer: string; messageId: string }): RenderedNotice {
-  const content = JSON.parse(inflateRawSync(bytes).toString('utf8')) as NoticeContent;
+  const content = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')) as NoticeContent;
   return { ...keys, ...content };
 }
 

@@ -7,7 +7,7 @@ import { ConfigError, InvalidInputError } from '../errors.ts';
 import { DEFAULT_CATALOG_DIR, NoticeCatalogs } from './catalog.ts';
 import type { LegalEntity } from '../respond/entities.ts';
 import { parseNoticeInput, type NoticeIncident, type NoticeRecipient } from './notice.ts';
-import { composeNotice, noticeMessageId, NoticeRenderer } from './render.ts';
+import { composeNotice, noticeHtml, noticeMessageId, NoticeRenderer, noticeText } from './render.ts';
 
 const catalogs = new NoticeCatalogs();
 const renderer = new NoticeRenderer(catalogs, { domain: 'notices.example.com' });
@@ -68,28 +68,28 @@ describe('a rendered notice', () => {
   it('names the disclosed fields and, apart, those that were not, in the customer\'s language', () => {
     const it_ = renderer.render(incident, { ...affected, fields: ['phone', 'email'] }, recipient('it-IT'), entity);
     expect(it_.locale).toBe('it');
-    expect(it_.text).toContain('Dati divulgati (2 elementi): il tuo indirizzo e-mail e il tuo numero di telefono.');
-    expect(it_.text).toContain('Non divulgato: il tuo nome e il tuo indirizzo postale.');
-    expect(it_.text).toContain('Tra il 1 marzo 2026 alle ore 10:00 UTC e il 4 marzo 2026 alle ore 18:30 UTC.');
+    expect(noticeText(it_)).toContain('Dati divulgati (2 elementi): il tuo indirizzo e-mail e il tuo numero di telefono.');
+    expect(noticeText(it_)).toContain('Non divulgato: il tuo nome e il tuo indirizzo postale.');
+    expect(noticeText(it_)).toContain('Tra il 1 marzo 2026 alle ore 10:00 UTC e il 4 marzo 2026 alle ore 18:30 UTC.');
     // The authority of the customer's country, not every one informed; and where to complain.
-    expect(it_.text).toContain('Abbiamo informato Garante privacy.');
-    expect(it_.text).not.toContain('ICO');
-    expect(it_.text).toContain('CNPD');
-    expect(it_.text).toContain('REF-2026-7');
-    expect(it_.text).toContain('forze dell\'ordine');
+    expect(noticeText(it_)).toContain('Abbiamo informato Garante privacy.');
+    expect(noticeText(it_)).not.toContain('ICO');
+    expect(noticeText(it_)).toContain('CNPD');
+    expect(noticeText(it_)).toContain('REF-2026-7');
+    expect(noticeText(it_)).toContain('forze dell\'ordine');
 
     const en = renderer.render(incident, affected, recipient('en-GB', 'GB'), entity);
-    expect(en.text).toContain('One item of your data was disclosed: your e-mail address.');
-    expect(en.text).toContain('Not disclosed: your phone number, your name, and your postal address.');
-    expect(en.text).toContain('We have informed ICO.');
-    expect(en.text).toContain('E-mails that quote your e-mail address');
+    expect(noticeText(en)).toContain('One item of your data was disclosed: your e-mail address.');
+    expect(noticeText(en)).toContain('Not disclosed: your phone number, your name, and your postal address.');
+    expect(noticeText(en)).toContain('We have informed ICO.');
+    expect(noticeText(en)).toContain('E-mails that quote your e-mail address');
     // The phone was not disclosed: no warning about calls.
-    expect(en.text).not.toContain('text messages');
+    expect(noticeText(en)).not.toContain('text messages');
     expect(en.subject).toBe('Notice about your personal data: your e-mail address disclosed (ref. REF-2026-7)');
 
     const ja = renderer.render(incident, { ...affected, fields: ['email', 'phone'] }, recipient('ja-JP', 'JP'), entity);
-    expect(ja.text).toContain('漏えいした情報（2件）：メールアドレス、電話番号。');
-    expect(ja.text).toContain('監督機関には報告していません');
+    expect(noticeText(ja)).toContain('漏えいした情報（2件）：メールアドレス、電話番号。');
+    expect(noticeText(ja)).toContain('監督機関には報告していません');
   });
 
   it('says so when nothing else is held, names an unknown field by its name, and tells an exposure as an exposure', () => {
@@ -99,11 +99,11 @@ describe('a rendered notice', () => {
       { ...recipient('fr-FR', 'FR'), fields: ['email', 'loyaltyTier'] },
       entity,
     );
-    expect(n.text).toContain('votre adresse e-mail et votre donnée « loyaltyTier »');
-    expect(n.text).toContain('Nous ne détenons aucune autre donnée personnelle vous concernant.');
-    expect(n.text).toContain('n\'importe qui sur internet');
-    expect(n.text).toContain('Le 1 mars 2026');
-    expect(n.text).toContain('Nous n\'avons pas informé d\'autorité');
+    expect(noticeText(n)).toContain('votre adresse e-mail et votre donnée « loyaltyTier »');
+    expect(noticeText(n)).toContain('Nous ne détenons aucune autre donnée personnelle vous concernant.');
+    expect(noticeText(n)).toContain('n\'importe qui sur internet');
+    expect(noticeText(n)).toContain('Le 1 mars 2026');
+    expect(noticeText(n)).toContain('Nous n\'avons pas informé d\'autorité');
   });
 
   it('has a Message-ID that depends on the incident and the customer alone', () => {
@@ -117,8 +117,8 @@ describe('a rendered notice', () => {
 
   it('escapes what it puts in HTML, and holds no image, link or remote resource', () => {
     const n = renderer.render(incident, affected, recipient('en'), { ...entity, name: 'A & B <Ltd>' });
-    expect(n.html).toContain('A &amp; B &lt;Ltd&gt;');
-    expect(n.html).not.toMatch(/<img|<a\s|href=|src=|url\(/i);
+    expect(noticeHtml(n)).toContain('A &amp; B &lt;Ltd&gt;');
+    expect(noticeHtml(n)).not.toMatch(/<img|<a\s|href=|src=|url\(/i);
   });
 
   it('is a MIME message with an encoded non-ASCII subject and From, both parts, and the notice headers', async () => {

@@ -25,11 +25,11 @@ export interface RenderedNotice {
   from: { name: string; address: string };
   replyTo: string;
   subject: string;
-  text: string;
-  html: string;
+  /** The body as paragraphs, headings and lists: the text and HTML parts are made from it (noticeText, noticeHtml). */
+  blocks: NoticeBlock[];
 }
 
-type Block = { kind: 'p' | 'h'; text: string } | { kind: 'ul'; items: string[] };
+export type NoticeBlock = { kind: 'p' | 'h'; text: string } | { kind: 'ul'; items: string[] };
 
 /** Fields in the order a reader expects them; any other field follows, by name. */
 const FIELD_ORDER = ['email', 'phone', 'name', 'address', 'birthDate', 'nationalId', 'iban'];
@@ -41,9 +41,13 @@ export function noticeMessageId(incident: string, customer: string, domain: stri
   return `<${createHash('sha256').update(`${incident}\n${customer}`).digest('hex').slice(0, 40)}@${domain}>`;
 }
 
+/** Formatted messages kept: most of a notice repeats across customers of one incident. */
+const MEMO_SIZE = 20_000;
+
 export class NoticeRenderer {
   private readonly dates = new Map<string, Intl.DateTimeFormat>();
   private readonly lists = new Map<string, Intl.ListFormat>();
+  private readonly memo = new Map<string, string>();
 
   constructor(
     private readonly catalogs: NoticeCatalogs,
@@ -52,7 +56,7 @@ export class NoticeRenderer {
 
   render(incident: NoticeIncident, affected: AffectedCustomer, recipient: NoticeRecipient, entity: LegalEntity): RenderedNotice {
     const locale = this.catalogs.localeFor(recipient.locale, recipient.country);
-    const t = (key: string, values?: MessageValues) => this.catalogs.format(locale, key, values);
+    const t = (key: string, values?: MessageValues) => this.format(locale, key, values);
     const disclosed = orderFields(affected.fields);
     const others = orderFields(recipient.fields.filter((f) => !affected.fields.includes(f)));
     const fieldList = (fields: string[]) => this.list(locale, fields.map((f) => this.fieldLabel(locale, f)));
@@ -66,7 +70,7 @@ export class NoticeRenderer {
       t('watch.nothingElse'),
     ];
 
-    const blocks: Block[] = [
+    const blocks: NoticeBlock[] = [
       { kind: 'p', text: t('greeting') },
       { kind: 'p', text: t('intro', { entity: entity.name }) },
       { kind: 'p', text: t(`happened.${kind}`, { recipient: t(`recipient.${incident.recipient}`) }) },
@@ -102,14 +106,25 @@ export class NoticeRenderer {
       // Answers go to the entity's data protection officer, not to an unattended sender.
       replyTo: entity.dpo.email,
       subject,
-      text: textOf(blocks),
-      html: htmlOf(blocks, locale, subject),
+      blocks,
     };
+  }
+
+  /** A catalog message, remembered by its locale, key and values (bounded: cleared when full). */
+  private format(locale: string, key: string, values?: MessageValues): string {
+    const k = values ? `${locale}\0${key}\0${JSON.stringify(values)}` : `${locale}\0${key}`;
+    let text = this.memo.get(k);
+    if (text === undefined) {
+      text = this.catalogs.format(locale, key, values);
+      if (this.memo.size >= MEMO_SIZE) this.memo.clear();
+      this.memo.set(k, text);
+    }
+    return text;
   }
 
   private fieldLabel(locale: string, field: string): string {
     const key = `field.${field}`;
-    return this.catalogs.has(locale, key) || this.catalogs.has('en', key) ? this.catalogs.format(locale, key) : this.catalogs.format(locale, 'field.other', { field });
+    return this.catalogs.has(locale, key) || this.catalogs.has('en', key) ? this.format(locale, key) : this.format(locale, 'field.other', { field });
   }
 
   private list(locale: string, items: string[]): string {
@@ -137,12 +152,15 @@ function orderFields(fields: readonly string[]): string[] {
   return [...new Set(fields)].sort((a, b) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function textOf(blocks: Block[]): string {
-  return `${blocks.map((b) => (b.kind === 'ul' ? b.items.map((i) => `- ${i}`).join('\n') : b.kind === 'h' ? `${b.text}\n${'-'.repeat(Math.min(b.text.length, 40))}` : b.text)).join('\n\n')}\n`;
+/** The plain-text part. */
+export function noticeText(notice: Pick<RenderedNotice, 'blocks'>): string {
+  return `${notice.blocks.map((b) => (b.kind === 'ul' ? b.items.map((i) => `- ${i}`).join('\n') : b.kind === 'h' ? `${b.text}\n${'-'.repeat(Math.min(b.text.length, 40))}` : b.text)).join('\n\n')}\n`;
 }
 
-function htmlOf(blocks: Block[], locale: string, subject: string): string {
-  const body = blocks
+/** The HTML part: the same words, escaped; no image, link or style sheet to fetch. */
+export function noticeHtml(notice: Pick<RenderedNotice, 'blocks' | 'locale' | 'subject'>): string {
+  const { locale, subject } = notice;
+  const body = notice.blocks
     .map((b) => (b.kind === 'ul' ? `<ul>${b.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>` : b.kind === 'h' ? `<h2 style="font-size:1.1em">${escapeHtml(b.text)}</h2>` : `<p>${escapeHtml(b.text)}</p>`))
     .join('\n');
   return `<!DOCTYPE html>\n<html lang="${escapeHtml(locale)}">\n<head><meta charset="utf-8"><title>${escapeHtml(subject)}</title></head>\n<body style="font-family:sans-serif;line-height:1.5;max-width:40em">\n${body}\n</body>\n</html>\n`;
@@ -161,8 +179,8 @@ export function mailOptionsOf(notice: RenderedNotice, to: string | undefined, da
     // A preview names no address: the address is opened by the broker, at send time only.
     to: to ?? 'undisclosed-recipients:;',
     subject: notice.subject,
-    text: notice.text,
-    html: notice.html,
+    text: noticeText(notice),
+    html: noticeHtml(notice),
     messageId: notice.messageId,
     date,
     replyTo: notice.replyTo,

@@ -45,9 +45,12 @@ export interface SendDeps {
   /** Who holds the leases this sender takes (unique per running sender). */
   owner: string;
   nowMs: () => number;
-  /** Messages at once (one per pooled SMTP connection is plenty). */
+  /**
+   * Messages in flight at once: a few per pooled SMTP connection, so that the next messages'
+   * addresses are opened (and their ledger records written, together) while others are sent.
+   */
   concurrency: number;
-  /** At most this many messages started per second; unlimited when absent. */
+  /** At most this many messages handed to the SMTP transport per second; unlimited when absent. */
   rate?: number;
   /** How long a taken row stays this sender's; longer than any one SMTP transaction can take. */
   leaseMs: number;
@@ -80,31 +83,25 @@ export function failureOf(err: unknown): { state: 'failed' | 'bounced'; error: s
   return { state, error: `${e.responseCode ?? e.code ?? 'error'}: ${text}` };
 }
 
-/** Paces starts to `rate` a second, allowing a burst of 1/20 s worth. */
+/**
+ * Spaces message submissions 1/rate s apart, in the order they ask. Paced where the message is
+ * handed to the SMTP transport, not where its row is taken: a stall between the two (the
+ * broker, the pool) would otherwise let messages go out in a burst.
+ */
 class Pacer {
-  private tokens: number;
-  private last: number;
-  private readonly burst: number;
+  private next = 0;
 
-  constructor(private readonly rate: number, now: number) {
-    this.burst = Math.max(1, Math.floor(rate / 20));
-    this.tokens = 1;
-    this.last = now;
-  }
+  constructor(
+    private readonly rate: number,
+    private readonly nowMs: () => number,
+    private readonly sleep: (ms: number) => Promise<void>,
+  ) {}
 
-  available(now: number): number {
-    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) * this.rate) / 1000);
-    this.last = now;
-    return Math.floor(this.tokens);
-  }
-
-  take(n: number): void {
-    this.tokens -= n;
-  }
-
-  /** Until the next whole token. */
-  waitMs(): number {
-    return Math.max(1, Math.ceil(((1 - this.tokens) * 1000) / this.rate));
+  async slot(): Promise<void> {
+    const now = this.nowMs();
+    const at = Math.max(now, this.next);
+    this.next = at + 1000 / this.rate;
+    if (at > now) await this.sleep(at - now);
   }
 }
 
@@ -115,8 +112,11 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
   const started = deps.nowMs();
   const progress: SendProgress = { sent: 0, failed: 0, bounced: 0, unreachable: 0, attempted: 0, elapsedMs: 0 };
   const report = () => deps.onProgress?.({ ...progress, elapsedMs: deps.nowMs() - started });
-  const pacer = deps.rate ? new Pacer(deps.rate, started) : undefined;
+  const pacer = deps.rate ? new Pacer(deps.rate, deps.nowMs, sleep) : undefined;
   const inFlight = new Set<Promise<void>>();
+  // Paced, no more rows in hand than a second's worth: they wait for their slot under lease.
+  const inFlightLimit = deps.rate ? Math.max(1, Math.min(deps.concurrency, Math.floor(deps.rate))) : deps.concurrency;
+  const minTake = Math.max(1, Math.floor(inFlightLimit / 4));
   // Sent marks are written together, right after the server's answers: as soon as the event
   // loop is free, so the window in which a kill could resend them stays a few milliseconds.
   let sentPending: string[] = [];
@@ -162,6 +162,7 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
         return;
       }
       const notice = unpackNotice(row.content, { incident, customer: row.customer, messageId: row.messageId });
+      await pacer?.slot();
       await deps.transport.sendMail(mailOptionsOf(notice, to, new Date(deps.nowMs())));
       progress.sent++;
       noteSent(row.customer);
@@ -183,23 +184,15 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
 
   for (;;) {
     if (deps.signal?.aborted || fatal) break;
-    const free = deps.concurrency - inFlight.size;
-    if (free <= 0) {
+    const free = inFlightLimit - inFlight.size;
+    // Rows are taken a quarter of the window at a time: each take is a write transaction, and
+    // one per message would cost as much as the message.
+    if (free <= 0 || (free < minTake && inFlight.size > 0)) {
       await Promise.race(inFlight);
       continue;
     }
-    let want = free;
-    if (pacer) {
-      const tokens = pacer.available(deps.nowMs());
-      if (tokens < 1) {
-        await sleep(pacer.waitMs());
-        continue;
-      }
-      want = Math.min(want, tokens);
-    }
-    const rows = await deps.outbox.claim(incident, deps.owner, want, deps.nowMs(), deps.leaseMs);
+    const rows = await deps.outbox.claim(incident, deps.owner, free, deps.nowMs(), deps.leaseMs);
     if (rows.length > 0) {
-      pacer?.take(rows.length);
       rows.forEach(start);
       continue;
     }

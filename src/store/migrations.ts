@@ -195,30 +195,19 @@ function keyRingIdentity(): Migration {
  * Customer notices waiting to go, going and gone (notice-outbox.ts): one row per (incident,
  * customer), so a customer is queued once per incident however often the queue is filled.
  * `due_ms` is when a sender may next take the row (next attempt, or the end of a sender's
- * lease); null once it is sent or given up.
+ * lease); null once it is sent or given up. PostgreSQL keeps it in the schema; SQLite in a file
+ * of its own (custos-notices.db), created by SqliteNoticeOutbox, so nothing to do here.
  */
 function noticeOutbox(dialect: StoreDialect): Migration {
   return {
     async up(db: Kysely<any>) {
-      await db.schema
-        .createTable('notice_outbox')
-        .addColumn('incident', 'text', (c) => c.notNull())
-        .addColumn('customer', 'text', (c) => c.notNull())
-        .addColumn('message_id', 'text', (c) => c.notNull().unique())
-        .addColumn('locale', 'text', (c) => c.notNull())
-        .addColumn('entity', 'text', (c) => c.notNull())
-        .addColumn('content', byteType(dialect), (c) => c.notNull())
-        .addColumn('state', 'text', (c) => c.notNull())
-        .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
-        .addColumn('due_ms', bigType(dialect))
-        .addColumn('lease_owner', 'text')
-        .addColumn('last_error', 'text')
-        .addColumn('queued_at', 'text', (c) => c.notNull())
-        .addColumn('sent_at', 'text')
-        .addColumn('updated_at', 'text', (c) => c.notNull())
-        .addPrimaryKeyConstraint('notice_outbox_pk', ['incident', 'customer'])
-        .execute();
-      await db.schema.createIndex('notice_outbox_due').on('notice_outbox').columns(['incident', 'due_ms']).execute();
+      if (dialect !== 'postgres') return;
+      await sql`CREATE TABLE notice_outbox (
+        incident text NOT NULL, customer text NOT NULL, message_id text NOT NULL UNIQUE, locale text NOT NULL, entity text NOT NULL,
+        content bytea NOT NULL, state text NOT NULL, attempts integer NOT NULL DEFAULT 0, due_ms bigint, lease_owner text, last_error text,
+        queued_at text NOT NULL, sent_at text, updated_at text NOT NULL,
+        CONSTRAINT notice_outbox_pk PRIMARY KEY (incident, customer))`.execute(db);
+      await sql`CREATE INDEX notice_outbox_due ON notice_outbox (incident, due_ms)`.execute(db);
     },
   };
 }

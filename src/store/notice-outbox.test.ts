@@ -40,6 +40,8 @@ for (const target of storeTargets()) {
       const second = await outbox.claim('I1', 'two', 5, 5000, 60_000);
       expect(second.map((r) => r.customer)).toEqual(['c']);
       expect(await outbox.claim('I1', 'two', 5, 14_999, 10_000)).toEqual([]);
+      // Past its lease, a row is still not taken again by the sender that holds it.
+      expect(await outbox.claim('I1', 'one', 5, 15_000, 10_000)).toEqual([]);
       // `one` died holding a and b: after its lease, `two` takes them, with the same Message-IDs.
       const retaken = await outbox.claim('I1', 'two', 5, 15_000, 10_000);
       expect(retaken.map((r) => [r.customer, r.messageId, r.attempts])).toEqual([['a', '<I1.a@n.example>', 2], ['b', '<I1.b@n.example>', 2]]);

@@ -4,7 +4,7 @@
  * marks it `sent` after the server's 250, so a sender killed at any instant leaves only the
  * rows it had in flight to be taken again, once their lease ends, with the same Message-ID.
  */
-import type BetterSqlite3 from 'better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { sql, type Kysely } from 'kysely';
 import type { Database, NoticeOutboxTable } from './schema.ts';
 
@@ -55,7 +55,11 @@ export type OutboxCounts = Record<NoticeState, { total: number; pending: number 
 export interface NoticeOutbox {
   /** Queue notices; a (incident, customer) already in the outbox is left as it is. Returns how many were added. */
   enqueue(notices: QueuedNotice[], nowMs: number): Promise<number>;
-  /** Take up to `limit` rows of `incident` that are due at `nowMs`, leased to `owner` for `leaseMs`. */
+  /**
+   * Take up to `limit` rows of `incident` that are due at `nowMs`, leased to `owner` for
+   * `leaseMs`. Never a row whose lease `owner` itself holds, even past its end: that message is
+   * still in this sender's hands.
+   */
   claim(incident: string, owner: string, limit: number, nowMs: number, leaseMs: number): Promise<ClaimedNotice[]>;
   /** The server accepted these: sent, for good. Only rows still leased to `owner` change. */
   markSent(incident: string, customers: string[], owner: string, nowMs: number): Promise<number>;
@@ -70,6 +74,7 @@ export interface NoticeOutbox {
   get(incident: string, customer: string): Promise<(OutboxEntry & { content: Uint8Array }) | undefined>;
   /** A page of the incident's rows by customer id. */
   list(incident: string, opts: { after?: string; limit: number }): Promise<OutboxEntry[]>;
+  close(): Promise<void>;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -114,21 +119,39 @@ const RELEASED_STATE = `CASE WHEN attempts <= 1 THEN 'queued' ELSE 'failed' END`
 const ENTRY_COLUMNS = ['incident', 'customer', 'message_id', 'locale', 'entity', 'state', 'attempts', 'due_ms', 'last_error', 'queued_at', 'sent_at'] as const;
 
 /**
- * SQLite: prepared statements on the store's connection. A claim is one IMMEDIATE transaction,
- * so two senders (processes) never take the same row.
+ * SQLite: a file of its own beside the ledger's (custos-notices.db), as budgets have: in the
+ * ledger's file every claim and sent mark would wait for the ledger writer thread's batch commits,
+ * blocking the sender's event loop meanwhile. A claim is one IMMEDIATE transaction, so two
+ * senders (processes) never take the same row. Commits are synchronous=NORMAL: in WAL mode they
+ * survive a killed process (what exactly-once is about) without an fsync each; a power cut may
+ * forget the last sent marks, and those notices go again, with the same Message-ID.
  */
 export class SqliteNoticeOutbox implements NoticeOutbox {
   private statements: ReturnType<SqliteNoticeOutbox['prepare']> | undefined;
+  private connection: BetterSqlite3.Database | undefined;
 
-  constructor(private readonly sqlite: BetterSqlite3.Database) {}
+  constructor(private readonly file: string) {}
 
-  // Prepared on first use: the table exists only once migrations ran.
+  // Opened on first use: a store that never notifies never creates the file.
   private prepare() {
-    const db = this.sqlite;
+    const db = new BetterSqlite3(this.file);
+    this.connection = db;
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+    db.pragma('busy_timeout = 5000');
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS notice_outbox (
+        incident TEXT NOT NULL, customer TEXT NOT NULL, message_id TEXT NOT NULL UNIQUE, locale TEXT NOT NULL, entity TEXT NOT NULL,
+        content BLOB NOT NULL, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, due_ms INTEGER, lease_owner TEXT, last_error TEXT,
+        queued_at TEXT NOT NULL, sent_at TEXT, updated_at TEXT NOT NULL,
+        PRIMARY KEY (incident, customer)
+      );
+      CREATE INDEX IF NOT EXISTS notice_outbox_due ON notice_outbox (incident, due_ms);
+    `);
     const insert = db.prepare(`INSERT INTO notice_outbox (incident, customer, message_id, locale, entity, content, state, attempts, due_ms, lease_owner, last_error, queued_at, sent_at, updated_at)
       VALUES (@incident, @customer, @message_id, @locale, @entity, @content, @state, @attempts, @due_ms, @lease_owner, @last_error, @queued_at, @sent_at, @updated_at)
       ON CONFLICT (incident, customer) DO NOTHING`);
-    const due = db.prepare('SELECT customer FROM notice_outbox WHERE incident = ? AND due_ms <= ? ORDER BY due_ms, customer LIMIT ?');
+    const due = db.prepare('SELECT customer FROM notice_outbox WHERE incident = ? AND due_ms <= ? AND lease_owner IS NOT ? ORDER BY due_ms, customer LIMIT ?');
     const take = db.prepare(`UPDATE notice_outbox SET state = 'sending', lease_owner = ?, due_ms = ?, attempts = attempts + 1, updated_at = ?
       WHERE incident = ? AND customer = ? RETURNING customer, message_id, content, attempts`);
     const sent = db.prepare(`UPDATE notice_outbox SET state = 'sent', due_ms = NULL, lease_owner = NULL, last_error = NULL, sent_at = ?, updated_at = ?
@@ -138,7 +161,7 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
     return {
       enqueue: db.transaction((rows: NoticeOutboxTable[]) => rows.reduce((n, r) => n + insert.run(r).changes, 0)),
       claim: db.transaction((incident: string, owner: string, limit: number, nowMs: number, leaseMs: number) =>
-        (due.all(incident, nowMs, limit) as Array<{ customer: string }>).map(({ customer }) => {
+        (due.all(incident, nowMs, owner, limit) as Array<{ customer: string }>).map(({ customer }) => {
           const r = take.get(owner, nowMs + leaseMs, iso(nowMs), incident, customer) as { customer: string; message_id: string; content: Buffer; attempts: number };
           return { incident, customer: r.customer, messageId: r.message_id, content: r.content, attempts: r.attempts };
         }),
@@ -190,6 +213,12 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
     return r ? { ...entryOf(r), content: r.content } : undefined;
   }
 
+  async close(): Promise<void> {
+    this.connection?.close();
+    this.connection = undefined;
+    this.statements = undefined;
+  }
+
   async list(incident: string, opts: { after?: string; limit: number }): Promise<OutboxEntry[]> {
     return (this.s.list.all(incident, opts.after ?? '', opts.limit) as NoticeOutboxTable[]).map(entryOf);
   }
@@ -219,7 +248,7 @@ export class PostgresNoticeOutbox implements NoticeOutbox {
     // The CTE is evaluated once: its LIMIT bounds the rows updated (an IN subquery may be re-run).
     const { rows } = await sql<{ customer: string; message_id: string; content: Uint8Array; attempts: number }>`
       WITH due AS (
-        SELECT customer FROM notice_outbox WHERE incident = ${incident} AND due_ms <= ${nowMs}
+        SELECT customer FROM notice_outbox WHERE incident = ${incident} AND due_ms <= ${nowMs} AND lease_owner IS DISTINCT FROM ${owner}
         ORDER BY due_ms, customer LIMIT ${limit} FOR UPDATE SKIP LOCKED)
       UPDATE notice_outbox AS o SET state = 'sending', lease_owner = ${owner}, due_ms = ${nowMs + leaseMs}, attempts = o.attempts + 1, updated_at = ${iso(nowMs)}
       FROM due WHERE o.incident = ${incident} AND o.customer = due.customer
@@ -290,4 +319,6 @@ export class PostgresNoticeOutbox implements NoticeOutbox {
       .execute();
     return rows.map(entryOf);
   }
+
+  async close(): Promise<void> {}
 }

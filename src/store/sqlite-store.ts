@@ -19,7 +19,7 @@ import { SqliteBudgetCounter } from './budgets.ts';
 import { SqliteNoticeOutbox } from './notice-outbox.ts';
 import { SqliteAlertStore } from './alerts.ts';
 import { SqliteIncidentStore } from './incidents.ts';
-import { budgetsFileFor, indexFileFor, type StoreOptions, type StoreParts } from './store.ts';
+import { budgetsFileFor, indexFileFor, noticesFileFor, type StoreOptions, type StoreParts } from './store.ts';
 
 // Each attempt waits up to busy_timeout for readers to leave the WAL.
 const WAL_TRUNCATE_ATTEMPTS = 3;
@@ -55,7 +55,7 @@ export function openSqliteStore(file: string, options: StoreOptions): StoreParts
     eventIndex: index,
     accessEvents: index,
     budgets: new SqliteBudgetCounter(budgetsFileFor(file)),
-    noticeOutbox: new SqliteNoticeOutbox(sqlite),
+    noticeOutbox: new SqliteNoticeOutbox(noticesFileFor(file)),
     alerts: new SqliteAlertStore(db),
     incidents: new SqliteIncidentStore(db),
     warmUp: async () => void (await Promise.all([writer.start(), index.ready()])),

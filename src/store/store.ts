@@ -54,6 +54,11 @@ export function indexFileFor(file: string): string {
   return join(dirname(file), `${basename(file, extname(file))}-index.db`);
 }
 
+/** The SQLite store's notice outbox file, beside the ledger's: custos.db → custos-notices.db. */
+export function noticesFileFor(file: string): string {
+  return join(dirname(file), `${basename(file, extname(file))}-notices.db`);
+}
+
 /** The SQLite store's budgets file, beside the ledger's: custos.db → custos-budgets.db. */
 export function budgetsFileFor(file: string): string {
   return join(dirname(file), `${basename(file, extname(file))}-budgets.db`);
@@ -204,6 +209,7 @@ export class Store {
       // The index is rebuilt from the ledger at the next start anyway; this only saves the wait.
       await this.parts.closeBackground();
       await this.budgets.close();
+      await this.noticeOutbox.close();
     } finally {
       await this.db.destroy();
     }

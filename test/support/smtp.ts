@@ -13,7 +13,9 @@ export interface ReceivedMail {
   parsed: ParsedMail;
   /** Envelope recipients (RCPT TO). */
   to: string[];
-  /** When the server answered 250 to the message (ms since the epoch). */
+  /** When the client began the transaction (MAIL FROM), ms since the epoch. */
+  startedAt: number;
+  /** When the server answered 250 to the message. */
   acceptedAt: number;
 }
 
@@ -36,10 +38,15 @@ export interface SmtpSink {
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
   const attempts = new Map<string, number>();
+  const started = new Map<string, number>();
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS', 'AUTH'],
     logger: false,
+    onMailFrom(_address, session, callback) {
+      started.set(session.id, Date.now());
+      callback();
+    },
     onRcptTo(address, _session, callback) {
       const n = (attempts.get(address.address) ?? 0) + 1;
       attempts.set(address.address, n);
@@ -50,13 +57,14 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
+      const startedAt = started.get(session.id) ?? Date.now();
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         const accept = () =>
           simpleParser(raw).then(
             (parsed) => {
-              received.push({ raw, parsed, to: session.envelope.rcptTo.map((r) => r.address), acceptedAt: Date.now() });
+              received.push({ raw, parsed, to: session.envelope.rcptTo.map((r) => r.address), startedAt, acceptedAt: Date.now() });
               callback();
             },
             (err: Error) => callback(err),
