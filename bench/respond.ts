@@ -48,6 +48,9 @@ export const respondSection: Section = {
       await appendEvents(ctx, store, sizes);
       const index = new BetterSqlite3(indexFileFor(file), { readonly: true });
       index.prepare('ATTACH DATABASE ? AS ledger').run(file);
+      // Read as the index worker reads: through memory-mapped files.
+      index.pragma('mmap_size = 17179869184');
+      index.pragma('ledger.mmap_size = 17179869184');
       try {
         const leaked = join(ctx.tmpDir, 'leaked.txt');
         writeLeakedList(leaked, sizes);
