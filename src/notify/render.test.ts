@@ -8,6 +8,7 @@ import { DEFAULT_CATALOG_DIR, NoticeCatalogs } from './catalog.ts';
 import type { LegalEntity } from '../respond/entities.ts';
 import { parseNoticeInput, type NoticeIncident, type NoticeRecipient } from './notice.ts';
 import { composeNotice, noticeHtml, noticeMessageId, NoticeRenderer, noticeText } from './render.ts';
+import { demoCustomer, DEMO_CUSTOMERS } from '../simulate/demo-org.ts';
 
 const catalogs = new NoticeCatalogs();
 const renderer = new NoticeRenderer(catalogs, { domain: 'notices.example.com' });
@@ -164,5 +165,20 @@ describe('a notices input file', () => {
     expect(bad((o) => void (o.customers[0]!.fields = []))).toThrow(/customers\[0\]\.fields/);
     expect(bad((o) => void o.customers.push(o.customers[0]!))).toThrow(/listed twice/);
     expect(bad((o) => void (o.customers = 'all' as never))).toThrow(InvalidInputError);
+  });
+});
+
+describe("the README's notices.json", () => {
+  it('parses, and names customers of the demo organisation, so the README\'s commands work on `npm start`\'s data', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const block = /## Notify customers[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
+    expect(block, 'README has a notices.json example').not.toBeNull();
+    const input = parseNoticeInput(JSON.parse(block![1]!), 'README.md');
+    const isDemo = (id: string) => {
+      const n = Number(/^cus-(\d+)$/.exec(id)?.[1] ?? NaN);
+      return n < DEMO_CUSTOMERS && demoCustomer(n).id === id;
+    };
+    for (const c of input.customers) expect(isDemo(c.customer), c.customer).toBe(true);
+    for (const m of readme.matchAll(/custos notify render [^\n]*--customer (\S+)/g)) expect(isDemo(m[1]!), m[1]).toBe(true);
   });
 });
