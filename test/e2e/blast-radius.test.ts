@@ -78,6 +78,18 @@ for (const target of storeTargets()) {
       }
     }, 60_000);
 
+    it('counts events other systems sent through ingest', async () => {
+      const { writeFileSync } = await import('node:fs');
+      const file = `${fx.files.events}.ingest`;
+      const at = new Date(Date.parse(fx.to) - 60_000).toISOString();
+      writeFileSync(file, `${JSON.stringify({ time: at, actor: fx.subject, action: 'export', customers: ['cus-000100'], fields: ['name'], decision: 'allow', channel: 'legacy-crm' })}\n`);
+      const ingested = await custosCli(['ingest', 'events', file, '--source', 'legacy-crm', ...fx.flags, '--as', 'adm-0001']);
+      expect(ingested.code, ingested.stderr).toBe(0);
+      const radius = await fromStore({ employee: fx.subject, from: fx.from, to: fx.to });
+      expect(radius.total).toBe(7);
+      expect(radius.customers.find((c) => c.customer === 'cus-000100')).toMatchObject({ fields: ['name'], events: 1, unjustified: 1 });
+    }, 60_000);
+
     it('names the file and line of a bad event', async () => {
       const { writeFileSync } = await import('node:fs');
       const bad = `${fx.files.events}.bad`;
