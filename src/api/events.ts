@@ -40,11 +40,12 @@ const summarySchema = {
   type: 'object',
   properties: {
     ingested: { type: 'integer', description: 'events recorded' },
+    skipped: { type: 'integer', description: 'events skipped: their id was ingested from the same source before' },
     act: { type: 'integer', description: "ledger index of the ingest act; each event's details.ingestAct" },
     first: { type: 'integer', description: 'ledger index of the first event recorded' },
     last: { type: 'integer', description: 'ledger index of the last event recorded' },
   },
-  required: ['ingested', 'act'],
+  required: ['ingested', 'skipped', 'act'],
 } as const;
 
 export function eventRoutes(deps: ActLogDeps, limits: { maxBytes: number }) {

@@ -10,7 +10,8 @@
  * (reported with its line number and field, up to MAX_REPORTED of them) and nothing is recorded.
  * Only then does a second pass record the events, in file order. Both passes stream, so memory
  * does not grow with the file. Should the ledger fail midway, what it recorded stays recorded and
- * the error says which lines were not.
+ * the error says which lines were not. Sending the same events again is safe: an event whose id
+ * was ingested from the same source before is skipped (events without an id cannot be matched).
  */
 import { randomUUID } from 'node:crypto';
 import { InvalidInputError, UnavailableError } from '../errors.ts';
@@ -19,6 +20,7 @@ import { checkId, parseAccessEventInput, type AccessEvent, type AccessEventInput
 import { ActLog, type Act, type ActDetails, type ActLogDeps, type Actor } from './acts.ts';
 import type { RequestContext } from './decision-log.ts';
 import type { Recorder } from './recorder.ts';
+import type { Store } from '../store/store.ts';
 
 /** Bad lines named in one refusal. */
 export const MAX_REPORTED = 20;
@@ -34,6 +36,8 @@ export interface BadLine {
 export interface IngestSummary {
   /** Events recorded. */
   ingested: number;
+  /** Events skipped: their id was ingested from the same source before. */
+  skipped: number;
   /** Ledger index of the ingest act (each event's `details.ingestAct`). */
   act: number;
   /** Ledger indexes of the first and last event recorded. */
@@ -44,6 +48,7 @@ export interface IngestSummary {
 interface IngestDeps {
   acts: ActLog;
   recorder: Recorder;
+  store: Store;
 }
 
 /** What each ingested event is marked with. */
@@ -56,7 +61,7 @@ export class EventIngest {
   private readonly deps: IngestDeps;
 
   constructor(deps: ActLogDeps) {
-    this.deps = { acts: new ActLog(deps), recorder: deps.recorder };
+    this.deps = { acts: new ActLog(deps), recorder: deps.recorder, store: deps.store };
   }
 
   /**
@@ -105,7 +110,7 @@ export class IngestRun {
       });
     }
     const summary = await this.recordLines(file, label, outcome);
-    await this.finish({ ...outcome, result: 'done', lines, recorded: summary.ingested, ...(summary.first !== undefined ? { first: summary.first, last: summary.last! } : {}) });
+    await this.finish({ ...outcome, result: 'done', lines, recorded: summary.ingested, skipped: summary.skipped, ...(summary.first !== undefined ? { first: summary.first, last: summary.last! } : {}) });
     return summary;
   }
 
@@ -119,20 +124,37 @@ export class IngestRun {
   }
 
   private async recordLines(file: string, label: string | undefined, outcome: ActDetails): Promise<IngestSummary> {
-    const summary: IngestSummary = { ingested: 0, act: this.mark.act };
-    let window: Array<{ line: number; recorded: Promise<RecordedEvent> }> = [];
+    const summary: IngestSummary = { ingested: 0, skipped: 0, act: this.mark.act };
+    const { store, recorder } = this.deps;
+    const source = this.mark.source;
+    let window: Array<{ line: number; event: AccessEventInput }> = [];
     const notRecorded: number[] = [];
-    const drain = async (): Promise<void> => {
-      const settled = await Promise.allSettled(window.map((w) => w.recorded));
+    // Events already ingested from this source (a resend) are skipped, by their own id.
+    const flush = async (): Promise<void> => {
+      const ids = window.flatMap((w) => (w.event.id !== undefined ? [w.event.id] : []));
+      const known = ids.length > 0 ? await store.ingestedEvents.known(source, ids) : new Set<string>();
+      const sending: Array<{ line: number; id?: string; recorded: Promise<RecordedEvent> }> = [];
+      for (const w of window) {
+        if (w.event.id !== undefined && known.has(w.event.id)) {
+          summary.skipped++;
+          continue;
+        }
+        if (w.event.id !== undefined) known.add(w.event.id);
+        sending.push({ line: w.line, ...(w.event.id !== undefined ? { id: w.event.id } : {}), recorded: recorder.record(ingestedEvent(w.event, this.mark)) });
+      }
+      window = [];
+      const settled = await Promise.allSettled(sending.map((s) => s.recorded));
+      const remembered: Array<{ id: string; seq: number }> = [];
       settled.forEach((s, i) => {
-        if (s.status === 'rejected') notRecorded.push(window[i]!.line);
+        if (s.status === 'rejected') notRecorded.push(sending[i]!.line);
         else {
           summary.ingested++;
           summary.first ??= s.value.seq;
           summary.last = s.value.seq;
+          if (sending[i]!.id !== undefined) remembered.push({ id: sending[i]!.id!, seq: s.value.seq });
         }
       });
-      window = [];
+      await store.ingestedEvents.remember(source, remembered);
     };
     let lastLine = 0;
     for await (const item of readRecords(file, 'jsonl')) {
@@ -140,23 +162,23 @@ export class IngestRun {
       // Checked a moment ago; a file changed since then stops here, with what came before recorded.
       const parsed = item instanceof UnreadableLine ? undefined : parseOrUndefined(item.value, whereOf(label, item.line));
       if (!parsed) {
-        await drain();
-        await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, changedAtLine: item.line });
+        await flush();
+        await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, skipped: summary.skipped, changedAtLine: item.line });
         throw new InvalidInputError(`${placeOf(label, item.line)}the file changed while it was ingested; ${summary.ingested} events before this line were recorded`, { ...(label ? { file: label } : {}), line: item.line });
       }
-      window.push({ line: item.line, recorded: this.deps.recorder.record(ingestedEvent(parsed, this.mark)) });
+      window.push({ line: item.line, event: parsed });
       if (window.length >= RECORD_WINDOW) {
-        await drain();
+        await flush();
         if (notRecorded.length > 0) break;
       }
     }
-    await drain();
+    await flush();
     if (notRecorded.length > 0) {
       notRecorded.sort((a, b) => a - b);
-      await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, notRecorded: notRecorded.length, firstNotRecorded: notRecorded[0]!, stoppedAtLine: lastLine }).catch(() => {});
+      await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, skipped: summary.skipped, notRecorded: notRecorded.length, firstNotRecorded: notRecorded[0]!, stoppedAtLine: lastLine }).catch(() => {});
       throw new UnavailableError(
         `the ledger could not record every event: ${summary.ingested} recorded, ${notRecorded.length} not (the first at line ${notRecorded[0]}), and nothing after line ${lastLine} was sent; ` +
-        'resend the lines not recorded (events with an id can be matched against the ledger)',
+        'send the same events again: those with an id that were recorded are skipped',
       );
     }
     return summary;

@@ -24,7 +24,8 @@ export function registerIngest(program: Command): void {
         try {
           const summary = await run.ingestFile(file, file);
           const range = summary.first !== undefined ? ` (ledger entries ${summary.first}–${summary.last})` : '';
-          process.stdout.write(`ingested ${summary.ingested} events from ${file}${range} into ${store.describe()}; ingest act at ledger entry ${summary.act}\n`);
+          const skipped = summary.skipped > 0 ? `, skipped ${summary.skipped} already ingested from "${opts.source}"` : '';
+          process.stdout.write(`ingested ${summary.ingested} events from ${file}${range}${skipped} into ${store.describe()}; ingest act at ledger entry ${summary.act}\n`);
         } catch (err) {
           // The first bad line is the error's message; the others are listed before it.
           const others = err instanceof InvalidInputError ? (err.where?.problems ?? []).slice(1) : [];

@@ -261,6 +261,15 @@ function incidents(dialect: StoreDialect): Migration {
   };
 }
 
+/** Ingested events by source and their own id (ingested-events.ts): a resent ingest skips what is in. */
+function ingestedEvents(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await sql.raw(`CREATE TABLE ingested_events (source text NOT NULL, id text NOT NULL, seq ${bigType(dialect)} NOT NULL, PRIMARY KEY (source, id))`).execute(db);
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -273,6 +282,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0007_alerts': alerts(dialect),
         '0008_incidents': incidents(dialect),
         '0009_notice_outbox': noticeOutbox(dialect),
+        '0010_ingest': ingestedEvents(dialect),
       };
     },
   };

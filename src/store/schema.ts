@@ -239,6 +239,13 @@ export interface IncidentTimelineTable {
   seq: number | null;
 }
 
+/** An event ingested from `source` under its own `id`, recorded at ledger index `seq`. */
+export interface IngestedEventsTable {
+  source: string;
+  id: string;
+  seq: number;
+}
+
 export interface Database {
   customers: CustomersTable;
   employees: EmployeesTable;
@@ -258,6 +265,7 @@ export interface Database {
   incidents: IncidentsTable;
   incident_timeline: IncidentTimelineTable;
   alerts: AlertsTable;
+  ingested_events: IngestedEventsTable;
   risk_scores: RiskScoresTable;
   alert_state_changes: AlertStateChangesTable;
   detection_positions: DetectionPositionsTable;

@@ -17,6 +17,7 @@ import type { AccessEventQueries, EventIndex, ProjectionOptions } from './event-
 import type { BudgetCounter } from './budgets.ts';
 import type { NoticeOutbox } from './notice-outbox.ts';
 import type { AlertStore } from './alerts.ts';
+import { IngestedEventRepository } from './ingested-events.ts';
 import type { IncidentStore } from './incidents.ts';
 
 export type StoreDialect = 'sqlite' | 'postgres';
@@ -118,6 +119,8 @@ export class Store {
   readonly noticeOutbox: NoticeOutbox;
   /** Detection's alerts, risk scores and alert state changes. */
   readonly alerts: AlertStore;
+  /** Which events each source has had ingested (a resent ingest skips them). */
+  readonly ingestedEvents: IngestedEventRepository;
   /** Incidents and their timelines. */
   readonly incidents: IncidentStore;
   /** Which key ring the store belongs to, and the KEK new data keys must be under. */
@@ -138,6 +141,7 @@ export class Store {
     this.budgets = parts.budgets;
     this.noticeOutbox = parts.noticeOutbox;
     this.alerts = parts.alerts;
+    this.ingestedEvents = new IngestedEventRepository(parts.db);
     this.incidents = parts.incidents;
     this.keyRingIdentity = new KeyRingIdentityRepository(parts.db);
     this.ledger.onAppended = (size) => this.eventIndex.noteAppended(size);

@@ -131,11 +131,25 @@ for (const target of storeTargets()) {
       const line = `${JSON.stringify(crmEvent(5000))}\n`;
       const big = await streamed(Array.from({ length: Math.ceil((MAX_BYTES + 1) / line.length) }, () => line));
       expect(big).toMatchObject({ status: 413, body: { error: 'too_large' } });
-      const ok = await streamed([line, line.slice(0, 10), line.slice(10)]);
+      const other = `${JSON.stringify(crmEvent(5001))}\n`;
+      const ok = await streamed([line, other.slice(0, 10), other.slice(10)]);
       expect(ok).toMatchObject({ status: 200, body: { ingested: 2 } });
       const events = await ledgerSince(t.custos.store, from);
-      expect(events.filter((e) => e.details?.ingested === true).map((e) => e.id)).toEqual(['crm-5000', 'crm-5000']);
+      expect(events.filter((e) => e.details?.ingested === true).map((e) => e.id)).toEqual(['crm-5000', 'crm-5001']);
       expect(events.at(-1)).toMatchObject({ details: { result: 'done', recorded: 2, lines: 2 } });
+    });
+
+    it('records an event sent again under the same id from the same source once, so a resend is safe', async () => {
+      const first = await post(jsonl(crmEvent(7000), crmEvent(7001)), { query: '?source=vpn' });
+      expect(first.body).toMatchObject({ ingested: 2, skipped: 0 });
+      const from = await t.custos.store.ledger.size();
+      const again = await post(jsonl(crmEvent(7000), crmEvent(7001), crmEvent(7002), crmEvent(7002)), { query: '?source=vpn' });
+      expect(again.body).toMatchObject({ ingested: 1, skipped: 3 });
+      const events = await ledgerSince(t.custos.store, from);
+      expect(events.filter((e) => e.details?.ingested === true).map((e) => e.id)).toEqual(['crm-7002']);
+      expect(events.at(-1)).toMatchObject({ details: { result: 'done', recorded: 1, skipped: 3 } });
+      // Another source's ids are its own.
+      expect((await post(jsonl(crmEvent(7000)), { query: '?source=crm' })).body).toMatchObject({ ingested: 1, skipped: 0 });
     });
 
     it('lets only those Cedar allows ingest: a denial is recorded, and an ingester may do nothing else', async () => {
