@@ -41,8 +41,8 @@ async function readCustomerIds(file: string): Promise<string[]> {
   return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
 }
 
-function stateOf(value: string): IncidentState {
-  if (!(INCIDENT_STATES as readonly string[]).includes(value)) throw new InvalidInputError(`--to must be one of ${INCIDENT_STATES.join(', ')}, got "${value}"`, { field: 'to' });
+function stateOf(value: string, flag: 'to' | 'state'): IncidentState {
+  if (!(INCIDENT_STATES as readonly string[]).includes(value)) throw new InvalidInputError(`--${flag} must be one of ${INCIDENT_STATES.join(', ')}, got "${value}"`, { field: flag });
   return value as IncidentState;
 }
 
@@ -135,7 +135,7 @@ export function registerIncident(program: Command): void {
     const actor = actorOf(opts);
     const limit = opts.limit !== undefined ? Number(opts.limit) : 50;
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) throw new InvalidInputError('--limit must be a whole number from 1 to 1000', { field: 'limit' });
-    const state = opts.state !== undefined ? stateOf(opts.state) : undefined;
+    const state = opts.state !== undefined ? stateOf(opts.state, 'state') : undefined;
     const page = await withIncidents(opts, (service) => service.list(actor, { limit, ...(state ? { state } : {}) }, CLI_CONTEXT));
     process.stdout.write(opts.json ? `${JSON.stringify(page, null, 2)}\n` : `${page.items.map((i) => `${i.id}  ${i.state.padEnd(9)}  ${i.kind.padEnd(8)}  ${i.subject ?? '-'}  ${i.title}`).join('\n')}\n`);
   });
@@ -149,7 +149,7 @@ export function registerIncident(program: Command): void {
       .option('--note <text>', 'why, for the timeline'),
   )).action(async (id: string, opts: Flags & { to: string; note?: string }) => {
     const actor = actorOf(opts);
-    const to = stateOf(opts.to);
+    const to = stateOf(opts.to, 'to');
     const moved = await withIncidents(opts, async (service) => {
       const result = await service.transition(actor, id, to, opts.note, CLI_CONTEXT);
       await reportWebhook(result);

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
-import { describe, expect, it } from 'vitest';
-import { buildProgram, COMMANDS } from './main.ts';
+import { describe, expect, it, vi } from 'vitest';
+import { buildProgram, COMMANDS, run } from './main.ts';
 
 /** What `custos --help` shows of a command: its name, its arguments and its description. */
 function listing(command: Command): string {
@@ -25,5 +25,18 @@ describe('custos command registration', () => {
     expect(await registeredInFull('token', 'issue', '--employee', 'e-1')).toEqual(['token']);
     expect(await registeredInFull('import', 'customers', 'c.jsonl', '--skip-bad')).toEqual(['import']);
     expect(await registeredInFull('help', 'keys')).toEqual(['keys']);
+  });
+});
+
+describe('bad flags name the flag given', () => {
+  it('incident list --state with no such state says --state, not another flag', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => (written.push(String(chunk)), true));
+    try {
+      expect(await run(['node', 'custos', 'incident', 'list', '--state', 'bogus'])).toBe(2);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(written.join('')).toContain('--state must be one of open, contained, assessing, notifying, closed, got "bogus"');
   });
 });
