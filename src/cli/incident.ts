@@ -4,7 +4,11 @@ import type { CustosConfig } from '../config.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
 import { loadSigningKeys, SIGNING_KEY_FILE } from '../ledger/index.ts';
 import { gatherEvidence, writeEvidencePack, type EvidenceContents } from '../respond/evidence.ts';
-import { IncidentService, incidentBlastRadius, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
+import { IncidentService, incidentBlastRadius, obligationsInput, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
+import { RECIPIENTS, type Recipient } from '../respond/incident-input.ts';
+import { obligationsFor, type Obligations } from '../respond/obligations.ts';
+import { loadRules } from '../respond/rules.ts';
+import { loadEntities } from '../respond/entities.ts';
 import { INCIDENT_STATES, type IncidentState } from '../store/incidents.ts';
 import type { Store } from '../store/store.ts';
 import type { ActLog, ActLogDeps } from '../broker/acts.ts';
@@ -60,6 +64,18 @@ function describeIncident(i: IncidentView): string {
     ...i.timeline.map((t) => `  ${String(t.n).padStart(3)} ${t.at} ${t.kind} by ${t.actor}${t.seq !== undefined ? ` (ledger ${t.seq})` : ''} ${JSON.stringify(t.detail)}`),
   ];
   return `${lines.join('\n')}\n`;
+}
+
+function describeObligations(o: Obligations): string {
+  const line = (l: { jurisdiction: string; required: string; deadline: string | null; affected: number }) => `  ${l.jurisdiction.padEnd(6)} ${l.required.padEnd(6)} ${(l.deadline ?? '-').padEnd(25)} ${l.affected} affected`;
+  return [
+    `Incident ${o.incident}: aware at ${o.awareAt}; controller ${o.controller}; rules ${o.rulesVersion}`,
+    'authorities:',
+    ...o.authorities.map((a) => `${line(a)}  ${a.authority}`),
+    'individuals:',
+    ...o.individuals.map(line),
+    '',
+  ].join('\n');
 }
 
 export function registerIncident(program: Command): void {
@@ -122,6 +138,35 @@ export function registerIncident(program: Command): void {
     const actor = actorOf(opts);
     const radius = await withIncidents(opts, async (service, store) => incidentBlastRadius(store, await service.show(actor, id, CLI_CONTEXT)));
     process.stdout.write(`${JSON.stringify({ incident: id, ...radius }, null, 2)}\n`);
+  });
+
+  asOption(storeOptions(
+    incident
+      .command('obligations')
+      .description('who must be told of the incident, by when and why, per jurisdiction: its blast radius through the rules table (as `custos obligations`)')
+      .argument('<id>', 'incident id')
+      .option('--recipient <kind>', `who received the data: ${RECIPIENTS.join(', ')} (default: third-party for an insider, unknown for an exposure)`)
+      .option('--controller-name <name>', 'the controller (default: the entities file\'s default entity)')
+      .option('--controller-country <code>', 'its country (ISO 3166-1 alpha-2)')
+      .option('--encrypted', 'the data disclosed was encrypted and its key was not', false)
+      .option('--json', 'print JSON: {"authorities":[…],"individuals":[…],"records":[…]}'),
+  )).action(async (id: string, opts: Flags & { recipient?: string; controllerName?: string; controllerCountry?: string; encrypted: boolean; json?: boolean }) => {
+    const actor = actorOf(opts);
+    if (opts.recipient !== undefined && !(RECIPIENTS as readonly string[]).includes(opts.recipient)) throw new InvalidInputError(`--recipient must be one of ${RECIPIENTS.join(', ')}`, { field: 'recipient' });
+    if ((opts.controllerName === undefined) !== (opts.controllerCountry === undefined)) throw new InvalidInputError('--controller-name and --controller-country go together', { field: 'controller-name' });
+    const result = await withStore(opts, async (store, config) => {
+      const rules = loadRules(config.rulesDir);
+      const entities = loadEntities(config.entitiesFile);
+      const fallback = entities.entities.get(entities.defaultEntity)!;
+      const controller = opts.controllerName !== undefined ? { name: opts.controllerName, country: opts.controllerCountry!.toUpperCase() } : { name: fallback.name, country: fallback.country };
+      const input = await withActLog(store, config, async (acts) => {
+        const shown = await serviceFor(store, config, acts).show(actor, id, CLI_CONTEXT);
+        const recipient = (opts.recipient ?? (shown.kind === 'insider' ? 'third-party' : 'unknown')) as Recipient;
+        return obligationsInput(store, shown, { recipient, controller, encrypted: opts.encrypted });
+      });
+      return obligationsFor(input, { rules, entities });
+    });
+    process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : describeObligations(result));
   });
 
   asOption(storeOptions(

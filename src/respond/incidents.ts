@@ -21,6 +21,7 @@ import { blastRadius, exposureRadius, type BlastRadius, type CustomerExposure } 
 import type { ActAuthorizer } from './investigation.ts';
 import { storeDirectory, storeExposingEvents, storeExposingEventsBetween } from './sources.ts';
 import { deliverWebhook, type WebhookOutcome, type WebhookPolicy } from './webhook.ts';
+import { affectedFromExposures, type IncidentController, type ObligationsIncident, type Recipient } from './incident-input.ts';
 
 /** Where an incident may go from each state. */
 export const NEXT_STATES: Readonly<Record<IncidentState, readonly IncidentState[]>> = {
@@ -324,4 +325,31 @@ function checkOpen(input: OpenIncident): OpenIncident {
 /** inc-YYYYMMDD-<8 hex>: sortable by day, unguessable within it. */
 function newIncidentId(now: Date): string {
   return `inc-${now.toISOString().slice(0, 10).replace(/-/g, '')}-${randomBytes(4).toString('hex')}`;
+}
+
+/** What obligations need beyond the incident itself: who received the data, who controls it. */
+export interface ObligationFacts {
+  recipient: Recipient;
+  controller: IncidentController;
+  encrypted: boolean;
+  description?: string;
+}
+
+/**
+ * The incident as obligations read it (src/respond/obligations.ts): awareness is when it was
+ * opened, the affected people its blast radius (each with exactly the fields exposed).
+ */
+export async function obligationsInput(store: Store, incident: Incident, facts: ObligationFacts): Promise<ObligationsIncident> {
+  const radius = await incidentBlastRadius(store, incident);
+  return {
+    id: incident.id,
+    kind: incident.kind === 'insider' ? 'insider' : 'accidental',
+    awareAt: incident.openedAt,
+    recipient: facts.recipient,
+    controller: facts.controller,
+    affected: affectedFromExposures(radius.customers),
+    encrypted: facts.encrypted,
+    ...(incident.from !== undefined && incident.to !== undefined ? { window: { from: incident.from, to: incident.to } } : {}),
+    description: facts.description ?? incident.title,
+  };
 }

@@ -108,6 +108,14 @@ for (const target of storeTargets()) {
       const own = await cli(['incident', 'show', secondId, '--as', 'dpo-0003']);
       expect(own.code, own.stderr).toBe(0);
 
+      const duties = await cli(['incident', 'obligations', id, '--json', '--as', 'dpo-0001']);
+      expect(duties.code, duties.stderr).toBe(0);
+      const obligations = JSON.parse(duties.stdout);
+      expect(obligations.incident).toBe(id);
+      // Every affected person falls under some jurisdiction's lines, authorities and individuals alike.
+      expect(obligations.individuals.reduce((n: number, l: { affected: number }) => n + l.affected, 0)).toBeGreaterThanOrEqual(6);
+      expect(obligations.authorities.length).toBeGreaterThan(0);
+
       const affected = await cli(['incident', 'affected', id, '--as', 'dpo-0001']);
       expect(affected.code, affected.stderr).toBe(0);
       expect(JSON.parse(affected.stdout)).toMatchObject({ incident: id, total: 6 });
