@@ -81,8 +81,9 @@ export class NoticeRenderer {
       {
         kind: 'p',
         text: affected.first === affected.last
-          ? t('when.once', { first: this.date(locale, affected.first) })
-          : t('when.range', { first: this.date(locale, affected.first), last: this.date(locale, affected.last) }),
+          // Times differ from customer to customer: formatted each time, not remembered.
+          ? this.catalogs.format(locale, 'when.once', { first: this.date(locale, affected.first) })
+          : this.catalogs.format(locale, 'when.range', { first: this.date(locale, affected.first), last: this.date(locale, affected.last) }),
       },
       ...(incident.actions.length > 0 ? [{ kind: 'h' as const, text: t('heading.done') }, { kind: 'ul' as const, items: incident.actions.map((a) => t(`action.${a}`)) }] : []),
       { kind: 'h', text: t('heading.watch') },
@@ -112,7 +113,9 @@ export class NoticeRenderer {
 
   /** A catalog message, remembered by its locale, key and values (bounded: cleared when full). */
   private format(locale: string, key: string, values?: MessageValues): string {
-    const k = values ? `${locale}\0${key}\0${JSON.stringify(values)}` : `${locale}\0${key}`;
+    // Each call site passes its values in one fixed order, so the values alone make the key.
+    let k = `${locale}\0${key}`;
+    if (values) for (const v of Object.values(values)) k += `\0${v}`;
     let text = this.memo.get(k);
     if (text === undefined) {
       text = this.catalogs.format(locale, key, values);

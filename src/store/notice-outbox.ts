@@ -148,9 +148,8 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
       );
       CREATE INDEX IF NOT EXISTS notice_outbox_due ON notice_outbox (incident, due_ms);
     `);
-    const insert = db.prepare(`INSERT INTO notice_outbox (incident, customer, message_id, locale, entity, content, state, attempts, due_ms, lease_owner, last_error, queued_at, sent_at, updated_at)
-      VALUES (@incident, @customer, @message_id, @locale, @entity, @content, @state, @attempts, @due_ms, @lease_owner, @last_error, @queued_at, @sent_at, @updated_at)
-      ON CONFLICT (incident, customer) DO NOTHING`);
+    const insert = db.prepare(`INSERT INTO notice_outbox (incident, customer, message_id, locale, entity, content, state, attempts, due_ms, queued_at, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT (incident, customer) DO NOTHING`);
     const due = db.prepare('SELECT customer FROM notice_outbox WHERE incident = ? AND due_ms <= ? AND lease_owner IS NOT ? ORDER BY due_ms, customer LIMIT ?');
     const take = db.prepare(`UPDATE notice_outbox SET state = 'sending', lease_owner = ?, due_ms = ?, attempts = attempts + 1, updated_at = ?
       WHERE incident = ? AND customer = ? RETURNING customer, message_id, content, attempts`);
@@ -159,7 +158,10 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
     const failed = db.prepare(`UPDATE notice_outbox SET state = ?, due_ms = ?, lease_owner = NULL, last_error = ?, updated_at = ?
       WHERE incident = ? AND customer = ? AND state = 'sending' AND lease_owner = ?`);
     return {
-      enqueue: db.transaction((rows: NoticeOutboxTable[]) => rows.reduce((n, r) => n + insert.run(r).changes, 0)),
+      enqueue: db.transaction((rows: QueuedNotice[], nowMs: number) => {
+        const at = iso(nowMs);
+        return rows.reduce((n, r) => n + insert.run(r.incident, r.customer, r.messageId, r.locale, r.entity, r.content, nowMs, at, at).changes, 0);
+      }),
       claim: db.transaction((incident: string, owner: string, limit: number, nowMs: number, leaseMs: number) =>
         (due.all(incident, nowMs, owner, limit) as Array<{ customer: string }>).map(({ customer }) => {
           const r = take.get(owner, nowMs + leaseMs, iso(nowMs), incident, customer) as { customer: string; message_id: string; content: Buffer; attempts: number };
@@ -184,7 +186,7 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
 
   async enqueue(notices: QueuedNotice[], nowMs: number): Promise<number> {
     let added = 0;
-    for (let i = 0; i < notices.length; i += INSERT_CHUNK) added += this.s.enqueue.immediate(notices.slice(i, i + INSERT_CHUNK).map((n) => rowOf(n, nowMs)));
+    for (let i = 0; i < notices.length; i += INSERT_CHUNK) added += this.s.enqueue.immediate(notices.slice(i, i + INSERT_CHUNK), nowMs);
     return added;
   }
 
