@@ -39,6 +39,8 @@ export interface LiveDetectionDeps {
   name?: string;
   /** How often to look for entries other processes appended (default 1,000 ms). */
   followMs?: number;
+  /** Wait before storing alerts again after a failure (default 1,000 ms). */
+  retryMs?: number;
   onError?: (err: unknown) => void;
 }
 
@@ -55,6 +57,7 @@ export class LiveDetection {
   /** Saves the position once the stream goes quiet, so that a restart replays little without storing. */
   private idleSave: NodeJS.Timeout | undefined;
   private follow: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(private readonly deps: LiveDetectionDeps) {
     this.name = deps.name ?? 'live';
@@ -90,6 +93,7 @@ export class LiveDetection {
 
   /** Stop, and store how far detection got. */
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.follow);
     await this.subscription?.close();
     clearTimeout(this.idleSave);
@@ -115,11 +119,24 @@ export class LiveDetection {
     else this.idleSave ??= setTimeout(() => void this.savePosition([]).catch((err) => this.deps.onError?.(err)), POSITION_EVERY_MS).unref();
   }
 
+  /**
+   * Store what was found and the position reached. A failure is reported and tried again (the
+   * stream waits meanwhile), since the position must never pass an alert that was not stored.
+   */
   private async savePosition(found: DetectedAlert[]): Promise<void> {
     clearTimeout(this.idleSave);
     this.idleSave = undefined;
     const position = this.position;
-    await this.deps.store.alerts.saveDetections(this.name, found, position, this.deps.now());
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.deps.store.alerts.saveDetections(this.name, found, position, this.deps.now());
+        break;
+      } catch (err) {
+        this.deps.onError?.(err);
+        if (this.closed && attempt >= 3) throw err;
+        await new Promise((resolve) => setTimeout(resolve, this.deps.retryMs ?? 1000).unref());
+      }
+    }
     this.savedPosition = Math.max(this.savedPosition, position);
     this.savedAt = Date.now();
   }
