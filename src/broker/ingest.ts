@@ -126,10 +126,12 @@ export class IngestRun {
   private async recordLines(file: string, label: string | undefined, outcome: ActDetails): Promise<IngestSummary> {
     const summary: IngestSummary = { ingested: 0, skipped: 0, act: this.mark.act };
     const { store, recorder } = this.deps;
-    const source = this.mark.source;
+    // Scoped to the account as well as the source: `source` is the caller's word, so another
+    // account naming the same source must not get a real system's coming event ids skipped.
+    const source = `${this.actor.id}/${this.mark.source}`;
     let window: Array<{ line: number; event: AccessEventInput }> = [];
     const notRecorded: number[] = [];
-    // Events already ingested from this source (a resend) are skipped, by their own id.
+    // Events this account already ingested from this source (a resend) are skipped, by their own id.
     const flush = async (): Promise<void> => {
       const ids = window.flatMap((w) => (w.event.id !== undefined ? [w.event.id] : []));
       const known = ids.length > 0 ? await store.ingestedEvents.known(source, ids) : new Set<string>();

@@ -152,6 +152,17 @@ for (const target of storeTargets()) {
       expect((await post(jsonl(crmEvent(7000)), { query: '?source=crm' })).body).toMatchObject({ ingested: 1, skipped: 0 });
     });
 
+    it("never skips one account's events because another account sent their ids first under the same source name", async () => {
+      await t.custos.store.employees.upsertMany([staff('app-rogue', 'ingester')], new Date());
+      const rogue = await t.token('app-rogue');
+      // A rogue system claims source "door" and sends, with harmless contents, the ids the door system will use.
+      expect((await post(jsonl(crmEvent(8000, { action: 'view', fields: [] })), { token: rogue, query: '?source=door' })).body).toMatchObject({ ingested: 1, skipped: 0 });
+      const from = await t.custos.store.ledger.size();
+      expect((await post(jsonl(crmEvent(8000)), { query: '?source=door' })).body).toMatchObject({ ingested: 1, skipped: 0 });
+      const events = await ledgerSince(t.custos.store, from);
+      expect(events.filter((e) => e.details?.ingested === true)).toMatchObject([{ id: 'crm-8000', action: 'reveal', details: { source: 'door' } }]);
+    });
+
     it('lets only those Cedar allows ingest: a denial is recorded, and an ingester may do nothing else', async () => {
       const agent = await t.token('emp-0001');
       const from = await t.custos.store.ledger.size();
