@@ -8,6 +8,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { brokerSection } from './broker.ts';
+import { detectSection } from './detect.ts';
 import { killChildren } from './child.ts';
 import { nowMs, type Figure } from './figures.ts';
 import { importSection } from './import.ts';
@@ -20,7 +21,7 @@ import type { Section } from './section.ts';
 import { startupSection } from './startup.ts';
 import { renderTable } from './table.ts';
 
-const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection, respondSection, notifySection];
+const SECTIONS: readonly Section[] = [revealSection, brokerSection, policySection, importSection, ledgerSection, startupSection, respondSection, notifySection, detectSection];
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
 
 interface Args {
