@@ -86,7 +86,9 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
     // Entries another process appends after this are read from the ledger when this one next commits.
     head: await store.ledger.size(),
     onSubscriberError: (err, subscriber) => opts.logger?.error({ err, subscriber }, 'event stream subscriber failed'),
-    onCatchUp: (subscriber, from) => opts.logger?.warn({ subscriber, from }, 'event stream subscriber fell behind; catching up from the ledger'),
+    // Info, not warn: besides a subscriber falling behind, this is how entries another process
+    // appends (a `custos ingest` beside the server) are read, every second while it runs.
+    onCatchUp: (subscriber, from) => opts.logger?.info({ subscriber, from }, 'event stream subscriber reads from the ledger (it fell behind, or another process appended)'),
   });
   const { appender, checkpointer, recorder } = await openLedgerWriter(config, store, signingKeys, { now, stream, ...(opts.logger ? { logger: opts.logger } : {}) });
   const broker = new Broker({ store, vault, policy, recorder, now, ...(opts.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: opts.dataKeyCacheSize } : {}) });
