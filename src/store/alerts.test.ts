@@ -71,7 +71,7 @@ for (const target of storeTargets()) {
       expect(await ids({ limit: 10, from: '2026-03-04T00:00:00.000Z', to: '2026-03-05T00:00:00.000Z' })).toEqual(['al-4', 'al-3']);
     });
 
-    it('changes state compare-and-set, keeping every change; detection never changes it back', async () => {
+    it('changes state compare-and-set, keeping every change; new findings open a dismissed alert again', async () => {
       const ack = { at: now.toISOString(), from: 'open' as const, to: 'acknowledged' as const, actor: 'sec-1', seq: 50 };
       expect(await store.alerts.changeState('al-3', 'open', ack)).toBe(true);
       // A second analyst acting on what they saw as open: refused, nothing written.
@@ -82,9 +82,17 @@ for (const target of storeTargets()) {
         { at: now.toISOString(), from: 'acknowledged', to: 'dismissed', actor: 'sec-2', reason: 'known batch job', seq: 52 },
       ]);
       const a3 = alert('al-3', 'emp-3', '2026-03-04T09:00:00.000Z', { score: 99, updatedAt: '2026-03-04T10:00:00.000Z' });
+      // A replay of what the dismissal already saw changes nothing.
+      await store.alerts.saveDetections('live', [{ alert: { ...a3, score: 98 }, seq: 1 }], 61, now);
+      expect(await store.alerts.get('al-3')).toMatchObject({ state: 'dismissed' });
+      // New findings after the dismissal: the alert is open again, and its history says why.
       await store.alerts.saveDetections('live', [{ alert: a3, seq: 60 }], 61, now);
-      expect(await store.alerts.get('al-3')).toMatchObject({ state: 'dismissed', score: 99 });
-      expect(await store.alerts.list({ limit: 10, state: 'dismissed' })).toHaveLength(1);
+      expect(await store.alerts.get('al-3')).toMatchObject({ state: 'open', score: 99 });
+      expect((await store.alerts.stateChanges('al-3')).at(-1)).toEqual({ at: '2026-03-04T10:00:00.000Z', from: 'dismissed', to: 'open', actor: 'detection:live', reason: 'new findings after the dismissal', seq: 60 });
+      // An acknowledged or escalated alert stays where the analyst put it.
+      expect(await store.alerts.changeState('al-3', 'open', { ...ack, seq: 70 })).toBe(true);
+      await store.alerts.saveDetections('live', [{ alert: { ...a3, updatedAt: '2026-03-04T11:00:00.000Z' }, seq: 80 }], 81, now);
+      expect(await store.alerts.get('al-3')).toMatchObject({ state: 'acknowledged' });
       expect(await store.alerts.changeState('nope', 'open', ack)).toBe(false);
     });
   });

@@ -96,6 +96,7 @@ abstract class SqlAlertStore implements AlertStore {
     for (const employee of new Set(detected.map((d) => d.alert.employee))) await this.aliasOf(employee);
     await this.db.transaction().execute(async (tx) => {
       for (const { alert, seq } of detected) {
+        const before = await tx.selectFrom('alerts').select(['state', 'seq']).where('id', '=', alert.id).executeTakeFirst();
         const detectors = this.toJson(alert.detectors);
         await tx.insertInto('alerts').values({
           id: alert.id, employee: alert.employee, score: alert.score, severity: alert.severity, state: alert.state,
@@ -111,6 +112,12 @@ abstract class SqlAlertStore implements AlertStore {
           seq: eb.ref('excluded.seq'),
           stored_at: eb.ref('excluded.stored_at'),
         })).where('alerts.seq', '<', seq)).execute();
+        // A dismissal ends an analyst's look, not detection's: new findings in the episode open
+        // the alert again, so one dismissal (mistaken or colluding) cannot hide what follows.
+        if (before?.state === 'dismissed' && Number(before.seq) < seq) {
+          await tx.updateTable('alerts').set({ state: 'open' }).where('id', '=', alert.id).where('state', '=', 'dismissed').execute();
+          await appendStateChange(tx, alert.id, { at: alert.updatedAt, from: 'dismissed', to: 'open', actor: `detection:${name}`, reason: 'new findings after the dismissal', seq });
+        }
         await tx.insertInto('risk_scores').values({
           alert_id: alert.id, at: alert.updatedAt, employee: alert.employee, score: alert.score,
           detectors: this.toJson(alert.detectors.map((d) => ({ name: d.name, score: d.score }))), seq,
@@ -169,11 +176,7 @@ abstract class SqlAlertStore implements AlertStore {
       // The update takes the row's write lock: a concurrent change waits, then finds the state moved.
       const res = await tx.updateTable('alerts').set({ state: change.to }).where('id', '=', id).where('state', '=', from).executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return false;
-      const last = await tx.selectFrom('alert_state_changes').select((eb) => eb.fn.max('n').as('n')).where('alert_id', '=', id).executeTakeFirst();
-      await tx.insertInto('alert_state_changes').values({
-        alert_id: id, n: Number(last?.n ?? 0) + 1, at: change.at, from_state: from, to_state: change.to,
-        actor: change.actor, reason: change.reason ?? null, seq: change.seq,
-      }).execute();
+      await appendStateChange(tx, id, { ...change, from });
       return true;
     });
   }
@@ -243,4 +246,13 @@ export class PostgresAlertStore extends SqlAlertStore {
   protected fromJson<T>(value: unknown): T {
     return value as T;
   }
+}
+
+/** One more entry in an alert's state history. */
+async function appendStateChange(tx: Kysely<Database>, id: string, change: AlertStateChange): Promise<void> {
+  const last = await tx.selectFrom('alert_state_changes').select((eb) => eb.fn.max('n').as('n')).where('alert_id', '=', id).executeTakeFirst();
+  await tx.insertInto('alert_state_changes').values({
+    alert_id: id, n: Number(last?.n ?? 0) + 1, at: change.at, from_state: change.from, to_state: change.to,
+    actor: change.actor, reason: change.reason ?? null, seq: change.seq,
+  }).execute();
 }
