@@ -63,7 +63,7 @@ function noticeAction(value: string): NoticeAction {
 const print = (value: unknown) => process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 
 /** Progress on stderr: one line redrawn in place on a terminal, a line every few seconds otherwise. */
-function progressPrinter(total: number): { update(p: SendProgress): void; done(): void } {
+function progressPrinter(total: number): { update(p: SendProgress): void; note(line: string): void; done(): void } {
   const tty = process.stderr.isTTY === true;
   let lastAt = 0;
   const line = (p: SendProgress) => {
@@ -78,6 +78,10 @@ function progressPrinter(total: number): { update(p: SendProgress): void; done()
       if (now - lastAt < (tty ? 100 : 5000)) return;
       lastAt = now;
       process.stderr.write(tty ? `\r${line(p)}\x1b[K` : `${line(p)}\n`);
+    },
+    /** A line of its own, above the progress line on a terminal. */
+    note(text) {
+      process.stderr.write(tty ? `\r${text}\x1b[K\n` : `${text}\n`);
     },
     done() {
       if (last) process.stderr.write(tty ? `\r${line(last)}\x1b[K\n` : `${line(last)}\n`);
@@ -219,6 +223,11 @@ export function registerNotify(program: Command): void {
           waitForRetries: opts.wait,
           signal: stop.signal,
           onProgress: (p) => printer.update(p),
+          onWait: (until, c) => {
+            const retrying = c.failed.pending + c.bounced.pending;
+            const leased = c.sending.total;
+            printer.note(`notify: waiting ${Math.ceil((until - Date.now()) / 1000)} s (${retrying} to retry, ${leased} held by another sender until its lease ends)`);
+          },
         });
       } finally {
         printer.done();

@@ -58,6 +58,8 @@ export interface SendDeps {
   /** Wait for retries that fall due later (true), or stop when nothing is due now. */
   waitForRetries: boolean;
   onProgress?: (p: SendProgress) => void;
+  /** Nothing is due now: the sender waits until `untilMs` for retries or other senders' leases. */
+  onWait?: (untilMs: number, counts: OutboxCounts) => void;
   /** Stop taking rows (SIGINT, SIGTERM); what is in flight finishes and is recorded. */
   signal?: AbortSignal;
   /** Tests and benchmarks: sleeping without the wall clock. */
@@ -205,6 +207,7 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
     const counts = await deps.outbox.counts(incident);
     // Rows still due later: retries, or rows leased to a sender that may have died.
     if (!deps.waitForRetries || counts.nextDueMs === null) break;
+    deps.onWait?.(counts.nextDueMs, counts);
     await sleep(Math.max(1, counts.nextDueMs - deps.nowMs()));
   }
   await Promise.all(inFlight);
