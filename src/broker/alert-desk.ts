@@ -4,8 +4,8 @@
  * each analyst action is itself an access event. The view is pseudonymised: an alert names its
  * subject by a stable alias; who the alias is comes only from `unmask`, itself a recorded read.
  */
-import { ConflictError, NotFoundError } from '../errors.ts';
-import type { AttributeChange, Employee } from '../model.ts';
+import { ConflictError, ForbiddenError, NotFoundError } from '../errors.ts';
+import type { AttributeChange, Employee, RecordedEvent } from '../model.ts';
 import type { AlertState } from '../detect/alert.ts';
 import type { TriageOperation } from '../policy/index.ts';
 import type { AlertFilter, AlertStateChange, RiskPoint, StoredAlert } from '../store/alerts.ts';
@@ -94,7 +94,7 @@ export class AlertDesk {
       ...triageAct(move, alertResource(id, alert), 'update', 'update', { type: 'alert', id }, reason !== undefined ? { reason } : undefined),
       change,
     };
-    const recorded = await this.acts.authorize(asEmployee(actorId), act, ctx, refusal);
+    const recorded = await this.authorizeOnAlert(actorId, id, alert, act, ctx, refusal);
     const at = this.deps.now().toISOString();
     const moved = await this.deps.store.alerts.changeState(id, alert!.state, { at, from: alert!.state, to, actor: actorId, ...(reason !== undefined ? { reason } : {}), seq: recorded.seq });
     if (!moved) {
@@ -134,8 +134,22 @@ export class AlertDesk {
   private async recordedAlertAct(actorId: string, id: string, operation: TriageOperation, action: 'view', recorded: 'view' | 'read', ctx: RequestContext): Promise<StoredAlert> {
     const alert = await this.deps.store.alerts.get(id);
     const act = triageAct(operation, alertResource(id, alert), action, recorded, { type: 'alert', id });
-    await this.acts.authorize(asEmployee(actorId), act, ctx, alert ? undefined : new NotFoundError(`no alert "${id}"`));
+    await this.authorizeOnAlert(actorId, id, alert, act, ctx, alert ? undefined : new NotFoundError(`no alert "${id}"`));
     return alert!;
+  }
+
+  /**
+   * Decide and record an act on one alert. An alert about the asker is refused as Cedar says
+   * (recorded `separation_of_duties`) but answered as a missing one, 404: alert ids can be
+   * guessed from one's own events, and the answer must not tell anyone whether they are flagged.
+   */
+  private async authorizeOnAlert(actorId: string, id: string, alert: StoredAlert | undefined, act: Act, ctx: RequestContext, refusal: NotFoundError | ConflictError | undefined): Promise<RecordedEvent> {
+    try {
+      return await this.acts.authorize(asEmployee(actorId), act, ctx, refusal);
+    } catch (err) {
+      if (alert?.employee === actorId && err instanceof ForbiddenError && err.reason === 'separation_of_duties') throw new NotFoundError(`no alert "${id}"`);
+      throw err;
+    }
   }
 
   private async viewAfterMove(id: string): Promise<AlertView> {

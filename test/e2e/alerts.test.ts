@@ -140,10 +140,16 @@ for (const target of storeTargets()) {
       expect(officerDismiss.status).toBe(403);
       expect(officerDismiss.events[0]).toMatchObject({ actor: 'dpo-0001', decision: 'deny', change: { state: { before: 'open', after: 'dismissed' } } });
 
+      // An alert about oneself is refused and recorded as such, but answered as a missing one:
+      // its id can be guessed from one's own events, and no one may learn whether they are flagged.
       const own = await recorded('GET', '/v1/alerts/al-own', analyst);
-      expect(own.status).toBe(403);
-      expect(own.body.reason).toBe('separation_of_duties');
+      const missing = await recorded('GET', '/v1/alerts/al-nobody', analyst);
+      expect([own.status, own.body.error]).toEqual([404, 'not_found']);
+      expect([missing.status, missing.body.error]).toEqual([404, 'not_found']);
       expect(own.events[0]).toMatchObject({ decision: 'deny', reason: 'separation_of_duties' });
+      expect(missing.events[0]).toMatchObject({ decision: 'deny', reason: 'not_found' });
+      const ownDismiss = await recorded('POST', '/v1/alerts/al-own/dismiss', analyst, { reason: 'mine' });
+      expect([ownDismiss.status, ownDismiss.events[0]?.reason]).toEqual([404, 'separation_of_duties']);
       // Another analyst may.
       expect((await t.call('GET', '/v1/alerts/al-own', { token: await t.token('sec-0002') })).status).toBe(200);
       expect((await t.call('GET', '/v1/employees/sec-0001/risk', { token: analyst })).status).toBe(403);
