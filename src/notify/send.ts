@@ -116,8 +116,10 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
   const report = () => deps.onProgress?.({ ...progress, elapsedMs: deps.nowMs() - started });
   const pacer = deps.rate ? new Pacer(deps.rate, deps.nowMs, sleep) : undefined;
   const inFlight = new Set<Promise<void>>();
-  // Paced, no more rows in hand than a second's worth: they wait for their slot under lease.
-  const inFlightLimit = deps.rate ? Math.max(1, Math.min(deps.concurrency, Math.floor(deps.rate))) : deps.concurrency;
+  // Paced, no more messages in hand than a fifth of a second's worth: messages handed to the
+  // transport while its connections stall (opening, on a loaded machine) all go when it
+  // recovers, so what is in hand bounds the burst past the rate.
+  const inFlightLimit = deps.rate ? Math.max(1, Math.min(deps.concurrency, Math.ceil(deps.rate / 5))) : deps.concurrency;
   const minTake = Math.max(1, Math.floor(inFlightLimit / 4));
   // Sent marks are written together, right after the server's answers: as soon as the event
   // loop is free, so the window in which a kill could resend them stays a few milliseconds.
