@@ -4,22 +4,11 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { StoreLocation } from '../../src/store/store.ts';
-import { custosCli } from '../support/cli.ts';
+import { cliStoreFlags, cliToken } from '../support/cli.ts';
 import { spawnServer, type ServerProcess } from '../support/server.ts';
 import { storeTargets } from '../support/stores.ts';
-
-function flagsFor(loc: StoreLocation, keyDir: string): string[] {
-  return loc.dialect === 'postgres' ? ['--data', keyDir, '--store', `${loc.url}?schema=${loc.schema}`] : ['--data', dirname(loc.file)];
-}
-
-async function token(flags: string[], employee: string): Promise<string> {
-  const res = await custosCli(['token', 'issue', '--employee', employee, ...flags]);
-  if (res.code !== 0) throw new Error(`token issue failed: ${res.stderr}`);
-  return res.stdout.trim().split('\n').pop()!;
-}
 
 async function call(url: string, bearer: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(`${url}${path}`, {
@@ -42,12 +31,12 @@ for (const target of storeTargets()) {
 
     it('a token issued before containment is refused by another server on its next request', async () => {
       const loc = target.location();
-      const flags = flagsFor(loc, mkdtempSync(join(tmpdir(), 'custos-contain-')));
+      const flags = cliStoreFlags(loc, mkdtempSync(join(tmpdir(), 'custos-contain-')));
       const a = await spawnServer(flags, SERVER_ENV);
       servers.push(a);
       const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
       servers.push(b);
-      const [subject, officer] = [await token(flags, 'emp-0001'), await token(flags, 'dpo-0001')];
+      const [subject, officer] = [await cliToken(flags, 'emp-0001'), await cliToken(flags, 'dpo-0001')];
       const reveal = () => call(b.url, subject, 'POST', '/v1/customers/cus-000001/reveal', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
 
       expect((await reveal()).status).toBe(200);
@@ -66,7 +55,7 @@ for (const target of storeTargets()) {
       expect(shown.status).toBe(200);
       expect(shown.body.timeline.map((t: { kind: string }) => t.kind)).toEqual(['opened', 'containment']);
       // The subject cannot look at it, nor can an agent.
-      expect((await call(b.url, await token(flags, 'emp-0002'), 'GET', `/v1/incidents/${opened.body.id}`)).status).toBe(403);
+      expect((await call(b.url, await cliToken(flags, 'emp-0002'), 'GET', `/v1/incidents/${opened.body.id}`)).status).toBe(403);
       const radius = await call(a.url, officer, 'GET', `/v1/incidents/${opened.body.id}/blast-radius`);
       expect(radius.status).toBe(200);
       expect(radius.body.customers.map((c: { customer: string }) => c.customer)).toEqual(['cus-000001']);

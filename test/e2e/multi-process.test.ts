@@ -4,24 +4,13 @@
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeTargets } from '../support/stores.ts';
-import { custosCli } from '../support/cli.ts';
+import { cliStoreFlags, cliToken, custosCli } from '../support/cli.ts';
 import { spawnServer, type ServerProcess } from '../support/server.ts';
 import { Store, type StoreLocation } from '../../src/store/store.ts';
 import { decodeAccessEvent } from '../../src/model.ts';
-
-/** The CLI flags for a store location; key files go in the SQLite store's directory or in `keyDir`. */
-function flagsFor(loc: StoreLocation, keyDir: string): string[] {
-  return loc.dialect === 'postgres' ? ['--data', keyDir, '--store', `${loc.url}?schema=${loc.schema}`] : ['--data', dirname(loc.file)];
-}
-
-async function token(flags: string[], employee: string): Promise<string> {
-  const res = await custosCli(['token', 'issue', '--employee', employee, ...flags]);
-  if (res.code !== 0) throw new Error(`token issue failed: ${res.stderr}`);
-  return res.stdout.trim().split('\n').pop()!;
-}
 
 const revealBody = JSON.stringify({ fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
 
@@ -45,7 +34,7 @@ for (const target of storeTargets()) {
     /** A fresh store with two servers on it: the first seeds the demo, the second finds it. */
     async function twoServers(): Promise<{ loc: StoreLocation; flags: string[]; a: ServerProcess; b: ServerProcess }> {
       const loc = target.location();
-      const flags = flagsFor(loc, mkdtempSync(join(tmpdir(), 'custos-multi-')));
+      const flags = cliStoreFlags(loc, mkdtempSync(join(tmpdir(), 'custos-multi-')));
       const a = await spawnServer(flags, SERVER_ENV);
       servers.push(a);
       const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
@@ -59,7 +48,7 @@ for (const target of storeTargets()) {
 
     it('serves from two processes and the CLI with one ledger that verifies, gap-free in the index', async () => {
       const { loc, flags, a, b } = await twoServers();
-      const viewers = await Promise.all(['emp-0002', 'emp-0003', 'emp-0004', 'emp-0005'].map((e) => token(flags, e)));
+      const viewers = await Promise.all(['emp-0002', 'emp-0003', 'emp-0004', 'emp-0005'].map((e) => cliToken(flags, e)));
 
       // Views from both servers at once: every one recorded, none failed for contention.
       const statuses = await Promise.all(
@@ -91,7 +80,7 @@ for (const target of storeTargets()) {
 
     it('shares one reveal budget among two servers and the CLI: exactly the budget is allowed, every reveal recorded', async () => {
       const { loc, flags, a, b } = await twoServers();
-      const agent = await token(flags, 'emp-0001');
+      const agent = await cliToken(flags, 'emp-0001');
       // Agents may reveal 60 an hour (policies/roles.json): 70 over HTTP from both servers and
       // 4 from the CLI, all at once.
       const [http, cli] = await Promise.all([
@@ -122,7 +111,7 @@ for (const target of storeTargets()) {
     if (target.name === 'postgres') {
       it('keeps serving without a 5xx when the other server is killed mid-load', async () => {
         const { loc, flags, a, b } = await twoServers();
-        const viewer = await token(flags, 'emp-0002');
+        const viewer = await cliToken(flags, 'emp-0002');
         const view = (url: string, i: number) =>
           fetch(`${url}/v1/customers/cus-${String((i % 300) + 1).padStart(6, '0')}`, { headers: { authorization: `Bearer ${viewer}` } });
 

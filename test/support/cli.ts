@@ -1,6 +1,8 @@
 /** Run the real `custos` command as a user would, capturing its output and exit code. */
 import { spawn } from 'node:child_process';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { StoreLocation } from '../../src/store/store.ts';
 import { ensureFreshBuild } from './build.ts';
 
 // The command runs compiled code: never an older build than the sources under test.
@@ -28,4 +30,16 @@ export function custosCli(args: string[], opts: { env?: Record<string, string>; 
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+/** The CLI flags for a store location; key files go in the SQLite store's directory, or in `keyDir` beside a PostgreSQL store. */
+export function cliStoreFlags(loc: StoreLocation, keyDir: string): string[] {
+  return loc.dialect === 'postgres' ? ['--data', keyDir, '--store', `${loc.url}?schema=${loc.schema}`] : ['--data', dirname(loc.file)];
+}
+
+/** A token for `employee` from `custos token issue` (its last line). */
+export async function cliToken(flags: string[], employee: string): Promise<string> {
+  const res = await custosCli(['token', 'issue', '--employee', employee, ...flags]);
+  if (res.code !== 0) throw new Error(`token issue failed: ${res.stderr}`);
+  return res.stdout.trim().split('\n').pop()!;
 }
