@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Alert, AlertDetector, AlertState, Severity } from '../detect/alert.ts';
 import type { Database } from './schema.ts';
+import { POSTGRES_JSON, SQLITE_JSON, type JsonColumns } from './json-columns.ts';
 
 /** An alert as stored: the alert, its subject's alias, and the ledger index it was last updated at. */
 export interface StoredAlert extends Alert {
@@ -83,12 +84,10 @@ export interface AlertStore {
 }
 
 abstract class SqlAlertStore implements AlertStore {
-  constructor(protected readonly db: Kysely<Database>) {}
-
-  /** JSON as the dialect's column takes it. */
-  protected abstract toJson(value: unknown): unknown;
-  /** JSON as the dialect's column gives it back. */
-  protected abstract fromJson<T>(value: unknown): T;
+  constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly json: JsonColumns,
+  ) {}
 
   async saveDetections(name: string, detected: readonly DetectedAlert[], position: number, now: Date): Promise<void> {
     const storedAt = now.toISOString();
@@ -97,7 +96,7 @@ abstract class SqlAlertStore implements AlertStore {
     await this.db.transaction().execute(async (tx) => {
       for (const { alert, seq } of detected) {
         const before = await tx.selectFrom('alerts').select(['state', 'seq']).where('id', '=', alert.id).executeTakeFirst();
-        const detectors = this.toJson(alert.detectors);
+        const detectors = this.json.toJson(alert.detectors);
         await tx.insertInto('alerts').values({
           id: alert.id, employee: alert.employee, score: alert.score, severity: alert.severity, state: alert.state,
           detected_at: alert.detectedAt, first_event_at: alert.firstEventAt, updated_at: alert.updatedAt,
@@ -120,7 +119,7 @@ abstract class SqlAlertStore implements AlertStore {
         }
         await tx.insertInto('risk_scores').values({
           alert_id: alert.id, at: alert.updatedAt, employee: alert.employee, score: alert.score,
-          detectors: this.toJson(alert.detectors.map((d) => ({ name: d.name, score: d.score }))), seq,
+          detectors: this.json.toJson(alert.detectors.map((d) => ({ name: d.name, score: d.score }))), seq,
         }).onConflict((oc) => oc.columns(['alert_id', 'at']).doNothing()).execute();
       }
       await tx.insertInto('detection_positions').values({ name, next_seq: position, updated_at: storedAt })
@@ -166,7 +165,7 @@ abstract class SqlAlertStore implements AlertStore {
       at: r.at,
       score: Number(r.score),
       alert: r.alert_id,
-      detectors: this.fromJson<Array<{ name: string; score: number }>>(r.detectors),
+      detectors: this.json.fromJson<Array<{ name: string; score: number }>>(r.detectors),
       ...(r.seq !== null ? { seq: Number(r.seq) } : {}),
     }));
   }
@@ -217,7 +216,7 @@ abstract class SqlAlertStore implements AlertStore {
       detectedAt: r.detected_at,
       firstEventAt: r.first_event_at,
       updatedAt: r.updated_at,
-      detectors: this.fromJson<AlertDetector[]>(r.detectors),
+      detectors: this.json.fromJson<AlertDetector[]>(r.detectors),
       explanation: r.explanation,
       state: r.state as AlertState,
       ...(r.seq !== null ? { seq: Number(r.seq) } : {}),
@@ -225,26 +224,15 @@ abstract class SqlAlertStore implements AlertStore {
   }
 }
 
-/** SQLite: JSON kept as text. */
 export class SqliteAlertStore extends SqlAlertStore {
-  protected toJson(value: unknown): unknown {
-    return JSON.stringify(value);
-  }
-
-  protected fromJson<T>(value: unknown): T {
-    return JSON.parse(value as string) as T;
+  constructor(db: Kysely<Database>) {
+    super(db, SQLITE_JSON);
   }
 }
 
-/** PostgreSQL: JSON kept as jsonb, which the driver parses on the way out. */
 export class PostgresAlertStore extends SqlAlertStore {
-  protected toJson(value: unknown): unknown {
-    // pg sends a JS array as a PostgreSQL array; as text it is cast to jsonb.
-    return JSON.stringify(value);
-  }
-
-  protected fromJson<T>(value: unknown): T {
-    return value as T;
+  constructor(db: Kysely<Database>) {
+    super(db, POSTGRES_JSON);
   }
 }
 

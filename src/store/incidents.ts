@@ -8,6 +8,7 @@
  */
 import type { Kysely, Transaction } from 'kysely';
 import type { Database, IncidentsTable, IncidentTimelineTable } from './schema.ts';
+import { POSTGRES_JSON, SQLITE_JSON, type JsonColumns } from './json-columns.ts';
 
 export const INCIDENT_STATES = ['open', 'contained', 'assessing', 'notifying', 'closed'] as const;
 export type IncidentState = (typeof INCIDENT_STATES)[number];
@@ -79,12 +80,10 @@ export interface IncidentStore {
 }
 
 abstract class SqlIncidentStore implements IncidentStore {
-  constructor(protected readonly db: Kysely<Database>) {}
-
-  /** JSON as the dialect's column takes it. */
-  protected abstract toJson(value: unknown): unknown;
-  /** JSON as the dialect's column gives it back. */
-  protected abstract fromJson<T>(value: unknown): T;
+  constructor(
+    protected readonly db: Kysely<Database>,
+    private readonly json: JsonColumns,
+  ) {}
 
   async create(incident: Incident, first: NewTimelineEntry): Promise<boolean> {
     return this.db.transaction().execute(async (tx) => {
@@ -137,7 +136,7 @@ abstract class SqlIncidentStore implements IncidentStore {
     const rows = await this.db.selectFrom('incident_timeline').selectAll().where('incident_id', '=', id).orderBy('n').execute();
     return rows.map((r) => ({
       n: Number(r.n), at: r.at, actor: r.actor, kind: r.kind as TimelineKind,
-      detail: this.fromJson<TimelineEntry['detail']>(r.detail),
+      detail: this.json.fromJson<TimelineEntry['detail']>(r.detail),
       ...(r.seq !== null ? { seq: Number(r.seq) } : {}),
     }));
   }
@@ -150,14 +149,14 @@ abstract class SqlIncidentStore implements IncidentStore {
   }
 
   private entryRow(id: string, n: number, e: NewTimelineEntry): IncidentTimelineTable {
-    return { incident_id: id, n, at: e.at, actor: e.actor, kind: e.kind, detail: this.toJson(e.detail), seq: e.seq ?? null };
+    return { incident_id: id, n, at: e.at, actor: e.actor, kind: e.kind, detail: this.json.toJson(e.detail), seq: e.seq ?? null };
   }
 
   private toRow(i: Incident): IncidentsTable {
     return {
       id: i.id, kind: i.kind, title: i.title, state: i.state, subject: i.subject ?? null,
       window_from: i.from ?? null, window_to: i.to ?? null, alert_id: i.alert ?? null,
-      exposure: i.exposure ? this.toJson(i.exposure) : null,
+      exposure: i.exposure ? this.json.toJson(i.exposure) : null,
       opened_at: i.openedAt, opened_by: i.openedBy, updated_at: i.updatedAt,
     };
   }
@@ -169,29 +168,20 @@ abstract class SqlIncidentStore implements IncidentStore {
       ...(r.window_from !== null ? { from: r.window_from } : {}),
       ...(r.window_to !== null ? { to: r.window_to } : {}),
       ...(r.alert_id !== null ? { alert: r.alert_id } : {}),
-      ...(r.exposure !== null && r.exposure !== undefined ? { exposure: this.fromJson<Exposure>(r.exposure) } : {}),
+      ...(r.exposure !== null && r.exposure !== undefined ? { exposure: this.json.fromJson<Exposure>(r.exposure) } : {}),
       openedAt: r.opened_at, openedBy: r.opened_by, updatedAt: r.updated_at,
     };
   }
 }
 
 export class SqliteIncidentStore extends SqlIncidentStore {
-  protected toJson(value: unknown): unknown {
-    return JSON.stringify(value);
-  }
-
-  protected fromJson<T>(value: unknown): T {
-    return JSON.parse(value as string) as T;
+  constructor(db: Kysely<Database>) {
+    super(db, SQLITE_JSON);
   }
 }
 
 export class PostgresIncidentStore extends SqlIncidentStore {
-  // jsonb: the driver sends the text and hands back parsed values.
-  protected toJson(value: unknown): unknown {
-    return JSON.stringify(value);
-  }
-
-  protected fromJson<T>(value: unknown): T {
-    return value as T;
+  constructor(db: Kysely<Database>) {
+    super(db, POSTGRES_JSON);
   }
 }
