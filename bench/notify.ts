@@ -2,8 +2,8 @@
  * Customer notices. Rendering and queuing: 100k notices rendered (ICU catalogs, eight
  * languages) and written to a SQLite outbox, beside writing the same number of rows of fixed
  * content (the store's share). Delivery: an incident's notices sent from the outbox through the
- * whole path — lease, the broker's Cedar decision, ledger record and decryption of each
- * address, a pooled nodemailer transport, the sent mark — to a local smtp-server in another
+ * whole path — lease, the broker's Cedar decision and incident check, ledger record and
+ * decryption of each address, a pooled nodemailer transport, the sent mark — to a local smtp-server in another
  * process, beside the same pooled transport sending one fixed message as many times.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -23,6 +23,7 @@ import { mailOptionsOf, NoticeRenderer } from '../src/notify/render.ts';
 import { DEFAULT_RETRY, sendNotices } from '../src/notify/send.ts';
 import { loadPolicyEngine } from '../src/policy/index.ts';
 import { loadEntities } from '../src/respond/entities.ts';
+import { affectedCustomers } from '../src/respond/incidents.ts';
 import { Store } from '../src/store/store.ts';
 import { createVault } from '../src/vault/index.ts';
 import { childEnv } from './child.ts';
@@ -115,12 +116,21 @@ async function delivery(ctx: BenchContext) {
     }
     const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: DOMAIN });
     const entities = loadEntities(config.entitiesFile);
-    const addresses = new NoticeAddresses({ store, vault, policy: loadPolicyEngine(), recorder: writer.recorder, now });
+    const addresses = new NoticeAddresses({
+      store, vault, policy: loadPolicyEngine(), recorder: writer.recorder, now,
+      affectedBy: async (i) => (await affectedCustomers(store, i)).map((c) => c.customer),
+    });
     const pool = () => nodemailer.createTransport({ host: '127.0.0.1', port: sink.port, pool: true, maxConnections: CONNECTIONS, maxMessages: Infinity });
     const fixed = mailOptionsOf(renderer.render(incident('FIXED'), [...affected(1)][0]!, recipient(0), entities.entityFor(recipient(0)).entity), 'person0@mail.example', now());
     const runs: RunPair[] = [];
     for (let run = 0; run < RUNS; run++) {
       const id = `D${run}`;
+      // Addresses are opened only for the customers of an incident in the store that is notifying.
+      const at = now().toISOString();
+      await store.incidents.create(
+        { id, kind: 'exposure', title: 'bench', state: 'notifying', exposure: { customers: [...affected(n)].map((a) => a.customer), fields: ['email'] }, openedAt: at, openedBy: 'dpo-1', updatedAt: at },
+        { at, actor: 'dpo-1', kind: 'opened', detail: {} },
+      );
       await queueNotices(incident(id), affected(n), {
         outbox: store.noticeOutbox, renderer, profileOf: async (cid) => recipient(Number(cid.slice(1))), entityFor: (r) => entities.entityFor(r).entity, now: Date.now,
       });

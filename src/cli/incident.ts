@@ -30,8 +30,8 @@ function serviceFor(store: Store, config: CustosConfig, acts: ActLog): IncidentS
   });
 }
 
-function withIncidents<T>(opts: Flags, work: (service: IncidentService, store: Store, deps: ActLogDeps) => Promise<T>): Promise<T> {
-  return withStore(opts, (store, config) => withActLog(store, config, (acts, deps) => work(serviceFor(store, config, acts), store, deps)));
+export function withIncidents<T>(opts: Flags, work: (service: IncidentService, store: Store, deps: ActLogDeps, config: CustosConfig) => Promise<T>): Promise<T> {
+  return withStore(opts, (store, config) => withActLog(store, config, (acts, deps) => work(serviceFor(store, config, acts), store, deps, config)));
 }
 
 /** Customer ids, one per line (blank lines skipped), for an accidental exposure. */

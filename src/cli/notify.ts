@@ -11,17 +11,16 @@ import { vaultForStore } from '../broker/key-ring-binding.ts';
 import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
 import { NoticeCatalogs } from '../notify/catalog.ts';
-import { NOTICE_ACTIONS, noticeIncidentOf, parseAuthority, readNoticeInput, RECIPIENT_KINDS, type NoticeAction, type NoticeInput, type NoticeRecipient, type RecipientKind } from '../notify/notice.ts';
-import { affectedCustomers, IncidentService } from '../respond/incidents.ts';
-import type { CustosConfig } from '../config.ts';
+import { IncidentNotices } from '../notify/incident-notices.ts';
+import { NOTICE_ACTIONS, parseAuthority, RECIPIENT_KINDS, type NoticeAction, type RecipientKind } from '../notify/notice.ts';
+import { affectedCustomers } from '../respond/incidents.ts';
 import { loadEntities } from '../respond/entities.ts';
-import { queuedNotice, queueNotices, requireAffected, type ProfileLookup } from '../notify/queue.ts';
 import { composeNotice, NoticeRenderer } from '../notify/render.ts';
 import { DEFAULT_RETRY, sendNotices, type SendProgress } from '../notify/send.ts';
 import { NOTICE_STATES } from '../store/notice-outbox.ts';
-import type { Store } from '../store/store.ts';
 import { openVault } from '../vault/index.ts';
-import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
+import { withIncidents } from './incident.ts';
+import { actorOf, asOption, CLI_CONTEXT, type AsFlag } from './operator.ts';
 import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
 
 const DEFAULT_DOMAIN = 'notices.custos.invalid';
@@ -39,13 +38,6 @@ function domainOf(flags: DomainFlag): string {
     throw new InvalidInputError(`--domain: "${domain}" is not a domain name`, { field: 'domain' });
   }
   return domain;
-}
-
-function profileLookup(store: Store): ProfileLookup {
-  return async (id) => {
-    const c = await store.customers.get(id);
-    return c ? { id: c.id, country: c.country, region: c.region, locale: c.locale, fields: c.fields, canary: c.canary } : undefined;
-  };
 }
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max: number): number {
@@ -89,85 +81,54 @@ function progressPrinter(total: number): { update(p: SendProgress): void; note(l
   };
 }
 
+/** The incident's notices service over the command's store, its acts recorded through the CLI's ledger writer. */
+function withNotices<T>(opts: StoreFlags & AsFlag, work: (notices: IncidentNotices, ctx: Parameters<Parameters<typeof withIncidents>[1]>) => Promise<T>): Promise<T> {
+  return withIncidents(opts, (service, store, deps, config) => work(
+    new IncidentNotices({ store, incidents: service, entities: loadEntities(config.entitiesFile), now: deps.now }),
+    [service, store, deps, config],
+  ));
+}
+
 export function registerNotify(program: Command): void {
-  const notify = program.command('notify').description('notices to affected customers: queue, render, send through SMTP, status');
+  const notify = program.command('notify').description('notices to the customers of an incident in the store: queue, render, send through SMTP, status');
 
   asOption(storeOptions(
     notify
       .command('queue')
-      .description('render every affected customer\'s notice and queue it in the outbox (a customer already queued for the incident is left as is)')
-      .option('--incident <id>', 'an incident in the store: its affected customers (blast radius, or the exposure given); recorded as a view of it')
-      .option('--input <file>', 'or a notices input file: {"incident":{…},"customers":[…]} (README "Notify customers")')
-      .addOption(new Option('--recipient <kind>', 'with --incident: who received the data').choices([...RECIPIENT_KINDS]).default('unknown'))
-      .option('--action <name...>', `with --incident: what was done (${NOTICE_ACTIONS.join(', ')}); default: access-revoked if the subject was contained`)
-      .option('--authority <name...>', 'with --incident: an authority informed, "JURISDICTION:Name" or "Name" (repeatable)')
-      .option('--reference <text>', 'with --incident: the reference customers quote (default: the incident id)')
+      .description('render a notice for each of the incident\'s affected customers and queue it in the outbox (the incident must be assessing or notifying; a customer already queued is left as is). Recorded')
+      .requiredOption('--incident <id>', 'an incident in the store: its affected customers (blast radius, or the exposure given)')
+      .addOption(new Option('--recipient <kind>', 'who received the data').choices([...RECIPIENT_KINDS]).default('unknown'))
+      .option('--action <name...>', `what was done (${NOTICE_ACTIONS.join(', ')}); default: access-revoked if the subject was contained`)
+      .option('--authority <name...>', 'an authority informed, "JURISDICTION:Name" or "Name" (repeatable)')
+      .option('--reference <text>', 'the reference customers quote (default: the incident id)')
       .addOption(new Option('--domain <domain>', 'domain of Message-IDs and the From address (env CUSTOS_NOTICE_DOMAIN)')),
-  )).action(async (opts: StoreFlags & AsFlag & DomainFlag & { incident?: string; input?: string; recipient: RecipientKind; action?: string[]; authority?: string[]; reference?: string }) => {
-    if ((opts.incident === undefined) === (opts.input === undefined)) throw new InvalidInputError('give --incident ID (from the store) or --input FILE', { field: 'incident' });
+  )).action(async (opts: StoreFlags & AsFlag & DomainFlag & { incident: string; recipient: RecipientKind; action?: string[]; authority?: string[]; reference?: string }) => {
     const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
-    const queue = (store: Store, config: CustosConfig, input: NoticeInput) => {
-      const entities = loadEntities(config.entitiesFile);
-      return queueNotices(input.incident, input.customers, {
-        outbox: store.noticeOutbox,
-        renderer,
-        profileOf: profileLookup(store),
-        entityFor: (r: NoticeRecipient) => entities.entityFor(r).entity,
-        now: () => Date.now(),
-      });
+    const facts = {
+      recipient: opts.recipient,
+      ...(opts.action ? { actions: opts.action.map((a) => noticeAction(a)) } : {}),
+      authorities: (opts.authority ?? []).map(parseAuthority),
+      ...(opts.reference ? { reference: opts.reference } : {}),
     };
-    const { id, result } = opts.input !== undefined
-      ? await (async () => {
-        const input = await readNoticeInput(opts.input!);
-        return { id: input.incident.id, result: await withStore(opts, (store, config) => queue(store, config, input)) };
-      })()
-      : await withStore(opts, (store, config) => withActLog(store, config, async (acts) => {
-        const service = new IncidentService({ store, acts, now: () => new Date() });
-        const view = await service.show(actorOf(opts), checkId(opts.incident!, 'incident'), CLI_CONTEXT);
-        const facts = {
-          recipient: opts.recipient,
-          ...(opts.action ? { actions: opts.action.map((a) => noticeAction(a)) } : {}),
-          authorities: (opts.authority ?? []).map(parseAuthority),
-          ...(opts.reference ? { reference: opts.reference } : {}),
-        };
-        const customers = (await affectedCustomers(store, view)).map(({ customer, fields, first, last }) => ({ customer, fields, first, last }));
-        return { id: view.id, result: await queue(store, config, { incident: noticeIncidentOf(view, view.timeline, facts), customers }) };
-      }));
-    print({ incident: id, ...result });
+    const result = await withNotices(opts, (notices) => notices.queue(actorOf(opts), checkId(opts.incident, 'incident'), facts, renderer, CLI_CONTEXT));
+    print(result);
   });
 
-  storeOptions(
+  asOption(storeOptions(
     notify
       .command('render')
-      .description('print one customer\'s notice as the full RFC 5322 message (the recipient address stays in the vault: To is undisclosed-recipients)')
-      .requiredOption('--incident <id>', 'incident id')
-      .requiredOption('--customer <id>', 'customer id')
-      .option('--input <file>', 'render from this notices input instead of the outbox')
-      .addOption(new Option('--domain <domain>', 'with --input: domain of Message-IDs and the default From address (env CUSTOS_NOTICE_DOMAIN)')),
-  ).action(async (opts: StoreFlags & DomainFlag & { incident: string; customer: string; input?: string }) => {
-    const incident = checkId(opts.incident, 'incident');
-    const customer = checkId(opts.customer, 'customer');
-    const notice = await withStore(opts, async (store, config) => {
-      if (!opts.input) {
-        const queued = await queuedNotice(store.noticeOutbox, incident, customer);
-        if (!queued) throw new NotFoundError(`no notice queued for customer "${customer}" in incident "${incident}" (custos notify queue first, or give --input)`);
-        return queued;
-      }
-      const input = await readNoticeInput(opts.input);
-      if (input.incident.id !== incident) throw new InvalidInputError(`${opts.input}: holds incident "${input.incident.id}", not "${incident}"`, { file: opts.input, field: 'incident.id' });
-      const affected = requireAffected(input.customers, customer, opts.input);
-      const profile = await profileLookup(store)(customer);
-      if (!profile) throw new NotFoundError(`no customer "${customer}"`);
-      const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
-      return renderer.render(input.incident, affected, profile, loadEntities(config.entitiesFile).entityFor(profile).entity);
-    });
+      .description('print one customer\'s queued notice as the full RFC 5322 message (the recipient address stays in the vault: To is undisclosed-recipients). Recorded')
+      .requiredOption('--incident <id>', 'incident id (assessing or notifying)')
+      .requiredOption('--customer <id>', 'customer id (one the incident affected)'),
+  )).action(async (opts: StoreFlags & AsFlag & { incident: string; customer: string }) => {
+    const notice = await withNotices(opts, (notices) => notices.preview(actorOf(opts), checkId(opts.incident, 'incident'), checkId(opts.customer, 'customer'), CLI_CONTEXT));
     process.stdout.write(await composeNotice(notice, undefined, new Date()));
   });
 
   asOption(storeOptions(
     notify
       .command('send')
-      .description('send the incident\'s queued notices through SMTP (pooled), exactly once per customer; retries failures with backoff; progress on stderr')
+      .description('send the incident\'s queued notices through SMTP (pooled), exactly once per customer; moves an assessing incident to notifying; retries failures with backoff; progress on stderr')
       .requiredOption('--incident <id>', 'incident id')
       .addOption(new Option('--smtp <url>', `SMTP server, smtp://[user:pass@]host:port (env CUSTOS_SMTP_URL; default ${DEFAULT_SMTP})`))
       .option('--rate <n>', 'at most this many messages a second')
@@ -189,12 +150,17 @@ export function registerNotify(program: Command): void {
     const smtp = opts.smtp ?? process.env.CUSTOS_SMTP_URL ?? DEFAULT_SMTP;
     if (!/^smtps?:\/\//.test(smtp)) throw new ConfigError(`--smtp: expected smtp://host:port or smtps://host:port`);
     const actor = actorOf(opts);
-    const summary = await withStore(opts, (store, config) => withActLog(store, config, async (_acts, deps) => {
+    const summary = await withNotices(opts, async (notices, [, store, deps, config]) => {
       const counts = await store.noticeOutbox.counts(incident);
       const total = NOTICE_STATES.reduce((n, state) => n + counts[state].total, 0);
+      // Decided and recorded first: an incident not in the store, or not at the point of telling customers, sends nothing.
+      const { seq } = await notices.startSending(actor, incident, CLI_CONTEXT);
       if (total === 0) throw new NotFoundError(`no notices queued for incident "${incident}" (custos notify queue first)`);
       const vault = await vaultForStore(store, { keyDir: config.keyDir, found: openVault({ dir: config.keyDir }), now: deps.now, createIfEmpty: false });
-      const addresses = new NoticeAddresses({ store, vault, policy: deps.policy, recorder: deps.recorder, now: deps.now });
+      const addresses = new NoticeAddresses({
+        store, vault, policy: deps.policy, recorder: deps.recorder, now: deps.now,
+        affectedBy: async (i) => (await affectedCustomers(store, i)).map((c) => c.customer),
+      });
       const transport = nodemailer.createTransport({
         url: smtp,
         pool: true,
@@ -210,7 +176,7 @@ export function registerNotify(program: Command): void {
       process.once('SIGINT', onSignal).once('SIGTERM', onSignal);
       const printer = progressPrinter(counts.queued.total + counts.failed.pending + counts.bounced.pending + counts.sending.total);
       try {
-        return await sendNotices(incident, {
+        const result = await sendNotices(incident, {
           outbox: store.noticeOutbox,
           transport,
           addressFor: (inc, customer) => addresses.addressFor(actor, inc, customer, CLI_CONTEXT),
@@ -229,26 +195,28 @@ export function registerNotify(program: Command): void {
             printer.note(`notify: waiting ${Math.ceil((until - Date.now()) / 1000)} s (${retrying} to retry, ${leased} held by another sender until its lease ends)`);
           },
         });
+        await notices.recordSent(actor, incident, seq, result);
+        return result;
       } finally {
         printer.done();
         process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
         transport.close();
       }
-    }));
+    });
     print({ incident, sent: summary.sent, failed: summary.failed, bounced: summary.bounced, unreachable: summary.unreachable, seconds: summary.elapsedMs / 1000, outbox: summary.outbox });
   });
 
-  storeOptions(
+  asOption(storeOptions(
     notify
       .command('status')
-      .description('where the incident\'s notices stand: counts by state, and with --list each customer\'s state, attempts and last error')
+      .description('where the incident\'s notices stand: counts by state and the failures with their last error; with --list each customer\'s state, attempts and last error. Recorded')
       .requiredOption('--incident <id>', 'incident id')
       .option('--list', 'every notice, one JSON line each'),
-  ).action(async (opts: StoreFlags & { incident: string; list?: boolean }) => {
+  )).action(async (opts: StoreFlags & AsFlag & { incident: string; list?: boolean }) => {
     const incident = checkId(opts.incident, 'incident');
-    await withStore(opts, async (store) => {
-      const counts = await store.noticeOutbox.counts(incident);
-      if (!opts.list) return print({ incident, ...counts });
+    await withNotices(opts, async (notices, [, store]) => {
+      const status = await notices.status(actorOf(opts), incident, { limit: 100 }, CLI_CONTEXT);
+      if (!opts.list) return print(status);
       for (let after: string | undefined; ; ) {
         const page = await store.noticeOutbox.list(incident, { ...(after !== undefined ? { after } : {}), limit: 1000 });
         for (const e of page) process.stdout.write(`${JSON.stringify(e)}\n`);

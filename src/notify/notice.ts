@@ -1,11 +1,9 @@
 /**
  * What a customer notice says, as data: the incident's facts (the same for everyone) and, per
- * customer, what of theirs was disclosed and when. The respond module builds these from an
- * incident's blast radius; `custos notify queue --input FILE` reads them from a file.
+ * customer, what of theirs was disclosed and when, built from an incident in the store and its
+ * blast radius (incident-notices.ts).
  */
-import { readFile } from 'node:fs/promises';
 import { InvalidInputError } from '../errors.ts';
-import { checkId, checkTime } from '../model.ts';
 import type { Incident, TimelineEntry } from '../store/incidents.ts';
 
 /** Who received the data (as the obligations input names it). */
@@ -56,99 +54,6 @@ export interface NoticeRecipient {
   locale: string | null;
   /** Names of the PII fields held for them, to say which were not disclosed. */
   fields: string[];
-}
-
-/** A notices input file: the incident and every affected customer. */
-export interface NoticeInput {
-  incident: NoticeIncident;
-  customers: AffectedCustomer[];
-}
-
-type Obj = Record<string, unknown>;
-
-function bad(file: string, field: string, message: string): never {
-  throw new InvalidInputError(`${file}: field "${field}": ${message}`, { file, field });
-}
-
-function obj(v: unknown, file: string, field: string): Obj {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) bad(file, field, 'must be an object');
-  return v as Obj;
-}
-
-function str(o: Obj, key: string, file: string, path: string): string {
-  const v = o[key];
-  if (typeof v !== 'string' || v.trim() === '') bad(file, `${path}${key}`, 'must be a non-empty string');
-  return v;
-}
-
-function list(o: Obj, key: string, file: string, path: string): unknown[] {
-  const v = o[key] ?? [];
-  if (!Array.isArray(v)) bad(file, `${path}${key}`, 'must be an array');
-  return v;
-}
-
-function oneOf<T extends string>(v: string, allowed: readonly T[], file: string, field: string): T {
-  if (!(allowed as readonly string[]).includes(v)) bad(file, field, `must be one of ${allowed.join(', ')}`);
-  return v as T;
-}
-
-const FIELD_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
-
-/** Checks a notices input (parsed JSON); errors name the file and the field path. */
-export function parseNoticeInput(raw: unknown, file: string): NoticeInput {
-  const root = obj(raw, file, '(root)');
-  const i = obj(root.incident, file, 'incident');
-  const incident: NoticeIncident = {
-    id: checkIdIn(str(i, 'id', file, 'incident.'), file, 'incident.id'),
-    kind: str(i, 'kind', file, 'incident.'),
-    recipient: oneOf(str(i, 'recipient', file, 'incident.'), RECIPIENT_KINDS, file, 'incident.recipient'),
-    actions: list(i, 'actions', file, 'incident.').map((a, n) => oneOf(String(a), NOTICE_ACTIONS, file, `incident.actions[${n}]`)),
-    authorities: list(i, 'authorities', file, 'incident.').map((a, n) => {
-      const o = obj(a, file, `incident.authorities[${n}]`);
-      const jurisdiction = o.jurisdiction === undefined ? undefined : str(o, 'jurisdiction', file, `incident.authorities[${n}].`).toUpperCase();
-      return { name: str(o, 'name', file, `incident.authorities[${n}].`), ...(jurisdiction ? { jurisdiction } : {}) };
-    }),
-    reference: str(i, 'reference', file, 'incident.'),
-  };
-  const customers = list(root, 'customers', file, '').map((c, n) => parseAffected(obj(c, file, `customers[${n}]`), file, `customers[${n}].`));
-  const seen = new Set<string>();
-  customers.forEach((c, n) => {
-    if (seen.has(c.customer)) bad(file, `customers[${n}].customer`, `customer "${c.customer}" is listed twice`);
-    seen.add(c.customer);
-  });
-  return { incident, customers };
-}
-
-function parseAffected(o: Obj, file: string, at: string): AffectedCustomer {
-  const fields = list(o, 'fields', file, at).map((f, n) => {
-    if (typeof f !== 'string' || !FIELD_RE.test(f)) bad(file, `${at}fields[${n}]`, 'is not a field name');
-    return f;
-  });
-  if (fields.length === 0) bad(file, `${at}fields`, 'must name at least one disclosed field');
-  const first = checkTime(str(o, 'first', file, at), `${at}first`, { file });
-  const last = checkTime(str(o, 'last', file, at), `${at}last`, { file });
-  if (last < first) bad(file, `${at}last`, 'is before first');
-  return { customer: checkIdIn(str(o, 'customer', file, at), file, `${at}customer`), fields: [...new Set(fields)], first, last };
-}
-
-function checkIdIn(v: string, file: string, field: string): string {
-  return checkId(v, field, { file });
-}
-
-export async function readNoticeInput(file: string): Promise<NoticeInput> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (err) {
-    throw new InvalidInputError(`${file}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { file });
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    throw new InvalidInputError(`${file}: not JSON: ${(err as Error).message}`, { file });
-  }
-  return parseNoticeInput(raw, file);
 }
 
 /** What an incident in the store does not say and a notice must: given by whoever queues it. */

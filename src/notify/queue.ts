@@ -3,7 +3,6 @@
  * sent, so retries and restarts send the very same words, and the outbox keeps what each
  * customer was told. Queuing twice adds nobody twice.
  */
-import { InvalidInputError } from '../errors.ts';
 import type { NoticeOutbox, QueuedNotice } from '../store/notice-outbox.ts';
 import type { LegalEntity } from '../respond/entities.ts';
 import type { AffectedCustomer, NoticeIncident, NoticeRecipient } from './notice.ts';
@@ -91,10 +90,4 @@ export async function queueNotices(incident: NoticeIncident, customers: Iterable
 export async function queuedNotice(outbox: NoticeOutbox, incident: string, customer: string): Promise<RenderedNotice | undefined> {
   const row = await outbox.get(incident, customer);
   return row ? unpackNotice(row.content, { incident, customer, messageId: row.messageId }) : undefined;
-}
-
-export function requireAffected(customers: AffectedCustomer[], id: string, file: string): AffectedCustomer {
-  const found = customers.find((c) => c.customer === id);
-  if (!found) throw new InvalidInputError(`${file}: customer "${id}" is not among the affected customers`, { file, field: 'customers' });
-  return found;
 }

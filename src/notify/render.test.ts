@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigError, InvalidInputError } from '../errors.ts';
 import { DEFAULT_CATALOG_DIR, NoticeCatalogs } from './catalog.ts';
 import type { LegalEntity } from '../respond/entities.ts';
-import { parseNoticeInput, type NoticeIncident, type NoticeRecipient } from './notice.ts';
+import type { NoticeIncident, NoticeRecipient } from './notice.ts';
 import { composeNotice, noticeHtml, noticeMessageId, NoticeRenderer, noticeText } from './render.ts';
 import { demoCustomer, DEMO_CUSTOMERS } from '../simulate/demo-org.ts';
 
@@ -141,44 +141,15 @@ describe('a rendered notice', () => {
   });
 });
 
-describe('a notices input file', () => {
-  const good = {
-    incident: { id: 'INC-1', kind: 'insider-disclosure', recipient: 'third-party', actions: ['law-enforcement'], authorities: [{ name: 'CNIL', jurisdiction: 'fr' }], reference: 'R-1' },
-    customers: [{ customer: 'c-1', fields: ['email'], first: '2026-03-01T10:00:00+01:00', last: '2026-03-01T12:00:00Z' }],
-  };
-
-  it('is parsed into typed values, times in UTC', () => {
-    const input = parseNoticeInput(good, 'n.json');
-    expect(input.customers[0]!.first).toBe('2026-03-01T09:00:00.000Z');
-    expect(input.incident.authorities[0]!.jurisdiction).toBe('FR');
-  });
-
-  it('is refused with the file and the field named', () => {
-    const bad = (mutate: (o: typeof good) => void) => {
-      const o = structuredClone(good);
-      mutate(o);
-      return () => parseNoticeInput(o, 'n.json');
-    };
-    expect(bad((o) => void (o.incident.recipient = 'seller'))).toThrow(/n\.json: field "incident\.recipient": must be one of third-party, public, unknown/);
-    expect(bad((o) => void (o.incident.actions = ['apologised']))).toThrow(/incident\.actions\[0\]/);
-    expect(bad((o) => void (o.customers[0]!.first = 'yesterday'))).toThrow(/customers\[0\]\.first/);
-    expect(bad((o) => void (o.customers[0]!.fields = []))).toThrow(/customers\[0\]\.fields/);
-    expect(bad((o) => void o.customers.push(o.customers[0]!))).toThrow(/listed twice/);
-    expect(bad((o) => void (o.customers = 'all' as never))).toThrow(InvalidInputError);
-  });
-});
-
-describe("the README's notices.json", () => {
-  it('parses, and names customers of the demo organisation, so the README\'s commands work on `npm start`\'s data', () => {
+describe("the README's notify commands", () => {
+  it('name customers of the demo organisation, so they work on `npm start`\'s data', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    const block = /## Notify customers[\s\S]*?```json\n([\s\S]*?)```/.exec(readme);
-    expect(block, 'README has a notices.json example').not.toBeNull();
-    const input = parseNoticeInput(JSON.parse(block![1]!), 'README.md');
     const isDemo = (id: string) => {
       const n = Number(/^cus-(\d+)$/.exec(id)?.[1] ?? NaN);
       return n < DEMO_CUSTOMERS && demoCustomer(n).id === id;
     };
-    for (const c of input.customers) expect(isDemo(c.customer), c.customer).toBe(true);
-    for (const m of readme.matchAll(/custos notify render [^\n]*--customer (\S+)/g)) expect(isDemo(m[1]!), m[1]).toBe(true);
+    const named = [...readme.matchAll(/custos notify render [^\n]*--customer (\S+)/g)].map((m) => m[1]!);
+    expect(named.length).toBeGreaterThan(0);
+    for (const id of named) expect(isDemo(id), id).toBe(true);
   });
 });

@@ -109,8 +109,15 @@ export type TriageOperation = (typeof TRIAGE_OPERATIONS)[number];
 /** An alert as the resource of triage: its subject (the employee id), severity and state. */
 export type AlertResource = { type: 'Alert'; alert: AlertFacts };
 
+/**
+ * The notices of an incident (`custos notify`, /v1/incidents/:id/notices): queue them, send
+ * them, see the outbox, preview one. By default privacy officers' alone (respond.cedar).
+ */
+export const NOTICE_OPERATIONS = ['queue_notices', 'send_notices', 'notice_status', 'render_notice'] as const;
+export type NoticeOperation = (typeof NOTICE_OPERATIONS)[number];
+
 /** What `respond` does to an incident (context.operation). */
-export const INCIDENT_OPERATIONS = ['open', 'view', 'transition', 'contain', 'export', 'note'] as const;
+export const INCIDENT_OPERATIONS = ['open', 'view', 'transition', 'contain', 'export', 'note', ...NOTICE_OPERATIONS] as const;
 export type IncidentOperation = (typeof INCIDENT_OPERATIONS)[number];
 
 /** The keys an operator rotates: Key::"kek" and Key::"signing". */

@@ -7,6 +7,8 @@ export {
   type DecideRequest,
   INCIDENT_OPERATIONS,
   type IncidentOperation,
+  NOTICE_OPERATIONS,
+  type NoticeOperation,
   type DecisionCacheStats,
   type KeyName,
   type LoadOptions,

@@ -14,7 +14,7 @@ import type { Actor } from '../broker/acts.ts';
 import type { RequestContext } from '../broker/decision-log.ts';
 import { ConflictError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId, checkTime, type RecordedEvent } from '../model.ts';
-import type { IncidentOperation } from '../policy/index.ts';
+import type { IncidentOperation, NoticeOperation } from '../policy/index.ts';
 import type { Exposure, Incident, IncidentFilter, IncidentState, NewTimelineEntry, TimelineEntry } from '../store/incidents.ts';
 import type { Store } from '../store/store.ts';
 import { blastRadius, exposureRadius, type BlastRadius, type CustomerExposure } from './blast-radius.ts';
@@ -30,6 +30,13 @@ export const NEXT_STATES: Readonly<Record<IncidentState, readonly IncidentState[
   assessing: ['notifying', 'closed'],
   notifying: ['closed'],
   closed: [],
+};
+
+const NOTICE_VERBS: Record<NoticeOperation, string> = {
+  queue_notices: 'queued',
+  send_notices: 'sent',
+  notice_status: 'seen',
+  render_notice: 'previewed',
 };
 
 /** What opens an incident: a subject employee, or what an accident exposed. */
@@ -153,6 +160,50 @@ export class IncidentService {
     return { incident: (await this.deps.store.incidents.get(id))!, notified: Promise.resolve(undefined) };
   }
 
+  /**
+   * Decide and record an act on an incident's notices (NOTICE_OPERATIONS). Refused, and recorded
+   * as a denial, when `id` names no incident (not_found) or one whose state is not in `states`
+   * (conflict), or when `check` refuses the incident found: notices exist only for an incident
+   * in the store, at the point of its lifecycle where customers are told.
+   */
+  async noticesAct(
+    actor: Actor,
+    id: string,
+    operation: NoticeOperation,
+    states: readonly IncidentState[],
+    details: Record<string, string | number | boolean>,
+    ctx: RequestContext,
+    check?: (incident: Incident) => Promise<NotFoundError | ConflictError | undefined>,
+  ): Promise<{ incident: Incident; seq: number }> {
+    checkId(id, 'id');
+    const incident = await this.deps.store.incidents.get(id);
+    const refusal = !incident
+      ? new NotFoundError(`no incident "${id}"`)
+      : !states.includes(incident.state)
+        ? new ConflictError(`incident "${id}" is ${incident.state}; its notices may be ${NOTICE_VERBS[operation]} when it is ${states.join(' or ')}`)
+        : await check?.(incident);
+    const recorded = await this.authorize(actor, id, operation, incident?.subject, operation === 'notice_status' || operation === 'render_notice' ? 'read' : 'update', { ...details, ...(incident ? { state: incident.state } : {}) }, ctx, undefined, refusal);
+    return { incident: incident!, seq: recorded.seq };
+  }
+
+  /**
+   * Notices are going out: an incident being assessed moves on to notifying (the timeline entry
+   * names the decision `seq` that allowed the sending); one notifying already stays.
+   */
+  async startNotifying(actor: Actor, incident: Incident, seq: number): Promise<Incident> {
+    if (incident.state === 'notifying') return incident;
+    const entry: NewTimelineEntry = { at: this.deps.now().toISOString(), actor: actor.id, kind: 'transition', detail: { from: incident.state, to: 'notifying', note: 'notices are being sent' }, seq };
+    if (!(await this.deps.store.incidents.transition(incident.id, incident.state, 'notifying', entry))) {
+      throw new ConflictError(`incident "${incident.id}" moved meanwhile; look again`);
+    }
+    return (await this.deps.store.incidents.get(incident.id))!;
+  }
+
+  /** What a notices act did (how many queued, sent, bounced), on the incident's timeline beside its decision. */
+  async recordNotices(actor: Actor, id: string, kind: 'notices_queued' | 'notices_sent' | 'notices_bounced', detail: TimelineEntry['detail'], seq: number): Promise<void> {
+    await this.deps.store.incidents.append(id, { at: this.deps.now().toISOString(), actor: actor.id, kind, detail, seq });
+  }
+
   /** Record an act of the response on the timeline (an export, a note). */
   async note(actor: Actor, id: string, kind: 'note' | 'export', detail: NewTimelineEntry['detail'], ctx: RequestContext): Promise<Incident> {
     const incident = await this.found(actor, id, kind === 'note' ? 'note' : 'export', kind === 'note' ? 'update' : 'export', detail, ctx);
@@ -220,7 +271,7 @@ export class IncidentService {
     /** What the act is on when it is not the incident itself (containment: the employee). */
     target?: { type: 'employee'; id: string },
     /** Thrown, recorded as a denial, if Cedar allows the act (a responder may learn it). */
-    refusal?: NotFoundError,
+    refusal?: NotFoundError | ConflictError,
   ): Promise<RecordedEvent> {
     return this.deps.acts.authorize(actor, {
       request: { action: 'respond', operation, resource: { type: 'Incident', id }, ...(subject !== undefined ? { subject } : {}) },

@@ -17,7 +17,7 @@ export type IncidentState = (typeof INCIDENT_STATES)[number];
 export const INCIDENT_KINDS = ['insider', 'exposure'] as const;
 export type IncidentKind = (typeof INCIDENT_KINDS)[number];
 
-export const TIMELINE_KINDS = ['opened', 'transition', 'containment', 'webhook_attempt', 'webhook_outcome', 'note', 'export'] as const;
+export const TIMELINE_KINDS = ['opened', 'transition', 'containment', 'webhook_attempt', 'webhook_outcome', 'note', 'export', 'notices_queued', 'notices_sent', 'notices_bounced'] as const;
 export type TimelineKind = (typeof TIMELINE_KINDS)[number];
 
 /**

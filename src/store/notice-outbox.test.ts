@@ -56,6 +56,10 @@ for (const target of storeTargets()) {
       const outbox = store.noticeOutbox;
       expect(await outbox.markFailed('I1', 'b', 'two', 'bounced', '550: no such user', 40_000, 16_000)).toBe(true);
       expect(await outbox.get('I1', 'b')).toMatchObject({ state: 'bounced', lastError: '550: no such user', dueMs: 40_000, attempts: 2 });
+      // The failures alone, a page at a time (what the notices status shows).
+      expect((await outbox.list('I1', { limit: 10, states: ['failed', 'bounced'] })).map((e) => [e.customer, e.state])).toEqual([['b', 'bounced']]);
+      expect(await outbox.list('I1', { after: 'b', limit: 10, states: ['failed', 'bounced'] })).toEqual([]);
+      expect((await outbox.list('I1', { limit: 10, states: ['sent'] })).map((e) => e.customer)).toEqual(['a', 'c']);
       expect(await outbox.claim('I1', 'two', 5, 39_999, 1000)).toEqual([]);
       const again = await outbox.claim('I1', 'two', 5, 40_000, 1000);
       expect(again.map((r) => [r.customer, r.attempts])).toEqual([['b', 3]]);

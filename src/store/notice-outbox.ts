@@ -46,6 +46,12 @@ export interface OutboxEntry {
   sentAt: string | null;
 }
 
+export interface ListOptions {
+  after?: string;
+  limit: number;
+  states?: readonly NoticeState[];
+}
+
 /** Per state: how many rows, and how many of them will still be tried (due_ms set). */
 export type OutboxCounts = Record<NoticeState, { total: number; pending: number }> & {
   /** The earliest time a row may next be taken, if any will be. */
@@ -72,8 +78,8 @@ export interface NoticeOutbox {
   release(incident: string, customer: string, owner: string, nowMs: number): Promise<boolean>;
   counts(incident: string): Promise<OutboxCounts>;
   get(incident: string, customer: string): Promise<(OutboxEntry & { content: Uint8Array }) | undefined>;
-  /** A page of the incident's rows by customer id. */
-  list(incident: string, opts: { after?: string; limit: number }): Promise<OutboxEntry[]>;
+  /** A page of the incident's rows by customer id; with `states`, only rows in one of them. */
+  list(incident: string, opts: ListOptions): Promise<OutboxEntry[]>;
   close(): Promise<void>;
 }
 
@@ -177,6 +183,7 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
       counts: db.prepare(`SELECT state, count(*) AS total, count(due_ms) AS pending, min(due_ms) AS next_due FROM notice_outbox WHERE incident = ? GROUP BY state`),
       get: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')}, content FROM notice_outbox WHERE incident = ? AND customer = ?`),
       list: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')} FROM notice_outbox WHERE incident = ? AND customer > ? ORDER BY customer LIMIT ?`),
+      listIn: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')} FROM notice_outbox WHERE incident = ? AND customer > ? AND state IN (SELECT value FROM json_each(?)) ORDER BY customer LIMIT ?`),
     };
   }
 
@@ -221,8 +228,11 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
     this.statements = undefined;
   }
 
-  async list(incident: string, opts: { after?: string; limit: number }): Promise<OutboxEntry[]> {
-    return (this.s.list.all(incident, opts.after ?? '', opts.limit) as NoticeOutboxTable[]).map(entryOf);
+  async list(incident: string, opts: ListOptions): Promise<OutboxEntry[]> {
+    const rows = opts.states
+      ? this.s.listIn.all(incident, opts.after ?? '', JSON.stringify(opts.states), opts.limit)
+      : this.s.list.all(incident, opts.after ?? '', opts.limit);
+    return (rows as NoticeOutboxTable[]).map(entryOf);
   }
 }
 
@@ -310,15 +320,14 @@ export class PostgresNoticeOutbox implements NoticeOutbox {
     return r ? { ...entryOf(r), content: r.content } : undefined;
   }
 
-  async list(incident: string, opts: { after?: string; limit: number }): Promise<OutboxEntry[]> {
-    const rows = await this.db
+  async list(incident: string, opts: ListOptions): Promise<OutboxEntry[]> {
+    let q = this.db
       .selectFrom('notice_outbox')
       .select([...ENTRY_COLUMNS])
       .where('incident', '=', incident)
-      .where('customer', '>', opts.after ?? '')
-      .orderBy('customer')
-      .limit(opts.limit)
-      .execute();
+      .where('customer', '>', opts.after ?? '');
+    if (opts.states) q = q.where('state', 'in', [...opts.states]);
+    const rows = await q.orderBy('customer').limit(opts.limit).execute();
     return rows.map(entryOf);
   }
 

@@ -57,16 +57,10 @@ function customer(n: number) {
 const COUNT = 90;
 const CANARY = { id: 'c-canary', email: 'bait@mail.example', phone: '+39 312 345 6700', name: 'Bait', country: 'IT', canary: true };
 
-function incident(id: string, customers: number[], extra: Record<string, unknown> = {}) {
-  return {
-    incident: {
-      id, kind: 'insider-disclosure', recipient: 'third-party', actions: ['access-revoked', 'law-enforcement', 'recipient-blocked'],
-      authorities: [{ name: 'Garante per la protezione dei dati personali', jurisdiction: 'IT' }, { name: 'Data Protection Commission', jurisdiction: 'IE' }],
-      reference: `REF-${id}`, ...extra,
-    },
-    customers: customers.map((n) => ({ customer: customer(n).id, fields: ['email'], first: '2026-03-01T10:00:00Z', last: '2026-03-04T18:30:00Z' })),
-  };
-}
+/** What the notices say besides the incident's own data: as `custos notify queue` flags. */
+const FACTS = ['--recipient', 'third-party', '--action', 'access-revoked', 'law-enforcement', 'recipient-blocked',
+  '--authority', 'IT:Garante per la protezione dei dati personali', '--authority', 'IE:Data Protection Commission'];
+const WINDOW = ['--from', '2026-03-01T10:00:00Z', '--to', '2026-03-04T18:30:00Z'];
 
 const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
 const numberOf = (address: string) => Number(/^person(\d+)@/.exec(address)?.[1]);
@@ -84,8 +78,22 @@ describe('custos notify', () => {
     expect(res.code, res.stderr).toBe(0);
     return res;
   };
-  const queue = async (input: ReturnType<typeof incident>) => JSON.parse((await ok(['notify', 'queue', '--input', file(`${input.incident.id}.json`, input)])).stdout);
+  let opened = 0;
+  /** An exposure incident of these customers' e-mail addresses, in the store, moved on to assessing. */
+  const openIncident = async (ids: string[]) => {
+    const list = file(`exposed-${++opened}.txt`, ids.join('\n'));
+    const id = (await ok(['incident', 'open', '--customers', list, '--fields', 'email', ...WINDOW, '--title', `Exposure ${opened}`, '--as', 'dpo-1'])).stdout.trim().split('\n').pop()!;
+    await ok(['incident', 'transition', id, '--to', 'assessing', '--as', 'dpo-1']);
+    return id;
+  };
+  /** Open such an incident for customers `numbers` and queue its notices; its id and what queuing said. */
+  const queued = async (numbers: number[], extra: string[] = []) => {
+    const id = await openIncident([...numbers.map((n) => customer(n).id), ...extra]);
+    const result = JSON.parse((await ok(['notify', 'queue', '--incident', id, ...FACTS, '--reference', `REF-${id}`, '--as', 'dpo-1'])).stdout);
+    return { id, result };
+  };
   const status = async (id: string) => JSON.parse((await ok(['notify', 'status', '--incident', id])).stdout);
+  const show = async (id: string) => JSON.parse((await ok(['incident', 'show', id, '--json', '--as', 'dpo-1'])).stdout);
   const ledger = async (): Promise<AccessEvent[]> => {
     const store = await Store.open({ dialect: 'sqlite', file: join(dir, 'custos.db') });
     try {
@@ -104,7 +112,7 @@ describe('custos notify', () => {
   };
 
   beforeAll(async () => {
-    await ok(['import', 'employees', file('employees.jsonl', lines(employee('dpo-1', 'privacy_officer'), employee('agent-1', 'agent')))]);
+    await ok(['import', 'employees', file('employees.jsonl', lines(employee('dpo-1', 'privacy_officer'), employee('agent-1', 'agent'), employee('sec-1', 'security_analyst')))]);
     await ok(['import', 'customers', file('customers.jsonl', lines(...range(0, COUNT).map(customer), CANARY))]);
   }, SLOW);
 
@@ -113,16 +121,18 @@ describe('custos notify', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  let INC1 = '';
+
   it('sends each affected customer one notice in their language, from their entity, naming what was disclosed and what was not', async () => {
-    const input = incident('INC-1', [...range(0, 18)]);
-    input.customers.push({ customer: 'c-canary', fields: ['email'], first: '2026-03-01T10:00:00Z', last: '2026-03-01T10:00:00Z' });
-    expect(await queue(input)).toEqual({ incident: 'INC-1', queued: 18, already: 0, skipped: { unknown_customer: 0, canary: 1, no_email: 0 } });
+    const { id, result } = await queued(range(0, 18), ['c-canary']);
+    INC1 = id;
+    expect(result).toEqual({ incident: id, queued: 18, already: 0, skipped: { unknown_customer: 0, canary: 1, no_email: 0 } });
     // Queuing again adds nobody twice.
-    expect(await queue(input)).toMatchObject({ queued: 0, already: 18 });
+    expect(JSON.parse((await ok(['notify', 'queue', '--incident', id, ...FACTS, '--as', 'dpo-1'])).stdout)).toMatchObject({ queued: 0, already: 18 });
 
     const smtp = await sink();
-    const sent = await ok(['notify', 'send', '--incident', 'INC-1', '--smtp', smtp.url, '--as', 'dpo-1']);
-    expect(JSON.parse(sent.stdout)).toMatchObject({ incident: 'INC-1', sent: 18, failed: 0, bounced: 0 });
+    const sent = await ok(['notify', 'send', '--incident', id, '--smtp', smtp.url, '--as', 'dpo-1']);
+    expect(JSON.parse(sent.stdout)).toMatchObject({ incident: id, sent: 18, failed: 0, bounced: 0 });
     expect(sent.stderr).toMatch(/18\/18 sent/);
     expect(smtp.received).toHaveLength(18);
 
@@ -136,12 +146,12 @@ describe('custos notify', () => {
       expect(parsed.to && !Array.isArray(parsed.to) ? parsed.to.value[0]?.address : undefined).toBe(c.email);
       expect(parsed.headers.get('content-language'), c.id).toBe(locale);
       expect(parsed.from?.value[0]).toEqual({ name: ENTITY_OF[c.country], address: `notices@${DOMAIN}` });
-      expect(parsed.messageId).toBe(noticeMessageId('INC-1', c.id, DOMAIN));
+      expect(parsed.messageId).toBe(noticeMessageId(id, c.id, DOMAIN));
       expect(parsed.headers.get('auto-submitted')).toBe('auto-generated');
       // RFC 5322 headers are ASCII: a non-ASCII subject or name travels as RFC 2047 encoded words.
       expect(headers).toMatch(/^[\x00-\x7f]*$/);
       if (/[^\x00-\x7f]/.test(parsed.subject ?? '')) expect(headers).toMatch(/^Subject: =\?UTF-8\?[BQ]\?/m);
-      expect(parsed.subject).toContain('REF-INC-1');
+      expect(parsed.subject).toContain(`REF-${id}`);
       for (const body of [parsed.text ?? '', parsed.html || '']) {
         expect(body, `${c.id} ${locale}`).toContain(SAYS[locale]!.email);
         expect(body.replace(/&#39;/g, "'"), `${c.id} ${locale}`).toMatch(SAYS[locale]!.notDisclosed);
@@ -162,26 +172,44 @@ describe('custos notify', () => {
     // Each address was opened by the broker for this incident, decided and recorded as dpo-1's export.
     const notifies = (await ledger()).filter((e) => e.operation === 'notify');
     expect(notifies).toHaveLength(18);
-    expect(notifies[0]).toMatchObject({ actor: 'dpo-1', action: 'export', decision: 'allow', fields: ['email'], channel: 'cli', details: { incident: 'INC-1' } });
+    expect(notifies[0]).toMatchObject({ actor: 'dpo-1', action: 'export', decision: 'allow', fields: ['email'], channel: 'cli', details: { incident: id } });
     expect(new Set(notifies.map((e) => e.target?.id))).toEqual(new Set(range(0, 18).map((n) => customer(n).id)));
 
+    // Sending moved the incident on from assessing to notifying: on its timeline, with the
+    // ledger index of the recorded decision to send, and what was queued and sent.
+    const view = await show(id);
+    expect(view.state).toBe('notifying');
+    const sending = view.timeline.find((t: { kind: string; detail: { to?: string } }) => t.kind === 'transition' && t.detail.to === 'notifying');
+    expect(sending).toMatchObject({ actor: 'dpo-1', detail: { from: 'assessing', to: 'notifying' } });
+    const decision = (await ledger())[sending.seq];
+    expect(decision).toMatchObject({ actor: 'dpo-1', decision: 'allow', target: { type: 'incident', id }, details: { state: 'assessing' } });
+    expect(view.timeline.filter((t: { kind: string }) => t.kind === 'notices_queued').map((t: { detail: unknown }) => t.detail)).toEqual([
+      expect.objectContaining({ queued: 18, already: 0, skipped_canary: 1 }), expect.objectContaining({ queued: 0, already: 18 }),
+    ]);
+    expect(view.timeline.find((t: { kind: string }) => t.kind === 'notices_sent')).toMatchObject({ seq: sending.seq, detail: { sent: 18, failed: 0, bounced: 0 } });
+
     // Sending again sends nothing: every notice is sent.
-    const again = await ok(['notify', 'send', '--incident', 'INC-1', '--smtp', smtp.url, '--as', 'dpo-1']);
+    const again = await ok(['notify', 'send', '--incident', id, '--smtp', smtp.url, '--as', 'dpo-1']);
     expect(JSON.parse(again.stdout)).toMatchObject({ sent: 0 });
     expect(smtp.received).toHaveLength(18);
-    expect((await status('INC-1')).sent).toEqual({ total: 18, pending: 0 });
+    expect((await status(id)).counts.sent).toEqual({ total: 18, pending: 0 });
   }, SLOW);
 
   it('prints one notice as the full message, its recipient address left in the vault', async () => {
-    const res = await ok(['notify', 'render', '--incident', 'INC-1', '--customer', customer(2).id]);
+    const res = await ok(['notify', 'render', '--incident', INC1, '--customer', customer(2).id]);
     const parsed = await simpleParser(res.stdout);
-    expect(parsed.messageId).toBe(noticeMessageId('INC-1', customer(2).id, DOMAIN));
+    expect(parsed.messageId).toBe(noticeMessageId(INC1, customer(2).id, DOMAIN));
     expect(parsed.headers.get('content-language')).toBe('ja');
     expect(parsed.text).toContain('メールアドレス');
     expect(res.stdout).not.toContain(customer(2).email);
-    const missing = await custosCli(['notify', 'render', '--incident', 'INC-1', '--customer', 'c-canary', ...flags]);
+    const missing = await custosCli(['notify', 'render', '--incident', INC1, '--customer', 'c-canary', ...flags]);
     expect(missing.code).toBe(5);
     expect(missing.stderr).toContain('no notice queued for customer "c-canary"');
+    // A customer the incident did not affect: refused, and the refusal recorded.
+    const other = await custosCli(['notify', 'render', '--incident', INC1, '--customer', customer(40).id, '--as', 'dpo-1', ...flags]);
+    expect(other.code, other.stderr).toBe(5);
+    expect(other.stderr).toContain(`customer "${customer(40).id}" is not among incident "${INC1}"'s affected customers`);
+    expect((await ledger()).at(-1)).toMatchObject({ actor: 'dpo-1', decision: 'deny', reason: 'not_found', target: { type: 'incident', id: INC1 }, details: { customer: customer(40).id } });
   }, SLOW);
 
   it('queues the notices of an incident in the store, from its affected customers', async () => {
@@ -189,8 +217,14 @@ describe('custos notify', () => {
     writeFileSync(exposed, `${customer(56).id}\n${customer(57).id}\n`);
     const opened = await ok(['incident', 'open', '--customers', exposed, '--fields', 'email,phone', '--from', '2026-05-01T00:00:00Z', '--to', '2026-05-02T00:00:00Z', '--title', 'Profile page bug', '--as', 'dpo-1']);
     const id = opened.stdout.trim().split('\n').pop()!;
-    const queued = JSON.parse((await ok(['notify', 'queue', '--incident', id, '--recipient', 'public', '--action', 'exposure-fixed', '--authority', 'IE:Data Protection Commission', '--as', 'dpo-1'])).stdout);
-    expect(queued).toMatchObject({ incident: id, queued: 2, already: 0 });
+    const queue = ['notify', 'queue', '--incident', id, '--recipient', 'public', '--action', 'exposure-fixed', '--authority', 'IE:Data Protection Commission', '--as', 'dpo-1'];
+    // An open incident is not yet assessed: nothing is queued, and the refusal is recorded.
+    const early = await custosCli([...queue, ...flags]);
+    expect(early.code, early.stderr).toBe(6);
+    expect(early.stderr).toContain(`incident "${id}" is open; its notices may be queued when it is assessing or notifying`);
+    expect((await ledger()).at(-1)).toMatchObject({ actor: 'dpo-1', decision: 'deny', reason: 'conflict', target: { type: 'incident', id } });
+    await ok(['incident', 'transition', id, '--to', 'assessing', '--as', 'dpo-1']);
+    expect(JSON.parse((await ok(queue)).stdout)).toMatchObject({ incident: id, queued: 2, already: 0 });
     // customer(56) is Japanese: an accident, seen by anyone, both fields, the fix, no authority of theirs informed.
     const parsed = await simpleParser((await ok(['notify', 'render', '--incident', id, '--customer', customer(56).id])).stdout);
     expect(parsed.headers.get('content-language')).toBe('ja');
@@ -199,25 +233,46 @@ describe('custos notify', () => {
     expect(parsed.text).toContain('不具合を修正し');
     expect(parsed.text).toContain('監督機関には報告していません');
     expect(parsed.subject).toContain(id);
-    const bad = await custosCli(['notify', 'queue', '--incident', id, '--input', exposed, ...flags]);
-    expect(bad.code).toBe(2);
+    // While it is assessed, sending is not yet open: no address is opened until it is notifying.
+    expect((await show(id)).state).toBe('assessing');
   }, SLOW);
 
-  it('sends nothing for someone Cedar does not let open addresses, and records the denial', async () => {
-    await queue(incident('INC-2', [20, 21]));
+  it('sends nothing for someone Cedar does not let send notices, and records the denial', async () => {
+    const { id } = await queued([20, 21]);
     const smtp = await sink();
-    const res = await custosCli(['notify', 'send', '--incident', 'INC-2', '--smtp', smtp.url, '--as', 'agent-1', ...flags]);
-    expect(res.code, res.stderr).toBe(4);
+    // An agent has no right to an incident's notices; a security analyst runs incidents but does not tell customers.
+    for (const who of ['agent-1', 'sec-1']) {
+      const res = await custosCli(['notify', 'send', '--incident', id, '--smtp', smtp.url, '--as', who, ...flags]);
+      expect(res.code, res.stderr).toBe(4);
+      expect((await ledger()).at(-1)).toMatchObject({ actor: who, decision: 'deny', reason: 'not_permitted', target: { type: 'incident', id } });
+    }
     expect(smtp.received).toHaveLength(0);
-    const denied = (await ledger()).filter((e) => e.operation === 'notify' && e.actor === 'agent-1');
-    expect(denied.length).toBeGreaterThan(0);
-    expect(denied[0]).toMatchObject({ decision: 'deny', reason: 'not_permitted', fields: [], requested: ['email'] });
-    // The notices wait, untried, for someone who may send them.
-    expect((await status('INC-2')).queued).toEqual({ total: 2, pending: 2 });
+    expect((await ledger()).filter((e) => e.operation === 'notify' && e.details?.incident === id)).toEqual([]);
+    // The notices wait, untried, for someone who may send them; the incident is still being assessed.
+    expect((await status(id)).counts.queued).toEqual({ total: 2, pending: 2 });
+    expect((await show(id)).state).toBe('assessing');
+  }, SLOW);
+
+  it('has no notices for an incident that is not in the store, nor sends any for one that is not at that point', async () => {
+    const smtp = await sink();
+    // A made-up incident: nothing to queue, send or render, and each refusal is recorded.
+    for (const args of [['queue', ...FACTS], ['send', '--smtp', smtp.url], ['render', '--customer', customer(1).id], ['status']]) {
+      const res = await custosCli(['notify', args[0]!, '--incident', 'inc-20260101-deadbeef', ...args.slice(1), '--as', 'dpo-1', ...flags]);
+      expect(res.code, `${args[0]}: ${res.stderr}`).toBe(5);
+      expect(res.stderr).toContain('no incident "inc-20260101-deadbeef"');
+      expect((await ledger()).at(-1), args[0]).toMatchObject({ actor: 'dpo-1', decision: 'deny', reason: 'not_found', target: { type: 'incident', id: 'inc-20260101-deadbeef' } });
+    }
+    // A closed incident sends nothing more.
+    const { id } = await queued([19]);
+    await ok(['incident', 'transition', id, '--to', 'closed', '--as', 'dpo-1']);
+    const closed = await custosCli(['notify', 'send', '--incident', id, '--smtp', smtp.url, '--as', 'dpo-1', ...flags]);
+    expect(closed.code, closed.stderr).toBe(6);
+    expect(closed.stderr).toContain(`incident "${id}" is closed; its notices may be sent when it is assessing or notifying`);
+    expect(smtp.received).toHaveLength(0);
   }, SLOW);
 
   it('retries after 4xx and 5xx replies with backoff, keeping the error, until the server accepts', async () => {
-    await queue(incident('INC-3', range(22, 28)));
+    const { id: inc3 } = await queued(range(22, 28));
     const refused = new Map([[customer(22).email, [451, 451]], [customer(23).email, [550]]]);
     const smtp = await sink({
       refuse: (address, attempt) => {
@@ -225,30 +280,30 @@ describe('custos notify', () => {
         return code ? { code, message: code >= 500 ? 'mailbox unavailable' : 'try again later' } : undefined;
       },
     });
-    const res = await ok(['notify', 'send', '--incident', 'INC-3', '--smtp', smtp.url, '--as', 'dpo-1', '--retry-after', '50']);
+    const res = await ok(['notify', 'send', '--incident', inc3, '--smtp', smtp.url, '--as', 'dpo-1', '--retry-after', '50']);
     expect(JSON.parse(res.stdout)).toMatchObject({ sent: 6, failed: 2, bounced: 1 });
     expect(smtp.received.map((m) => m.to[0]).sort()).toEqual(range(22, 28).map((n) => customer(n).email).sort());
     expect(smtp.attempts.get(customer(22).email)).toBe(3);
     expect(smtp.attempts.get(customer(23).email)).toBe(2);
-    const rows = (await ok(['notify', 'status', '--incident', 'INC-3', '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const rows = (await ok(['notify', 'status', '--incident', inc3, '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.find((r) => r.customer === customer(22).id)).toMatchObject({ state: 'sent', attempts: 3 });
     expect(rows.find((r) => r.customer === customer(24).id)).toMatchObject({ state: 'sent', attempts: 1 });
 
     // A server that keeps refusing: given up after --max-attempts, the reply kept (without the address).
-    await queue(incident('INC-4', [29]));
+    const { id: inc4 } = await queued([29]);
     const never = await sink({ refuse: () => ({ code: 550, message: `no such user ${customer(29).email}` }) });
-    const gaveUp = await ok(['notify', 'send', '--incident', 'INC-4', '--smtp', never.url, '--as', 'dpo-1', '--retry-after', '20', '--max-attempts', '3']);
+    const gaveUp = await ok(['notify', 'send', '--incident', inc4, '--smtp', never.url, '--as', 'dpo-1', '--retry-after', '20', '--max-attempts', '3']);
     expect(JSON.parse(gaveUp.stdout)).toMatchObject({ sent: 0, bounced: 3 });
-    const [row] = (await ok(['notify', 'status', '--incident', 'INC-4', '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const [row] = (await ok(['notify', 'status', '--incident', inc4, '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(row).toMatchObject({ state: 'bounced', attempts: 3, dueMs: null });
     expect(row.lastError).toMatch(/^550: /);
     expect(row.lastError).not.toContain('@');
   }, SLOW);
 
   it('starts no more messages a second than --rate', async () => {
-    await queue(incident('INC-5', range(30, 54)));
+    const { id: inc5 } = await queued(range(30, 54));
     const smtp = await sink();
-    await ok(['notify', 'send', '--incident', 'INC-5', '--smtp', smtp.url, '--as', 'dpo-1', '--rate', '10']);
+    await ok(['notify', 'send', '--incident', inc5, '--smtp', smtp.url, '--as', 'dpo-1', '--rate', '10']);
     // When each transaction began at the server (MAIL FROM): what the sender paces.
     const times = smtp.received.map((m) => m.startedAt).sort((a, b) => a - b);
     expect(times).toHaveLength(24);
@@ -262,10 +317,10 @@ describe('custos notify', () => {
   }, SLOW);
 
   it('sends each notice once across a kill -9 of the sender: only messages in flight go again, with the same Message-ID', async () => {
-    await queue(incident('INC-6', range(54, COUNT)));
+    const { id: inc6 } = await queued(range(54, COUNT));
     const total = COUNT - 54;
     const smtp = await sink({ acceptDelayMs: 40 });
-    const args = ['notify', 'send', '--incident', 'INC-6', '--smtp', smtp.url, '--as', 'dpo-1', '--connections', '3', '--lease', '3000', '--retry-after', '200', ...flags];
+    const args = ['notify', 'send', '--incident', inc6, '--smtp', smtp.url, '--as', 'dpo-1', '--connections', '3', '--lease', '3000', '--retry-after', '200', ...flags];
     const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, CUSTOS_LOG_LEVEL: 'silent' }, stdio: 'ignore' });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal === 'SIGKILL' ? -9 : _code)));
     await vi.waitFor(() => expect(smtp.received.length).toBeGreaterThanOrEqual(10), untilLoadedDeadline);
@@ -275,10 +330,10 @@ describe('custos notify', () => {
     expect(beforeRestart).toBeLessThan(total);
     // What was in flight at that instant: the rows still leased to the dead sender.
     const inFlight = new Set(
-      (await ok(['notify', 'status', '--incident', 'INC-6', '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.state === 'sending').map((r) => r.customer as string),
+      (await ok(['notify', 'status', '--incident', inc6, '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((r) => r.state === 'sending').map((r) => r.customer as string),
     );
 
-    await ok(['notify', 'send', '--incident', 'INC-6', '--smtp', smtp.url, '--as', 'dpo-1', '--lease', '3000', '--retry-after', '200']);
+    await ok(['notify', 'send', '--incident', inc6, '--smtp', smtp.url, '--as', 'dpo-1', '--lease', '3000', '--retry-after', '200']);
     const byCustomer = new Map<number, ReceivedMail[]>();
     for (const m of smtp.received) byCustomer.set(numberOf(m.to[0]!), [...(byCustomer.get(numberOf(m.to[0]!)) ?? []), m]);
     expect([...byCustomer.keys()].sort((a, b) => a - b)).toEqual(range(54, COUNT));
@@ -290,8 +345,8 @@ describe('custos notify', () => {
     expect(smtp.received.length).toBe(total + twice.length);
     // …each with the same Message-ID as the first time.
     for (const [n, ms] of twice) {
-      expect(ms.every((m) => m.parsed.messageId === noticeMessageId('INC-6', customer(n).id, DOMAIN))).toBe(true);
+      expect(ms.every((m) => m.parsed.messageId === noticeMessageId(inc6, customer(n).id, DOMAIN))).toBe(true);
     }
-    expect((await status('INC-6')).sent).toEqual({ total, pending: 0 });
+    expect((await status(inc6)).counts.sent).toEqual({ total, pending: 0 });
   }, SLOW);
 });
