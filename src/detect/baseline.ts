@@ -100,6 +100,11 @@ export class DailyMetric {
   private cached: { forDay: number; all: Robust; monday: Robust; weeks: Robust } | undefined;
   /** What the last roll closed: the day's value and the 7-day total ending with it. */
   closedWeek = 0;
+  /** Figures of the history, which changes only when a day is closed (NaN: not computed since). */
+  private weekSum = 0;
+  private meanOf = Number.NaN;
+  private highOf = Number.NaN;
+  private weeklyHighOf = Number.NaN;
 
   /** Moves to `day` (the person is active on it); returns the value the closed day ended with, or undefined. */
   roll(day: number): number | undefined {
@@ -111,6 +116,8 @@ export class DailyMetric {
       this.weeks.push(this.closedWeek);
       this.week.push(closed);
       if (isMonday(this.day)) this.mondays.push(closed);
+      this.weekSum = this.week.sum();
+      this.meanOf = this.highOf = this.weeklyHighOf = Number.NaN;
     }
     this.day = day;
     this.today = 0;
@@ -124,7 +131,7 @@ export class DailyMetric {
 
   /** Today's value plus the previous 6 active days'. */
   weekTotal(): number {
-    return this.today + this.week.sum();
+    return this.today + this.weekSum;
   }
 
   /** The baseline today is compared with, frozen for the day (computed once). */
@@ -148,16 +155,19 @@ export class DailyMetric {
 
   /** Mean per active day over the history. */
   mean(): number {
-    return this.history.length === 0 ? 0 : this.history.sum() / this.history.length;
+    if (Number.isNaN(this.meanOf)) this.meanOf = this.history.length === 0 ? 0 : this.history.sum() / this.history.length;
+    return this.meanOf;
   }
 
   /** A high but ordinary day of this person's: the 95th percentile of their history. */
   high(): number {
-    return percentile(this.history.data, this.history.length, 95);
+    if (Number.isNaN(this.highOf)) this.highOf = percentile(this.history.data, this.history.length, 95);
+    return this.highOf;
   }
 
   weeklyHigh(): number {
-    return percentile(this.weeks.data, this.weeks.length, 95);
+    if (Number.isNaN(this.weeklyHighOf)) this.weeklyHighOf = percentile(this.weeks.data, this.weeks.length, 95);
+    return this.weeklyHighOf;
   }
 
   weeklyLimit(k: number, floor: number): number {

@@ -6,7 +6,7 @@
  */
 import type { Finding } from './alert.ts';
 import { percentile, Ring } from './baseline.ts';
-import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, excessScore, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 interface Person {
   day: number;
@@ -23,9 +23,13 @@ const PEER_DAYS = 200;
 
 export class BulkExportDetector implements Detector {
   readonly name = 'bulk_export' as const;
-  private readonly people = new Map<string, Person>();
+  private readonly people: PerEmployee<Person>;
   /** Export days of each role (sizes), across teams: exports are rare enough to pool. */
   private readonly roles = new Map<string, { ring: Ring; day: number; p99: number }>();
+
+  constructor(slots: Slots) {
+    this.people = new PerEmployee(slots, (o) => ({ day: o.day, today: 0, days: new Ring(20), samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     if (o.event.action !== 'export' || o.event.decision !== 'allow') return undefined;
@@ -57,11 +61,7 @@ export class BulkExportDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { day: o.day, today: 0, days: new Ring(20), samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     if (p.day !== o.day) {
       // The export day that ended joins the person's and their role's history.
       if (p.today > 0) {

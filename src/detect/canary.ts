@@ -10,12 +10,14 @@ export class CanaryDetector implements Detector {
   readonly name = 'canary' as const;
 
   observe(o: Observation): Finding | undefined {
-    const touched = o.event.customers.filter((c) => o.directory.customer(c)?.canary);
-    if (touched.length === 0) return undefined;
+    const { customers } = o.event;
+    let touched = 0;
+    for (let i = 0; i < customers.length; i++) if (o.directory.isCanary(customers[i] as string)) touched++;
+    if (touched === 0) return undefined;
     const what = o.event.action === 'search' ? 'a search that hit' : `a ${o.event.decision === 'deny' ? 'denied ' : ''}${o.event.action} of`;
     return finding('canary', o, 100, {
-      summary: `${what} ${touched.length === 1 ? 'a canary customer' : `${touched.length} canary customers`}, a record no legitimate purpose links to`,
-      counts: { canaries: touched.length, customers: o.event.customers.length },
+      summary: `${what} ${touched === 1 ? 'a canary customer' : `${touched} canary customers`}, a record no legitimate purpose links to`,
+      counts: { canaries: touched, customers: o.event.customers.length },
       baseline: { expected: 0 },
       samples: [o.ref],
     });

@@ -6,7 +6,7 @@
  * peers alone.
  */
 import { DailyMetric, percentile, type Robust } from './baseline.ts';
-import type { Observation } from './detector.ts';
+import { PerEmployee, type Observation, type Slots } from './detector.ts';
 
 export interface CountLimitsOptions {
   /** Robust σ's above the own median. */
@@ -40,22 +40,50 @@ const MIN_MEMBER_DAYS = 5;
 
 type Window = 'day' | 'week';
 
-export class CountLimits {
-  private readonly people = new Map<string, DailyMetric>();
-  private readonly members = new Map<string, Set<string>>();
-  private readonly levels = new Map<string, { day: number; level: number; meanLevel: number; peers: number }>();
+interface Level {
+  day: number;
+  level: number;
+  meanLevel: number;
+  peers: number;
+}
 
-  constructor(private readonly options: CountLimitsOptions) {}
+/** A peer group: its members' metrics and its levels of the last few days. */
+interface Group {
+  scope: 'team' | 'role';
+  members: Set<DailyMetric>;
+  levels: Record<Window, Map<number, Level>>;
+}
+
+/** One employee's count, and the groups they are compared with (looked up again when their peer group changes). */
+interface Member {
+  metric: DailyMetric;
+  peer: string;
+  team: Group | undefined;
+  role: string;
+  roleGroup: Group;
+}
+
+export class CountLimits {
+  private readonly people: PerEmployee<Member>;
+  private readonly groups = new Map<string, Group>();
+
+  constructor(
+    slots: Slots,
+    private readonly options: CountLimitsOptions,
+  ) {
+    this.people = new PerEmployee(slots, (o) => {
+      const metric = new DailyMetric();
+      const team = this.group(`t\u0000${o.peer}`, 'team');
+      const roleGroup = this.group(`r\u0000${o.role}`, 'role');
+      team.members.add(metric);
+      roleGroup.members.add(metric);
+      return { metric, peer: o.peer, team, role: o.role, roleGroup };
+    });
+  }
 
   /** The employee's metric, moved to the observation's day. */
   metric(o: Observation): DailyMetric {
-    let m = this.people.get(o.event.actor);
-    if (!m) {
-      m = new DailyMetric();
-      this.people.set(o.event.actor, m);
-      join(this.members, `t\u0000${o.peer}`, o.event.actor);
-      join(this.members, `r\u0000${o.role}`, o.event.actor);
-    }
+    const m = this.people.of(o).metric;
     m.roll(o.day);
     return m;
   }
@@ -73,13 +101,29 @@ export class CountLimits {
     return this.combine(o, 'week', own, own.days >= minOwnDays ? m.weeklyLimit(this.options.k, floor) : undefined, floor);
   }
 
+  private group(key: string, scope: Group['scope']): Group {
+    let g = this.groups.get(key);
+    if (!g) this.groups.set(key, (g = { scope, members: new Set(), levels: { day: new Map(), week: new Map() } }));
+    return g;
+  }
+
   /**
    * The team and role, unless the team has too few of that role to compare with: then the role
    * across teams. A team large enough whose members are still new is waited for, not replaced.
    */
-  private groupOf(o: Observation): string {
-    const team = `t\u0000${o.peer}`;
-    return (this.members.get(team)?.size ?? 0) >= MIN_PEERS ? team : `r\u0000${o.role}`;
+  private groupOf(o: Observation): Group {
+    const member = this.people.of(o);
+    // The groups of the person's current team and role (their record may have changed since they joined).
+    if (member.peer !== o.peer || member.team === undefined) {
+      member.peer = o.peer;
+      member.team = this.groups.get(`t\u0000${o.peer}`);
+    }
+    if (member.team !== undefined && member.team.members.size >= MIN_PEERS) return member.team;
+    if (member.role !== o.role) {
+      member.role = o.role;
+      member.roleGroup = this.group(`r\u0000${o.role}`, 'role');
+    }
+    return member.roleGroup;
   }
 
   /**
@@ -98,13 +142,12 @@ export class CountLimits {
 
   private combine(o: Observation, window: Window, own: Robust, ownLimit: number | undefined, floor: number): Limit {
     const group = this.groupOf(o);
-    const peerScope = group.startsWith('t') ? 'team' : 'role';
     const peer = this.level(group, o.day, window);
     const peerLimit = peer.peers >= MIN_PEERS ? Math.max(floor, peer.level * this.options.peerFactor) : Number.POSITIVE_INFINITY;
     // Someone whose own normal is high is compared with themselves; someone whose peers' normal
     // is high is not flagged for reaching it; a new hire is compared with peers alone.
     const limit = ownLimit === undefined ? (Number.isFinite(peerLimit) ? peerLimit * 1.5 : Number.POSITIVE_INFINITY) : Math.max(ownLimit, Number.isFinite(peerLimit) ? peerLimit : ownLimit);
-    return { limit, own, ownLimit, peerLevel: peer.level, peers: peer.peers, peerLimit, peerScope };
+    return { limit, own, ownLimit, peerLevel: peer.level, peers: peer.peers, peerLimit, peerScope: group.scope };
   }
 
   /**
@@ -112,31 +155,24 @@ export class CountLimits {
    * and the 75th percentile of those across members. One member's extreme days (an insider's,
    * say) move only their own entry, never the group's level.
    */
-  private level(key: string, day: number, window: Window): { level: number; meanLevel: number; peers: number } {
+  private level(group: Group, day: number, window: Window): Level {
     // People's days start at different hours, so two day numbers are current at once: each is
     // kept (the cache holds the group's last few days).
-    const cacheKey = `${window}\u0000${key}\u0000${day}`;
-    const cached = this.levels.get(cacheKey);
+    const levels = group.levels[window];
+    const cached = levels.get(day);
     if (cached) return cached;
     const highs: number[] = [];
     const means: number[] = [];
-    for (const id of this.members.get(key) ?? []) {
-      const m = this.people.get(id)!;
+    for (const m of group.members) {
       if (m.days < MIN_MEMBER_DAYS) continue;
       highs.push(window === 'day' ? m.high() : m.weeklyHigh());
       means.push(m.mean());
     }
     const result = { day, level: percentile(highs, highs.length, 75), meanLevel: percentile(means, means.length, 75), peers: highs.length };
-    this.levels.set(cacheKey, result);
-    this.levels.delete(`${window}\u0000${key}\u0000${day - 3}`);
+    levels.set(day, result);
+    levels.delete(day - 3);
     return result;
   }
-}
-
-function join(map: Map<string, Set<string>>, key: string, id: string): void {
-  let set = map.get(key);
-  if (!set) map.set(key, (set = new Set()));
-  set.add(id);
 }
 
 /** Limit numbers for evidence: what the count was compared with. */

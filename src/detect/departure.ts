@@ -5,7 +5,7 @@
  */
 import type { Finding } from './alert.ts';
 import { DailyMetric } from './baseline.ts';
-import { Escalation, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 const DAY = 86_400_000;
 const WINDOW_DAYS = 30;
@@ -18,7 +18,11 @@ interface Person {
 
 export class DepartureDetector implements Detector {
   readonly name = 'departure' as const;
-  private readonly people = new Map<string, Person>();
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.people = new PerEmployee(slots, () => ({ records: new DailyMetric(), samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const p = this.person(o);
@@ -53,11 +57,7 @@ export class DepartureDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { records: new DailyMetric(), samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     p.records.roll(o.day);
     return p;
   }

@@ -5,12 +5,64 @@
  */
 import type { AccessEvent } from '../model.ts';
 import type { DetectorName, EventRef, Evidence, Finding } from './alert.ts';
+import { WorkdayClock } from './baseline.ts';
 import { caseOpenAt, type Directory, type DirectoryCase, type DirectoryEmployee } from './directory.ts';
 
 export type ObservedEvent = AccessEvent & { seq?: number };
 
+/**
+ * Everything kept about one actor, reached by one map lookup per event and shared by every
+ * detector: each detector's own per-employee state sits in a slot of `slots` (see PerEmployee),
+ * so ten detectors cost one lookup, not ten.
+ */
+export class ActorState {
+  /** Per-detector state, by the slot each PerEmployee was given. */
+  readonly slots: unknown[] = [];
+  /** Where this person's working day begins. */
+  readonly clock = new WorkdayClock();
+  /** The directory record `peer` and `role` were taken from (they are recomputed when it is replaced). */
+  employee: DirectoryEmployee | undefined | null = null;
+  peer = '';
+  role = '';
+  constructor(readonly id: string) {}
+}
+
+/** Hands out the slots of ActorState, one per PerEmployee, for one engine. */
+export class Slots {
+  private next = 0;
+  take(): number {
+    return this.next++;
+  }
+}
+
+/** One detector's state per employee, held in the employee's ActorState (no map of its own). */
+export class PerEmployee<T> {
+  private readonly slot: number;
+  constructor(
+    slots: Slots,
+    private readonly create: (o: Observation) => T,
+  ) {
+    this.slot = slots.take();
+  }
+
+  /** The actor's state, created on their first event. */
+  of(o: Observation): T {
+    const slots = o.actor.slots;
+    let v = slots[this.slot] as T | undefined;
+    if (v === undefined) {
+      v = this.create(o);
+      // Filled in order so that the array stays packed.
+      while (slots.length < this.slot) slots.push(undefined);
+      slots[this.slot] = v;
+    }
+    return v;
+  }
+}
+
 export interface Observation {
   event: ObservedEvent;
+  /** The actor's state, shared by the detectors. */
+  actor: ActorState;
   ref: EventRef;
   /** Event time, epoch ms. */
   ms: number;

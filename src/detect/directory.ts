@@ -24,6 +24,8 @@ export type DirectoryCase = Omit<CaseRecord, 'extra'> & {
 export interface Directory {
   employee(id: string): DirectoryEmployee | undefined;
   customer(id: string): DirectoryCustomer | undefined;
+  /** Whether the customer is a canary (asked of every customer of every event: a small set, not the whole directory). */
+  isCanary(id: string): boolean;
   case(id: string): DirectoryCase | undefined;
   /** Cases linking this employee to this customer (any state; the caller checks the time). */
   casesLinking(employee: string, customer: string): readonly DirectoryCase[];
@@ -43,6 +45,7 @@ export class MemoryDirectory implements Directory {
   /** employee → customer → cases (nested: no key string built per lookup). */
   private readonly links = new Map<string, Map<string, DirectoryCase[]>>();
   private vips = 0;
+  private readonly canaries = new Set<string>();
 
   employee(id: string): DirectoryEmployee | undefined {
     return this.employees.get(id);
@@ -50,6 +53,10 @@ export class MemoryDirectory implements Directory {
 
   customer(id: string): DirectoryCustomer | undefined {
     return this.customers.get(id);
+  }
+
+  isCanary(id: string): boolean {
+    return this.canaries.size > 0 && this.canaries.has(id);
   }
 
   case(id: string): DirectoryCase | undefined {
@@ -82,6 +89,8 @@ export class MemoryDirectory implements Directory {
   putCustomer(c: CustomerInput | CustomerProfile | (DirectoryCustomer & { id: string })): void {
     const before = this.customers.get(c.id);
     if (before?.vip) this.vips--;
+    if (c.canary) this.canaries.add(c.id);
+    else this.canaries.delete(c.id);
     this.customers.set(c.id, { canary: c.canary, vip: c.vip, country: c.country, ...(c.region ? { region: c.region } : {}) });
     if (c.vip) this.vips++;
   }

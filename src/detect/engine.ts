@@ -6,11 +6,11 @@
  */
 import type { Alert, DetectorName, EventRef, Finding } from './alert.ts';
 import { aliasOf, DEFAULT_ALIAS_KEY } from './alias.ts';
-import { peerKey, WorkdayClock } from './baseline.ts';
+import { peerKey } from './baseline.ts';
 import { BulkExportDetector } from './bulk-export.ts';
 import { CanaryDetector } from './canary.ts';
 import { DepartureDetector } from './departure.ts';
-import { justified, type Detector, type Observation, type ObservedEvent } from './detector.ts';
+import { ActorState, justified, Slots, type Detector, type Observation, type ObservedEvent } from './detector.ts';
 import { caseOpenAt, type Directory, type DirectoryCase, type DirectoryEmployee } from './directory.ts';
 import { EnumerationDetector } from './enumeration.ts';
 import { NoPurposeDetector } from './no-purpose.ts';
@@ -40,18 +40,19 @@ export interface LiveDirectory extends Directory {
   applyManagementEvent?(event: ObservedEvent): boolean;
 }
 
-export function allDetectors(): Detector[] {
+/** The ten detectors, their per-employee state in slots handed out by `slots`. */
+export function allDetectors(slots: Slots): Detector[] {
   return [
     new CanaryDetector(),
-    new NoPurposeDetector(),
-    new PurposeQualityDetector(),
-    new VolumeDetector(),
-    new EnumerationDetector(),
-    new TimePlaceDetector(),
-    new BulkExportDetector(),
-    new DepartureDetector(),
-    new VipDetector(),
-    new ProbingDetector(),
+    new NoPurposeDetector(slots),
+    new PurposeQualityDetector(slots),
+    new VolumeDetector(slots),
+    new EnumerationDetector(slots),
+    new TimePlaceDetector(slots),
+    new BulkExportDetector(slots),
+    new DepartureDetector(slots),
+    new VipDetector(slots),
+    new ProbingDetector(slots),
   ];
 }
 
@@ -61,7 +62,8 @@ export class DetectionEngine {
   private readonly detectors: Detector[];
   private readonly scorer: RiskScorer;
   private readonly aliases = new Map<string, string>();
-  private readonly clocks = new Map<string, WorkdayClock>();
+  /** Each actor's state, shared by the detectors: one lookup per event. */
+  private readonly actors = new Map<string, ActorState>();
   private readonly teamWide = new TeamWide();
   private readonly aliasKey: string | Uint8Array;
   private observed = 0;
@@ -73,7 +75,7 @@ export class DetectionEngine {
     options: DetectionOptions = {},
   ) {
     const only = options.detectors;
-    this.detectors = allDetectors().filter((d) => !only || only.includes(d.name));
+    this.detectors = allDetectors(new Slots()).filter((d) => !only || only.includes(d.name));
     this.aliasKey = options.aliasKey ?? DEFAULT_ALIAS_KEY;
     this.onFinding = options.onFinding;
     this.scorer = new RiskScorer({
@@ -156,33 +158,56 @@ export class DetectionEngine {
 
   private observation(event: ObservedEvent): Observation {
     const ms = Date.parse(event.time);
-    const employee = this.directory.employee(event.actor);
-    const team = employee?.team ?? '(unknown)';
-    const role = employee?.role ?? '(unknown)';
+    const actor = this.actor(event.actor);
+    const employee = actor.employee as DirectoryEmployee | undefined;
     const purposeCase: DirectoryCase | undefined = event.purpose?.kind === 'case' ? this.directory.case(event.purpose.ref) : undefined;
     const revealed =
       event.decision === 'allow' && DATA_ACTIONS.has(event.action) && (event.action === 'reveal' || event.action === 'export' || event.fields.length > 0) ? event.customers : NONE;
-    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : revealed.filter((c) => !justified(this.directory, event.actor, c, purposeCase, ms));
-    let clock = this.clocks.get(event.actor);
-    if (!clock) {
-      clock = new WorkdayClock();
-      this.clocks.set(event.actor, clock);
-    }
-    const ref: EventRef = { id: event.id, time: event.time, ...(event.seq !== undefined ? { seq: event.seq } : {}) };
+    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : this.unjustified(event, revealed, purposeCase, ms);
+    // Key order as before (id, time, seq): the ref is part of the alerts' evidence.
+    const ref: EventRef = event.seq !== undefined ? { id: event.id, time: event.time, seq: event.seq } : { id: event.id, time: event.time };
     return {
       event,
+      actor,
       ref,
       ms,
-      day: clock.dayOf(ms),
+      day: actor.clock.dayOf(ms),
       hour: Math.floor((ms % 86_400_000) / 3_600_000),
       employee,
-      peer: peerKey(team, role),
-      role,
+      peer: actor.peer,
+      role: actor.role,
       revealed,
       unjustified,
       purposeCase,
       directory: this.directory,
     };
+  }
+
+  /** The actor's state, its peer group taken from the directory's current record of them. */
+  private actor(id: string): ActorState {
+    let actor = this.actors.get(id);
+    if (!actor) this.actors.set(id, (actor = new ActorState(id)));
+    const employee = this.directory.employee(id);
+    if (employee !== actor.employee) {
+      // New, or the record was replaced (a management event): the same key strings while it
+      // stays, so the detectors' group maps hash them once.
+      actor.employee = employee;
+      actor.role = employee?.role ?? '(unknown)';
+      actor.peer = peerKey(employee?.team ?? '(unknown)', actor.role);
+    }
+    return actor;
+  }
+
+  /** Of the customers revealed, those no open case links to the actor (the list itself when none is). */
+  private unjustified(event: ObservedEvent, revealed: readonly string[], purposeCase: DirectoryCase | undefined, ms: number): readonly string[] {
+    let out: string[] | undefined;
+    for (let i = 0; i < revealed.length; i++) {
+      const c = revealed[i] as string;
+      if (justified(this.directory, event.actor, c, purposeCase, ms)) {
+        out ??= revealed.slice(0, i);
+      } else if (out) out.push(c);
+    }
+    return out ?? revealed;
   }
 }
 

@@ -6,7 +6,7 @@
 import type { Finding } from './alert.ts';
 import { DistinctToday, surpriseScore } from './baseline.ts';
 import { CountLimits, describeLimit, limitBaseline, RARE_RATE } from './counts.ts';
-import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, excessScore, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 interface Person {
   customers: DistinctToday;
@@ -24,8 +24,13 @@ const MIN_RUN = 8;
 
 export class EnumerationDetector implements Detector {
   readonly name = 'enumeration' as const;
-  private readonly limits = new CountLimits({ k: 6, floor: 25, peerFactor: 1.5 });
-  private readonly people = new Map<string, Person>();
+  private readonly limits: CountLimits;
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.limits = new CountLimits(slots, { k: 6, floor: 25, peerFactor: 1.5 });
+    this.people = new PerEmployee(slots, (o) => ({ customers: new DistinctToday(), lastNumber: undefined, run: 0, maxRun: 0, runDay: o.day, samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const m = this.limits.metric(o);
@@ -70,11 +75,7 @@ export class EnumerationDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { customers: new DistinctToday(), lastNumber: undefined, run: 0, maxRun: 0, runDay: o.day, samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     if (p.runDay !== o.day) {
       p.runDay = o.day;
       p.run = 0;

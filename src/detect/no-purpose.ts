@@ -7,7 +7,7 @@
 import type { Finding } from './alert.ts';
 import { CountLimits, describeLimit, limitBaseline, RARE_RATE } from './counts.ts';
 import { DistinctToday, surpriseScore, type DailyMetric } from './baseline.ts';
-import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, excessScore, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 interface Person {
   customers: DistinctToday;
@@ -17,13 +17,18 @@ interface Person {
 
 export class NoPurposeDetector implements Detector {
   readonly name = 'no_purpose' as const;
-  private readonly daily = new CountLimits({ k: 5, floor: 3, peerFactor: 1.5 });
-  private readonly people = new Map<string, Person>();
+  private readonly daily: CountLimits;
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.daily = new CountLimits(slots, { k: 5, floor: 3, peerFactor: 1.5 });
+    this.people = new PerEmployee(slots, () => ({ customers: new DistinctToday(), samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const m = this.daily.metric(o);
     if (o.unjustified.length === 0) return undefined;
-    const p = this.person(o.event.actor);
+    const p = this.people.of(o);
     let added = 0;
     for (const c of o.unjustified) if (p.customers.add(o.day, c)) added++;
     if (added === 0) return undefined;
@@ -53,14 +58,5 @@ export class NoPurposeDetector implements Detector {
       baseline: { ...limitBaseline(day), usualPerDay: Math.round(rate * 100) / 100, limit7d: Math.round(weekLimit) },
       samples: p.samples.list(),
     });
-  }
-
-  private person(id: string): Person {
-    let p = this.people.get(id);
-    if (!p) {
-      p = { customers: new DistinctToday(), samples: new Samples(), escalation: new Escalation() };
-      this.people.set(id, p);
-    }
-    return p;
   }
 }

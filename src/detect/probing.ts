@@ -5,7 +5,7 @@
  */
 import type { Finding } from './alert.ts';
 import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
-import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, excessScore, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 interface Person {
   day: number;
@@ -21,8 +21,13 @@ const MAX_QUERIES_TRACKED = 256;
 
 export class ProbingDetector implements Detector {
   readonly name = 'probing' as const;
-  private readonly limits = new CountLimits({ k: 6, floor: 8, peerFactor: 1.5 });
-  private readonly people = new Map<string, Person>();
+  private readonly limits: CountLimits;
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.limits = new CountLimits(slots, { k: 6, floor: 8, peerFactor: 1.5 });
+    this.people = new PerEmployee(slots, (o) => ({ day: o.day, denied: 0, misses: 0, repeats: new Map(), maxRepeat: 0, samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const m = this.limits.metric(o);
@@ -56,11 +61,7 @@ export class ProbingDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { day: o.day, denied: 0, misses: 0, repeats: new Map(), maxRepeat: 0, samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     if (p.day !== o.day) {
       p.day = o.day;
       p.denied = 0;

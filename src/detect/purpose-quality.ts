@@ -9,7 +9,7 @@
 import type { EventRef, Finding } from './alert.ts';
 import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
 import type { DirectoryCase } from './directory.ts';
-import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, excessScore, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 const MINUTE = 60_000;
 /** Opened at most this long before the reveal, by the person revealing. */
@@ -41,9 +41,15 @@ interface Person {
 
 export class PurposeQualityDetector implements Detector {
   readonly name = 'purpose_quality' as const;
-  private readonly fleeting = new CountLimits({ k: 6, floor: 3, peerFactor: 1.5 });
-  private readonly manyPerCase = new CountLimits({ k: 6, floor: 4, peerFactor: 1.5 });
-  private readonly people = new Map<string, Person>();
+  private readonly fleeting: CountLimits;
+  private readonly manyPerCase: CountLimits;
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.fleeting = new CountLimits(slots, { k: 6, floor: 3, peerFactor: 1.5 });
+    this.manyPerCase = new CountLimits(slots, { k: 6, floor: 4, peerFactor: 1.5 });
+    this.people = new PerEmployee(slots, (o) => ({ pending: [], recentRefs: [], nextRef: 0, perCase: new Map(), perCaseDay: o.day, samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const fleeting = this.fleeting.metric(o);
@@ -108,11 +114,7 @@ export class PurposeQualityDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { pending: [], recentRefs: [], nextRef: 0, perCase: new Map(), perCaseDay: o.day, samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     if (p.perCaseDay !== o.day) {
       p.perCaseDay = o.day;
       p.perCase.clear();

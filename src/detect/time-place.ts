@@ -5,7 +5,7 @@
  * together, on data access, they are a finding.
  */
 import type { Finding } from './alert.ts';
-import { Escalation, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 const MAX_KNOWN = 32;
 /** Events and active days before a person's own hours and networks are known. */
@@ -26,7 +26,21 @@ interface Person {
 
 export class TimePlaceDetector implements Detector {
   readonly name = 'time_place' as const;
-  private readonly people = new Map<string, Person>();
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.people = new PerEmployee(slots, (o) => ({
+      hours: new Float64Array(24),
+      events: 0,
+      days: 0,
+      lastDay: -1,
+      networks: new Map(),
+      channels: new Map(),
+      today: { day: o.day, offHours: 0, newNetworks: 0, newChannels: 0 },
+      samples: new Samples(),
+      escalation: new Escalation(),
+    }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const p = this.person(o);
@@ -70,21 +84,7 @@ export class TimePlaceDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = {
-        hours: new Float64Array(24),
-        events: 0,
-        days: 0,
-        lastDay: -1,
-        networks: new Map(),
-        channels: new Map(),
-        today: { day: o.day, offHours: 0, newNetworks: 0, newChannels: 0 },
-        samples: new Samples(),
-        escalation: new Escalation(),
-      };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     if (p.lastDay !== o.day) {
       p.lastDay = o.day;
       p.days++;

@@ -6,7 +6,7 @@
  */
 import type { Finding } from './alert.ts';
 import { DailyMetric, poissonTail } from './baseline.ts';
-import { Escalation, finding, round1, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, finding, PerEmployee, round1, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 interface Person {
   unjustified: DailyMetric;
@@ -17,7 +17,11 @@ interface Person {
 
 export class VipDetector implements Detector {
   readonly name = 'vip' as const;
-  private readonly people = new Map<string, Person>();
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.people = new PerEmployee(slots, () => ({ unjustified: new DailyMetric(), vips: new DailyMetric(), samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const p = this.person(o);
@@ -42,11 +46,7 @@ export class VipDetector implements Detector {
   }
 
   private person(o: Observation): Person {
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { unjustified: new DailyMetric(), vips: new DailyMetric(), samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     p.unjustified.roll(o.day);
     p.vips.roll(o.day);
     return p;

@@ -7,7 +7,7 @@
 import type { Finding } from './alert.ts';
 import { DistinctToday } from './baseline.ts';
 import { CountLimits, describeLimit, limitBaseline } from './counts.ts';
-import { Escalation, excessScore, finding, Samples, type Detector, type Observation } from './detector.ts';
+import { Escalation, excessScore, finding, PerEmployee, Samples, type Detector, type Observation, type Slots } from './detector.ts';
 
 interface Person {
   customers: DistinctToday;
@@ -17,17 +17,18 @@ interface Person {
 
 export class VolumeDetector implements Detector {
   readonly name = 'volume' as const;
-  private readonly limits = new CountLimits({ k: 6, floor: 12, peerFactor: 1.4 });
-  private readonly people = new Map<string, Person>();
+  private readonly limits: CountLimits;
+  private readonly people: PerEmployee<Person>;
+
+  constructor(slots: Slots) {
+    this.limits = new CountLimits(slots, { k: 6, floor: 12, peerFactor: 1.4 });
+    this.people = new PerEmployee(slots, () => ({ customers: new DistinctToday(), samples: new Samples(), escalation: new Escalation() }));
+  }
 
   observe(o: Observation): Finding | undefined {
     const m = this.limits.metric(o);
     if (o.revealed.length === 0 || o.event.action === 'export') return undefined;
-    let p = this.people.get(o.event.actor);
-    if (!p) {
-      p = { customers: new DistinctToday(), samples: new Samples(), escalation: new Escalation() };
-      this.people.set(o.event.actor, p);
-    }
+    const p = this.people.of(o);
     let added = 0;
     for (const c of o.revealed) if (p.customers.add(o.day, c)) added++;
     if (added === 0) return undefined;
