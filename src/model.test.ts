@@ -55,6 +55,19 @@ describe('PII field names', () => {
   });
 });
 
+describe('times', () => {
+  it('gives every valid time in the one form toISOString gives, whether it came in that form or not', () => {
+    const opened = (openedAt: string) => parseCase({ id: 'k-1', employee: 'e-1', customer: 'c-1', openedAt, kind: 'refund' }).openedAt;
+    expect(opened('2026-03-02T09:15:00.250Z')).toBe('2026-03-02T09:15:00.250Z');
+    expect(opened('2026-03-02T09:15:00Z')).toBe('2026-03-02T09:15:00.000Z');
+    expect(opened('2026-03-02T10:15:00.250+01:00')).toBe('2026-03-02T09:15:00.250Z');
+    // Days past 28 and hour 24 take the long way (Date's own reading of them), not the shortcut.
+    expect(opened('2024-02-29T23:00:00.000Z')).toBe('2024-02-29T23:00:00.000Z');
+    expect(opened('2026-03-02T24:00:00.000Z')).toBe('2026-03-03T00:00:00.000Z');
+    expect(errorOf(() => opened('2026-13-02T09:15:00.000Z')).message).toMatch(/^field "openedAt": must be an RFC 3339 date-time/);
+  });
+});
+
 describe('errors never echo a value', () => {
   it('names the field, not what was in it', () => {
     const secret = 'ann.secret@mail.example';

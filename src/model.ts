@@ -165,6 +165,8 @@ const ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 const COUNTRY_RE = /^[A-Z]{2}$/;
 const REGION_RE = /^([A-Z]{2})-[A-Z0-9]{1,3}$/;
 // RFC 3339 date-time with a required offset.
+/** 0000–9999, days 01–28 and hours 00–23 only: every such value is valid and toISOString gives it back unchanged. */
+const CANONICAL_TIME_RE = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
 const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
 const EMAIL_RE = /^[^\s@]{1,64}@[^\s@]+\.[^\s@]+$/;
 const PII_KEY_RE = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -213,6 +215,9 @@ export function checkId(value: string, field: string, where?: Where): string {
 }
 
 export function checkTime(value: string, field: string, where?: Where): string {
+  // Already in the form toISOString gives, with a day and an hour that cannot roll over (the
+  // usual case in files: events and cases by the million): it is its own normal form.
+  if (CANONICAL_TIME_RE.test(value)) return value;
   // The value is not echoed: in a file with shifted columns it may be anyone's e-mail.
   if (!RFC3339_RE.test(value) || Number.isNaN(Date.parse(value))) fail('must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z', field, where);
   return new Date(value).toISOString();
@@ -251,15 +256,7 @@ const RESERVED_FIELD_NAMES = new Set(['__proto__']);
 /** Parse a customer record from the interchange contract. Unknown keys become PII fields. */
 export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
   const o = asObject(raw, where);
-  const id = checkId(requiredString(o, 'id', where), 'id', where);
-  const country = requiredString(o, 'country', where).toUpperCase();
-  if (!COUNTRY_RE.test(country)) fail('must be an ISO 3166-1 alpha-2 code such as "IT"', 'country', where);
-  const region = optionalString(o, 'region', where)?.toUpperCase();
-  if (region !== undefined) {
-    const m = REGION_RE.exec(region);
-    if (!m) fail('must be an ISO 3166-2 code such as "US-CA"', 'region', where);
-    if (m[1] !== country) fail(`must be a subdivision of ${country}`, 'region', where);
-  }
+  const { id, country, region } = customerPlace(o, where);
   let locale = optionalString(o, 'locale', where);
   if (locale !== undefined) {
     try {
@@ -294,6 +291,30 @@ export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
     vip: optionalBoolean(o, 'vip', where),
     pii,
   };
+}
+
+/**
+ * What a customer record says in clear and detection reads (id, country, region, the canary
+ * and VIP flags), checked as parseCustomer checks them; the personal fields are not read, so a
+ * detection directory of many customers loads without parsing every phone number.
+ */
+export function parseCustomerFlags(raw: unknown, where?: Where): { id: string; country: string; region?: string; canary: boolean; vip: boolean } {
+  const o = asObject(raw, where);
+  const { id, country, region } = customerPlace(o, where);
+  return { id, country, ...(region !== undefined ? { region } : {}), canary: optionalBoolean(o, 'canary', where), vip: optionalBoolean(o, 'vip', where) };
+}
+
+function customerPlace(o: Record<string, unknown>, where: Where | undefined): { id: string; country: string; region: string | undefined } {
+  const id = checkId(requiredString(o, 'id', where), 'id', where);
+  const country = requiredString(o, 'country', where).toUpperCase();
+  if (!COUNTRY_RE.test(country)) fail('must be an ISO 3166-1 alpha-2 code such as "IT"', 'country', where);
+  const region = optionalString(o, 'region', where)?.toUpperCase();
+  if (region !== undefined) {
+    const m = REGION_RE.exec(region);
+    if (!m) fail('must be an ISO 3166-2 code such as "US-CA"', 'region', where);
+    if (m[1] !== country) fail(`must be a subdivision of ${country}`, 'region', where);
+  }
+  return { id, country, region };
 }
 
 const EMPLOYEE_KEYS = ['id', 'name', 'team', 'role', 'location', 'hiredAt', 'leftAt', 'manager', 'status'];

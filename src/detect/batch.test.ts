@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DAY, HOUR, START, TestOrg, writeOrgFiles } from '../../test/support/detect-org.ts';
 import { InvalidInputError } from '../errors.ts';
-import { detectFromFiles } from './batch.ts';
+import { detectFromFiles, loadDirectory } from './batch.ts';
 
 function workload(): { org: TestOrg; employees: string[] } {
   const org = new TestOrg(600);
@@ -33,6 +33,20 @@ describe('detection from files', () => {
     const b = workload().org.detect().alerts;
     expect(a.length).toBeGreaterThan(0);
     expect(b).toEqual(a);
+  });
+
+  it('reads of customers only what detection uses: personal fields are not checked, the clear ones are', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'custos-detect-'));
+    const file = join(dir, 'customers.jsonl');
+    const empty = join(dir, 'empty.jsonl');
+    writeFileSync(empty, '');
+    writeFileSync(file, `${JSON.stringify({ id: 'cus-1', country: 'it', canary: true, phone: 'not a phone' })}\n${JSON.stringify({ id: 'cus-2', country: 'IT', region: 'FR-75' })}\n`);
+    const err = await loadDirectory({ customers: file, employees: empty, cases: empty }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`${file}:2: field "region": must be a subdivision of IT`);
+    writeFileSync(file, `${JSON.stringify({ id: 'cus-1', country: 'it', canary: true, phone: 'not a phone' })}\n`);
+    const directory = await loadDirectory({ customers: file, employees: empty, cases: empty });
+    expect(directory.customer('cus-1')).toEqual({ canary: true, vip: false, country: 'IT' });
+    expect(directory.isCanary('cus-1')).toBe(true);
   });
 
   it('stops at a bad event line, naming the file, the line and the field', async () => {

@@ -6,7 +6,7 @@
 import { createReadStream, statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.ts';
 import { checkReadable, readRecords, UnreadableLine } from '../importer/read-records.ts';
-import { parseAccessEvent, parseCase, parseCustomer, parseEmployee, type Where } from '../model.ts';
+import { parseAccessEvent, parseCase, parseCustomerFlags, parseEmployee, type Where } from '../model.ts';
 import type { Alert } from './alert.ts';
 import { MemoryDirectory } from './directory.ts';
 import { DetectionEngine, type DetectionOptions } from './engine.ts';
@@ -31,11 +31,14 @@ export interface BatchResult {
   directory: { employees: number; customers: number; cases: number };
 }
 
-/** Loads the three directory files; a bad line stops with its file, line and field. */
+/**
+ * Loads the three directory files; a bad line stops with its file, line and field. Of customers
+ * only what detection reads is parsed and checked (the clear fields and flags, not the personal data).
+ */
 export async function loadDirectory(files: Omit<BatchFiles, 'events'>): Promise<MemoryDirectory> {
   const directory = new MemoryDirectory();
   for await (const { value, where } of records(files.employees)) directory.putEmployee(parseEmployee(value, where));
-  for await (const { value, where } of records(files.customers)) directory.putCustomer(parseCustomer(value, where));
+  for await (const { value, where } of records(files.customers)) directory.putCustomer(parseCustomerFlags(value, where));
   for await (const { value, where } of records(files.cases)) directory.putCase(parseCase(value, where));
   return directory;
 }
