@@ -3,7 +3,7 @@
  * reads — decided and written down like every access: Cedar decides for an employee, the
  * decision is recorded (allowed or denied) before the act takes effect, and a deny stops it.
  */
-import { NotFoundError, type ConflictError } from '../errors.ts';
+import { InvalidInputError, NotFoundError, type ConflictError } from '../errors.ts';
 import type { AccessAction, AttributeChange, EventTarget, Operation, RecordedEvent } from '../model.ts';
 import type { DecideRequest, PolicyEngine } from '../policy/index.ts';
 import type { Store } from '../store/store.ts';
@@ -49,16 +49,17 @@ export class ActLog {
   /**
    * Decide and record `act` before it takes effect. On a deny the denial is recorded and a
    * ForbiddenError thrown; if the ledger cannot record, UnavailableError: either way, do nothing.
-   * An allowed act that cannot go ahead (`refusal`: what it names is missing, or its state
-   * forbids it) is recorded as a denial with reason `not_found` or `conflict`, and the refusal
-   * thrown: only those who may act learn that a record is missing.
+   * An allowed act that cannot go ahead (`refusal`: what it names is missing, its state forbids
+   * it, or it names fields no record holds) is recorded as a denial with reason `not_found`,
+   * `conflict` or `field_unknown`, and the refusal thrown: only those who may act learn that a
+   * record is missing.
    */
-  async authorize(actor: Actor, act: Act, ctx: RequestContext, refusal?: NotFoundError | ConflictError): Promise<RecordedEvent> {
+  async authorize(actor: Actor, act: Act, ctx: RequestContext, refusal?: NotFoundError | ConflictError | InvalidInputError): Promise<RecordedEvent> {
     const decision = actor.kind === 'host'
       ? { decision: 'allow' as const, policies: [] }
       : this.deps.policy.decide({ ...act.request, actor: await this.deps.store.employees.get(actor.id), now: this.deps.now() } as DecideRequest);
     if (decision.decision === 'allow' && refusal) {
-      await this.decisions.deny(factsOf(actor, act, act.details), refusal instanceof NotFoundError ? 'not_found' : 'conflict', ctx);
+      await this.decisions.deny(factsOf(actor, act, act.details), refusal instanceof NotFoundError ? 'not_found' : refusal instanceof InvalidInputError ? 'field_unknown' : 'conflict', ctx);
       throw refusal;
     }
     return this.decisions.enforce(factsOf(actor, act, act.details), decision, ctx);

@@ -2,9 +2,10 @@ import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
 import type { CustosConfig } from '../config.ts';
 import { InvalidInputError, NotFoundError } from '../errors.ts';
+import { checkId } from '../model.ts';
 import { loadSigningKeys, SIGNING_KEY_FILE } from '../ledger/index.ts';
 import { gatherEvidence, writeEvidencePack, type EvidenceContents } from '../respond/evidence.ts';
-import { IncidentService, incidentBlastRadius, obligationsInput, openIncidentFromAlert, type IncidentView, type Opened } from '../respond/incidents.ts';
+import { IncidentService, incidentBlastRadius, obligationsInput, openIncidentFromAlert, type ExposureSource, type IncidentView, type Opened } from '../respond/incidents.ts';
 import { RECIPIENTS, type Recipient } from '../respond/incident-input.ts';
 import { obligationsFor, type Obligations } from '../respond/obligations.ts';
 import { loadRules } from '../respond/rules.ts';
@@ -34,15 +35,23 @@ export function withIncidents<T>(opts: Flags, work: (service: IncidentService, s
   return withStore(opts, (store, config) => withActLog(store, config, (acts, deps) => work(serviceFor(store, config, acts), store, deps, config)));
 }
 
-/** Customer ids, one per line (blank lines skipped), for an accidental exposure. */
-async function readCustomerIds(file: string): Promise<string[]> {
+/** Customer ids, one per line (blank lines skipped), for an accidental exposure; with the line of each. */
+async function readCustomerIds(file: string): Promise<{ ids: string[]; source: ExposureSource }> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
     throw new InvalidInputError(`${file}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`, { file });
   }
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== '');
+  const ids: string[] = [];
+  const lines: number[] = [];
+  text.split(/\r?\n/).forEach((l, i) => {
+    const id = l.trim();
+    if (id === '') return;
+    ids.push(checkId(id, 'customer', { file, line: i + 1 }));
+    lines.push(i + 1);
+  });
+  return { ids, source: { file, lines } };
 }
 
 function stateOf(value: string, flag: 'to' | 'state'): IncidentState {
@@ -102,7 +111,8 @@ export function registerIncident(program: Command): void {
       ? { query: { ...(opts.exposedChannel !== undefined ? { channel: opts.exposedChannel } : {}), ...(opts.exposedActor !== undefined ? { actor: opts.exposedActor } : {}) } }
       : undefined;
     if (query && opts.customers !== undefined) throw new InvalidInputError('give the customers exposed or a query over events, not both', { field: 'customers' });
-    const exposure = opts.customers !== undefined ? { customers: await readCustomerIds(opts.customers), fields: opts.fields!.split(',').map((f) => f.trim()).filter(Boolean) } : query;
+    const listed = opts.customers !== undefined ? await readCustomerIds(opts.customers) : undefined;
+    const exposure = listed ? { customers: listed.ids, fields: opts.fields!.split(',').map((f) => f.trim()).filter(Boolean) } : query;
     const opened = await withIncidents(opts, async (service, store, deps) => {
       const result = opts.alert !== undefined
         ? await openIncidentFromAlert(service, store, actor, opts.alert, CLI_CONTEXT, opts.title, new AlertDesk(deps))
@@ -112,7 +122,7 @@ export function registerIncident(program: Command): void {
           ...(opts.from !== undefined ? { from: opts.from } : {}),
           ...(opts.to !== undefined ? { to: opts.to } : {}),
           ...(exposure ? { exposure } : {}),
-        }, CLI_CONTEXT);
+        }, CLI_CONTEXT, listed?.source);
       // The webhook's attempts go on the timeline: wait for them while the store is open.
       await reportWebhook(result);
       return result.incident;

@@ -55,6 +55,13 @@ export interface OpenIncident {
   exposure?: Exposure;
 }
 
+/** Where an exposure's customer list came from, so that an unknown id is named by its line. */
+export interface ExposureSource {
+  file: string;
+  /** The line of each customer id given, in the order given. */
+  lines: readonly number[];
+}
+
 export interface IncidentView extends Incident {
   timeline: TimelineEntry[];
 }
@@ -83,14 +90,16 @@ export class IncidentService {
   constructor(private readonly deps: IncidentServiceDeps) {}
 
   /** Open an incident; one naming a subject contains them before this returns. */
-  async open(actor: Actor, input: OpenIncident, ctx: RequestContext): Promise<Opened> {
+  async open(actor: Actor, input: OpenIncident, ctx: RequestContext, source?: ExposureSource): Promise<Opened> {
     const checked = checkOpen(input);
     const now = this.deps.now();
     const id = newIncidentId(now);
-    // Only a responder may learn that an employee does not exist: anyone else gets the same 403 either way.
+    // Only a responder may learn that an employee or a customer does not exist: anyone else gets the same 403 either way.
     const missing = checked.employee !== undefined && !(await this.deps.store.employees.get(checked.employee))
       ? new NotFoundError(`no employee "${checked.employee}" (field "employee")`)
-      : undefined;
+      : checked.exposure && 'customers' in checked.exposure
+        ? await this.unknownExposed(input.exposure as { customers: string[] }, checked.exposure, source)
+        : undefined;
     const details = {
       kind: checked.employee !== undefined ? 'insider' : 'exposure',
       ...(checked.employee !== undefined ? { subject: checked.employee } : {}),
@@ -121,6 +130,33 @@ export class IncidentService {
     if (incident.subject === undefined) return { incident, notified: Promise.resolve(undefined) };
     const { notified } = await this.contain(actor, incident, ctx);
     return { incident: (await this.deps.store.incidents.get(id))!, notified };
+  }
+
+  /**
+   * An exposure given by hand must name customers in the store and fields they hold: an id
+   * nobody has, or a field no exposed customer holds, would be told to no one, or told wrongly,
+   * and counted in the obligations under an unknown country. Named (with the file's line).
+   */
+  private async unknownExposed(given: { customers: string[] }, exposure: { customers: string[]; fields: string[] }, source?: ExposureSource): Promise<NotFoundError | InvalidInputError | undefined> {
+    const held = await this.deps.store.customers.fieldsOf(exposure.customers);
+    const unknown = given.customers.flatMap((c, i) => (held.has(c) ? [] : [{ c, i }]));
+    if (unknown.length > 0) {
+      const named = unknown.slice(0, 10).map(({ c, i }) => (source ? `"${c}" (line ${source.lines[i]})` : `"${c}" (exposure.customers[${i}])`));
+      const more = unknown.length > 10 ? ` and ${unknown.length - 10} more` : '';
+      const first = unknown[0]!;
+      const at = source ? `${source.file}:${source.lines[first.i]}: ` : '';
+      return new NotFoundError(`${at}no customer ${named.join(', ')}${more}: an exposure names customers in the store`, {
+        field: source ? 'customers' : `exposure.customers[${first.i}]`,
+        ...(source ? { file: source.file, line: source.lines[first.i] } : {}),
+        unknown: unknown.length,
+      });
+    }
+    const holds = new Set([...held.values()].flat());
+    const fields = exposure.fields.filter((f) => !holds.has(f));
+    if (fields.length > 0) {
+      return new InvalidInputError(`field "exposure.fields": no exposed customer holds ${fields.map((f) => `"${f}"`).join(', ')} (they hold ${[...holds].sort().join(', ')})`, { field: 'exposure.fields' });
+    }
+    return undefined;
   }
 
   /** The incident and its timeline; recorded as a view. */
@@ -271,7 +307,7 @@ export class IncidentService {
     /** What the act is on when it is not the incident itself (containment: the employee). */
     target?: { type: 'employee'; id: string },
     /** Thrown, recorded as a denial, if Cedar allows the act (a responder may learn it). */
-    refusal?: NotFoundError | ConflictError,
+    refusal?: NotFoundError | ConflictError | InvalidInputError,
   ): Promise<RecordedEvent> {
     return this.deps.acts.authorize(actor, {
       request: { action: 'respond', operation, resource: { type: 'Incident', id }, ...(subject !== undefined ? { subject } : {}) },
@@ -335,7 +371,12 @@ export async function incidentBlastRadius(store: Store, incident: Incident): Pro
   const first = incident.from ?? incident.openedAt;
   const last = incident.to ?? incident.openedAt;
   // The exposure as one synthetic event per customer, through the same computation (an accident has no purpose).
-  const events = exposure.customers.map((customer) => ({ id: `${incident.id}:${customer}`, time: first, actor: `incident:${incident.id}`, action: 'export' as const, customers: [customer], fields: exposure.fields, decision: 'allow' as const }));
+  // Each customer with exactly the exposed fields they hold: a notice never tells someone a field of theirs leaked that was never on record.
+  const held = await store.customers.fieldsOf(exposure.customers);
+  const events = exposure.customers.flatMap((customer) => {
+    const fields = exposure.fields.filter((f) => held.get(customer)?.includes(f) ?? true);
+    return fields.length === 0 ? [] : [{ id: `${incident.id}:${customer}`, time: first, actor: `incident:${incident.id}`, action: 'export' as const, customers: [customer], fields, decision: 'allow' as const }];
+  });
   const radius = await blastRadius({ employee: `incident:${incident.id}` }, (async function* () { yield events; })(), storeDirectory(store));
   return { ...radius, customers: radius.customers.map((c) => ({ ...c, last: new Date(Date.parse(last)).toISOString() })), employee: '', ...(incident.from ? { from: incident.from } : {}), ...(incident.to ? { to: incident.to } : {}) };
 }

@@ -290,7 +290,15 @@ describe('jurisdictions without a rule', () => {
       expect(line.basis).toContain('no rule for MX');
       expect(line.affected).toBe(2);
     }
-    expect(authority(o, 'MX').authority).toBeNull();
+    // Named for the DPO to find, never null.
+    expect(authority(o, 'MX').authority).toBe('the data protection authority of MX, if any (not in the rules table)');
+    expect(authority(o, 'MX').authorityId).toBeNull();
+  });
+
+  it('people whose country is not known get an assess line with a named authority, never null', () => {
+    const o = obligationsFor(incident(people(1, { country: 'unknown', fields: ['email'] })), { rules });
+    expect(authority(o, 'unknown')).toMatchObject({ required: 'assess', authority: 'not known: the people\'s country is not known', authorityId: null });
+    expect(authority(o, 'unknown').basis).toContain('their customer record was not found');
   });
 
   it('a US customer without a state, or in a state without a rule, is not dropped', () => {

@@ -40,7 +40,9 @@ export interface ObligationLine {
 }
 
 export interface AuthorityLine extends ObligationLine {
-  authority: string | null;
+  /** The authority's name; for a place without a rule, a sentence saying so (never null). */
+  authority: string;
+  /** Its id in the rules table; null for a place without a rule. */
   authorityId: string | null;
   stage?: string;
 }
@@ -101,7 +103,7 @@ export function obligationsFor(incident: ObligationsIncident, options: Obligatio
   for (const [code, persons] of groups) {
     const rule = rules.rules.get(code);
     if (!rule) {
-      authorities.push({ ...noRuleLine(code, persons, rules, 'an authority'), authority: null, authorityId: null });
+      authorities.push({ ...noRuleLine(code, persons, rules, 'an authority'), authority: unknownAuthority(code), authorityId: null });
       individuals.push(noRuleLine(code, persons, rules, 'the people affected'));
       continue;
     }
@@ -460,8 +462,15 @@ function noDutyLine(rule: JurisdictionRule, persons: AffectedPerson[], who: stri
   };
 }
 
+/** The authority line of a place the rules table does not know: named for the DPO to find, never null. */
+function unknownAuthority(code: string): string {
+  return PLACE_RE.test(code) ? `the data protection authority of ${code}, if any (not in the rules table)` : 'not known: the people\'s country is not known';
+}
+
+const PLACE_RE = /^[A-Z]{2}(-[A-Z0-9]{1,3})?$/;
+
 function noRuleLine(code: string, persons: AffectedPerson[], rules: RulesTable, whom: string): ObligationLine {
-  if (!/^[A-Z]{2}(-[A-Z0-9]{1,3})?$/.test(code)) {
+  if (!PLACE_RE.test(code)) {
     const question = `These people's country is not known (${code}: their customer record was not found). Find where they live and run again; until then, ask counsel whether notifying ${whom} is required.`;
     return { ...noRuleBase(code, persons, question), reason: 'country not known' };
   }

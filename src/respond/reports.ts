@@ -63,7 +63,7 @@ export interface ReportOptions {
 export function authorityReports(incident: ObligationsIncident, obligations: Obligations, options: ReportOptions): ReportDraft[] {
   const drafts: ReportDraft[] = [];
   for (const line of obligations.authorities) {
-    if (line.required === 'no' || !line.authority || !line.authorityId) continue;
+    if (line.required === 'no' || !line.authorityId) continue;
     const rule = options.rules.rules.get(line.jurisdiction);
     const duty = rule?.authorities.find((a) => a.id === line.authorityId);
     const entity = options.entities ? entityForLine(options.entities, line.jurisdiction) : undefined;

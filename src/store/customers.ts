@@ -103,6 +103,16 @@ export class CustomerRepository {
     return found;
   }
 
+  /** The names of the PII fields each id that exists holds (never their values); chunked like placesOf. */
+  async fieldsOf(ids: readonly string[]): Promise<Map<string, string[]>> {
+    const found = new Map<string, string[]>();
+    for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
+      const rows = await this.db.selectFrom('customers').select(['id', 'fields']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) found.set(r.id, JSON.parse(r.fields) as string[]);
+    }
+    return found;
+  }
+
   /**
    * Customers whose e-mail or phone blind index is one of `indexes`, without reading a sealed
    * field: which index matched, the id and the canary flag (attribution of a leaked list).

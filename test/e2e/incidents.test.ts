@@ -9,6 +9,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeAccessEvent, type AccessEvent } from '../../src/model.ts';
 import { Store } from '../../src/store/store.ts';
 import { custosCli } from '../support/cli.ts';
 import { respondFixture, type RespondFixture } from '../support/respond-fixture.ts';
@@ -148,6 +149,31 @@ for (const target of storeTargets()) {
       expect(affected.customers.map((c: { customer: string; fields: string[]; first: string; last: string }) => [c.customer, c.fields, c.first, c.last]))
         .toEqual(['cus-000010', 'cus-000011', 'cus-000012'].map((c) => [c, ['email', 'name'], fx.from, fx.to]));
       expect(affected.customers.every((c: { country: string }) => c.country !== 'unknown')).toBe(true);
+      // Ids nobody has, and fields nobody holds, are refused by name (the file's line), and the refusal recorded.
+      const bad = join(fx.dataDir, 'exposed-bad.txt');
+      writeFileSync(bad, 'cus-000010\n\ncus-999999\ncus-000011\nnobody-1\n');
+      const unknown = await cli(['incident', 'open', '--customers', bad, '--fields', 'name,email', '--from', fx.from, '--to', fx.to, '--title', 'x', '--as', 'dpo-0001']);
+      expect(unknown.code, unknown.stderr).toBe(5);
+      expect(unknown.stderr).toContain(`${bad}:3: no customer "cus-999999" (line 3), "nobody-1" (line 5)`);
+      const shoeSize = await cli(['incident', 'open', '--customers', list, '--fields', 'name,shoe_size', '--from', fx.from, '--to', fx.to, '--title', 'x', '--as', 'dpo-0001']);
+      expect(shoeSize.code, shoeSize.stderr).toBe(2);
+      expect(shoeSize.stderr).toContain('field "exposure.fields": no exposed customer holds "shoe_size"');
+      const ledgerStore = await Store.open(fx.store);
+      try {
+        const last2: AccessEvent[] = [];
+        const size = await ledgerStore.ledger.size();
+        for await (const e of ledgerStore.ledger.readEntries(size - 2, size)) last2.push(decodeAccessEvent(e.entry)!);
+        expect(last2.map((e) => [e.actor, e.decision, e.reason])).toEqual([['dpo-0001', 'deny', 'not_found'], ['dpo-0001', 'deny', 'field_unknown']]);
+      } finally {
+        await ledgerStore.close();
+      }
+      // Whoever may not respond learns nothing of which customers exist.
+      const agent = await cli(['incident', 'open', '--customers', bad, '--fields', 'email', '--from', fx.from, '--to', fx.to, '--title', 'x', '--as', fx.subject]);
+      expect(agent.code, agent.stderr).toBe(4);
+      // Every obligations line names an authority, even where the table has no rule.
+      const duties = JSON.parse((await cli(['incident', 'obligations', exposureId, '--json', '--as', 'dpo-0001'])).stdout);
+      expect(duties.authorities.length).toBeGreaterThan(0);
+      for (const line of duties.authorities) expect(typeof line.authority, line.jurisdiction).toBe('string');
       // Or given as a query over events: what the batch channel exported in the window.
       const byQuery = await cli(['incident', 'open', '--exposed-channel', 'batch', '--from', fx.from, '--to', fx.to, '--title', 'Export job sent files to the wrong bucket', '--as', 'dpo-0001']);
       expect(byQuery.code, byQuery.stderr).toBe(0);
