@@ -5,8 +5,9 @@ import { buildApi } from '../api/start.ts';
 import { loadConfig } from '../config.ts';
 import { ConfigError } from '../errors.ts';
 import { createLogger } from '../log.ts';
-import { seedDemoIfEmpty } from '../simulate/seed-demo.ts';
+import { recordDemoEvents, seedDemoIfEmpty } from '../simulate/seed-demo.ts';
 import { storeOptions } from './store-flags.ts';
+import { hostActorId } from './operator.ts';
 
 export function registerServe(program: Command): void {
   storeOptions(
@@ -29,15 +30,15 @@ export function registerServe(program: Command): void {
     const logger = createLogger(config.logLevel);
     const custos = await openCustos(config, { logger, detect: config.detect });
     const say = (line: string) => process.stderr.write(`${line}\n`);
+    const demoDir = join(config.dataDir, 'demo');
     try {
       if (config.demo) {
-        const demoDir = join(config.dataDir, 'demo');
         const seeded = await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), undefined, demoDir);
         if (seeded) {
           await custos.detection?.reloadDirectory();
           say(`seeded a demo organisation: ${seeded.employees} employees, ${seeded.customers} customers (${seeded.canaries} canaries), ${seeded.cases} cases`);
           say('  try: agent emp-0001 holds open case case-000001 for customer cus-000001 (README "Quick start")');
-          say(`  its last three weeks, ${seeded.insiders} insiders included: ${join(demoDir, 'events.jsonl')} (custos ingest events records it; README "Simulate and evaluate")`);
+          say(`  its last three weeks, ${seeded.insiders} insiders included, are in ${join(demoDir, 'events.jsonl')}; they are recorded in the background once the API listens`);
         }
       }
       const app = await buildApi(custos, logger);
@@ -53,6 +54,18 @@ export function registerServe(program: Command): void {
       }
       say(`custos listening on ${address} — store ${custos.store.describe()}, ledger ${custos.appender.size} entries, API docs ${address}/docs`);
       let stopping = false;
+      // The demo's events go into the ledger as ingested events while the API already answers,
+      // so live detection raises the demo's alerts within a minute or two of a first start.
+      if (config.demo) {
+        recordDemoEvents(custos, { kind: 'host', id: hostActorId() }, demoDir).then(
+          (summary) => {
+            if (summary) say(`recorded the demo's ${summary.ingested} events (ledger entries ${summary.first ?? '-'}–${summary.last ?? '-'}); alerts: GET /v1/alerts with a token of sec-0001`);
+          },
+          (err: unknown) => {
+            if (!stopping) say(`custos: the demo's events were not all recorded: ${(err as Error).message}; the next start records the rest`);
+          },
+        );
+      }
       const stop = (signal: string) => {
         if (stopping) return;
         stopping = true;

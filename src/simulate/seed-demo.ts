@@ -4,10 +4,12 @@
  * employees, customers and cases are stored through the same paths as an import. Its events are
  * what those people did over the last weeks, insiders included.
  */
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Store } from '../store/store.ts';
+import type { ActLogDeps, Actor } from '../broker/acts.ts';
 import { storeCustomers } from '../broker/customer-writes.ts';
+import { EventIngest, type IngestSummary } from '../broker/ingest.ts';
 import type { Vault } from '../vault/index.ts';
 import { parseCase, parseCustomer, parseEmployee, type CaseRecord, type CustomerInput, type Employee } from '../model.ts';
 import { CANARY_EVERY, DEMO_CUSTOMERS } from './demo-org.ts';
@@ -95,4 +97,24 @@ export async function seedDemoIfEmpty(store: Store, vault: Vault, now: Date, cus
   }
   await store.cases.upsertMany(demo.cases, now);
   return { employees: demo.employees.length, customers, cases: demo.cases.length, canaries: demo.customers.filter((c) => c.canary).length, insiders: demo.truth.insiders.length };
+}
+
+/** The ingest source the demo's events are recorded under (resends of its event ids are skipped). */
+export const DEMO_SOURCE = 'demo';
+/** Written into the demo's directory once all its events are in the ledger. */
+const RECORDED_MARK = 'recorded.json';
+
+/**
+ * Records the demo's events.jsonl (in `dir`) in the ledger as ingested events, the way
+ * `custos ingest events FILE --source demo` does, so that live detection sees what the demo's
+ * people did. Undefined when there is nothing to record: no demo files, or all recorded before.
+ * A run cut short (a stop) is finished by the next call: events already recorded are skipped by id.
+ */
+export async function recordDemoEvents(deps: ActLogDeps, actor: Actor, dir: string): Promise<IngestSummary | undefined> {
+  const events = join(dir, 'events.jsonl');
+  if (!existsSync(events) || existsSync(join(dir, RECORDED_MARK))) return undefined;
+  const run = await new EventIngest(deps).begin(actor, DEMO_SOURCE, { file: 'demo/events.jsonl' }, { channel: 'cli' });
+  const summary = await run.ingestFile(events, events);
+  writeFileSync(join(dir, RECORDED_MARK), `${JSON.stringify({ ...summary, at: deps.now().toISOString() })}\n`);
+  return summary;
 }

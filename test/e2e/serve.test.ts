@@ -1,10 +1,10 @@
 /** `npm start` as a newcomer runs it: an empty data dir, the demo seeded, Ctrl-C stops cleanly. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { custosCli } from '../support/cli.ts';
 
 const BIN = fileURLToPath(new URL('../../bin/custos.js', import.meta.url));
@@ -28,9 +28,9 @@ describe('custos serve', () => {
     });
     expect(stderr).toMatch(/seeded a demo organisation: 300 employees, 10000 customers \(10 canaries\), \d+ cases/);
     // What the demo's people did, for `custos ingest events`; who the insiders were; no customer file in clear.
-    expect(stderr).toContain(`8 insiders included: ${join(data, 'demo', 'events.jsonl')}`);
+    expect(stderr).toContain(`8 insiders included, are in ${join(data, 'demo', 'events.jsonl')}`);
     expect(statSync(join(data, 'demo', 'events.jsonl')).size).toBeGreaterThan(1_000_000);
-    expect(readdirSync(join(data, 'demo')).sort()).toEqual(['events.jsonl', 'truth.json']);
+    expect(readdirSync(join(data, 'demo')).filter((f) => f !== 'recorded.json').sort()).toEqual(['events.jsonl', 'truth.json']);
     for (const f of ['custos-keys.json', 'ledger-signing.json', 'token-signing.json']) {
       expect(statSync(join(data, f)).mode & 0o777, f).toBe(0o600);
     }
@@ -44,6 +44,20 @@ describe('custos serve', () => {
     });
     expect(res.status).toBe(200);
 
+    // The demo's events are recorded in the background, and live detection raises its alerts.
+    const long = { timeout: 240_000, interval: 200 };
+    await vi.waitFor(() => expect(stderr).toMatch(/recorded the demo's (\d+) events/), long);
+    const recorded = Number(/recorded the demo's (\d+) events/.exec(stderr)![1]);
+    expect(recorded).toBeGreaterThan(10_000);
+    expect(JSON.parse(readFileSync(join(data, 'demo', 'recorded.json'), 'utf8'))).toMatchObject({ ingested: recorded, skipped: 0 });
+    const analyst = (await custosCli(['token', 'issue', '--employee', 'sec-0001', '--data', data])).stdout.trim();
+    const alerts = await vi.waitFor(async () => {
+      const list = await (await fetch(`${url}/v1/alerts?limit=100`, { headers: { authorization: `Bearer ${analyst}` } })).json() as { alerts: Array<{ detectors: Array<{ name: string }> }> };
+      expect(list.alerts.flatMap((a) => a.detectors.map((d) => d.name))).toContain('canary');
+      return list.alerts;
+    }, long);
+    expect(alerts.length).toBeGreaterThan(1);
+
     const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
     child.kill('SIGINT');
     expect(await exit).toBe(0);
@@ -52,7 +66,7 @@ describe('custos serve', () => {
     // one tree; the final checkpoint covers both, so the log verifies with nothing unsigned.
     const verified = await custosCli(['ledger', 'verify', '--data', data]);
     expect(verified.code, verified.stderr).toBe(0);
-    expect(verified.stdout).toMatch(/^ledger OK: 2 entries/);
+    expect(verified.stdout).toMatch(/^ledger OK: \d+ entries/);
     expect(verified.stdout).not.toMatch(/after the latest checkpoint/);
   }, 300_000);
 
