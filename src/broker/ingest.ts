@@ -26,6 +26,12 @@ import type { Store } from '../store/store.ts';
 export const MAX_REPORTED = 20;
 /** Records in flight at once: enough for the appender's group commit to fill its batches. */
 const RECORD_WINDOW = 512;
+/**
+ * How far ahead of this server's clock an ingested event's time may be (clock skew between
+ * systems). Further ahead is refused: a source could otherwise plant events "in the future"
+ * that detection would meet as the newest activity of whoever they name.
+ */
+export const MAX_FUTURE_MS = 5 * 60_000;
 
 export interface BadLine {
   line: number;
@@ -49,6 +55,7 @@ interface IngestDeps {
   acts: ActLog;
   recorder: Recorder;
   store: Store;
+  now: () => Date;
 }
 
 /** What each ingested event is marked with. */
@@ -61,7 +68,7 @@ export class EventIngest {
   private readonly deps: IngestDeps;
 
   constructor(deps: ActLogDeps) {
-    this.deps = { acts: new ActLog(deps), recorder: deps.recorder, store: deps.store };
+    this.deps = { acts: new ActLog(deps), recorder: deps.recorder, store: deps.store, now: deps.now };
   }
 
   /**
@@ -97,7 +104,8 @@ export class IngestRun {
    * messages (undefined: a request body, whose lines are named "line N").
    */
   async ingestFile(file: string, label: string | undefined, outcome: ActDetails = {}): Promise<IngestSummary> {
-    const { lines, bad } = await checkLines(file, label);
+    const notAfter = this.deps.now().getTime() + MAX_FUTURE_MS;
+    const { lines, bad } = await checkLines(file, label, notAfter);
     if (bad.length > 0) {
       await this.finish({ ...outcome, result: 'rejected', lines, badLines: bad.length, firstBadLine: bad[0]!.line });
       const first = bad[0]!;
@@ -109,7 +117,7 @@ export class IngestRun {
         problems: bad,
       });
     }
-    const summary = await this.recordLines(file, label, outcome);
+    const summary = await this.recordLines(file, label, outcome, notAfter);
     await this.finish({ ...outcome, result: 'done', lines, recorded: summary.ingested, skipped: summary.skipped, ...(summary.first !== undefined ? { first: summary.first, last: summary.last! } : {}) });
     return summary;
   }
@@ -123,7 +131,7 @@ export class IngestRun {
     await this.deps.acts.recordOutcome(this.actor, this.act, outcome, this.ctx);
   }
 
-  private async recordLines(file: string, label: string | undefined, outcome: ActDetails): Promise<IngestSummary> {
+  private async recordLines(file: string, label: string | undefined, outcome: ActDetails, notAfter: number): Promise<IngestSummary> {
     const summary: IngestSummary = { ingested: 0, skipped: 0, act: this.mark.act };
     const { store, recorder } = this.deps;
     // Scoped to the account as well as the source: `source` is the caller's word, so another
@@ -162,7 +170,7 @@ export class IngestRun {
     for await (const item of readRecords(file, 'jsonl')) {
       lastLine = item.line;
       // Checked a moment ago; a file changed since then stops here, with what came before recorded.
-      const parsed = item instanceof UnreadableLine ? undefined : parseOrUndefined(item.value, whereOf(label, item.line));
+      const parsed = item instanceof UnreadableLine ? undefined : parseOrUndefined(item.value, whereOf(label, item.line), notAfter);
       if (!parsed) {
         await flush();
         await this.finish({ ...outcome, result: 'failed', recorded: summary.ingested, skipped: summary.skipped, changedAtLine: item.line });
@@ -198,7 +206,7 @@ export function ingestedEvent(parsed: AccessEventInput, mark: IngestMark): Acces
 }
 
 /** Read every line; the bad ones (at most MAX_REPORTED), and how many lines held an event. */
-async function checkLines(file: string, label: string | undefined): Promise<{ lines: number; bad: BadLine[] }> {
+async function checkLines(file: string, label: string | undefined, notAfter: number): Promise<{ lines: number; bad: BadLine[] }> {
   const bad: BadLine[] = [];
   let lines = 0;
   for await (const item of readRecords(file, 'jsonl')) {
@@ -209,7 +217,7 @@ async function checkLines(file: string, label: string | undefined): Promise<{ li
       continue;
     }
     try {
-      parseAccessEventInput(item.value, whereOf(label, item.line));
+      parseIngested(item.value, whereOf(label, item.line), notAfter);
     } catch (err) {
       if (!(err instanceof InvalidInputError)) throw err;
       const message = label === undefined ? `line ${item.line}: ${err.message}` : err.message;
@@ -220,9 +228,18 @@ async function checkLines(file: string, label: string | undefined): Promise<{ li
   return { lines, bad };
 }
 
-function parseOrUndefined(value: unknown, where: Where): AccessEventInput | undefined {
+/** An event as its source sent it, no later than `notAfter` (ms since the epoch). */
+function parseIngested(value: unknown, where: Where, notAfter: number): AccessEventInput {
+  const event = parseAccessEventInput(value, where);
+  if (Date.parse(event.time) > notAfter) {
+    throw new InvalidInputError(`${where.file !== undefined ? `${where.file}:${where.line}: ` : ''}time ${event.time} is more than ${MAX_FUTURE_MS / 60_000} minutes ahead of this server's clock (${new Date(notAfter - MAX_FUTURE_MS).toISOString()})`, { ...where, field: 'time' });
+  }
+  return event;
+}
+
+function parseOrUndefined(value: unknown, where: Where, notAfter: number): AccessEventInput | undefined {
   try {
-    return parseAccessEventInput(value, where);
+    return parseIngested(value, where, notAfter);
   } catch (err) {
     if (err instanceof InvalidInputError) return undefined;
     throw err;

@@ -94,6 +94,13 @@ for (const target of storeTargets()) {
       expect(bidi.body).toMatchObject({ line: 1, field: 'channel' });
       const empty = await post('\n\n');
       expect(empty.status).toBe(400);
+      // An event from the future would be the newest thing its actor did, for detection: refused.
+      const ahead = new Date(Date.now() + 60 * 60_000).toISOString();
+      const future = await post(jsonl(crmEvent(23), crmEvent(24, { time: ahead })));
+      expect(future.status).toBe(400);
+      expect(future.body).toMatchObject({ line: 2, field: 'time' });
+      expect(future.body.message).toMatch(/^line 2: time .* is more than 5 minutes ahead of this server's clock/);
+      expect((await post(jsonl(crmEvent(25, { time: new Date(Date.now() + 60_000).toISOString() })))).status).toBe(200);
     });
 
     it('answers 413 for a body over the limit, 415 for another content type, and records both refusals', async () => {
