@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cliStoreFlags, cliToken } from '../support/cli.ts';
-import { spawnServer, type ServerProcess } from '../support/server.ts';
+import { seedDemoStore, spawnServer, type ServerProcess } from '../support/server.ts';
 import { storeTargets } from '../support/stores.ts';
 
 async function call(url: string, bearer: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -31,8 +31,10 @@ for (const target of storeTargets()) {
 
     it('a token issued before containment is refused by another server on its next request', async () => {
       const loc = target.location();
-      const flags = cliStoreFlags(loc, mkdtempSync(join(tmpdir(), 'custos-contain-')));
-      const a = await spawnServer(flags, SERVER_ENV);
+      const keyDir = mkdtempSync(join(tmpdir(), 'custos-contain-'));
+      const flags = cliStoreFlags(loc, keyDir);
+      await seedDemoStore(loc, keyDir);
+      const a = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
       servers.push(a);
       const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
       servers.push(b);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeTargets } from '../support/stores.ts';
 import { cliStoreFlags, cliToken, custosCli } from '../support/cli.ts';
-import { spawnServer, type ServerProcess } from '../support/server.ts';
+import { seedDemoStore, spawnServer, type ServerProcess } from '../support/server.ts';
 import { Store, type StoreLocation } from '../../src/store/store.ts';
 import { decodeAccessEvent } from '../../src/model.ts';
 
@@ -31,11 +31,13 @@ const SERVER_ENV = { CUSTOS_LEDGER_APPEND_TIMEOUT_MS: '60000' };
 for (const target of storeTargets()) {
   describe(`several processes on one ${target.name} store`, () => {
     const servers: ServerProcess[] = [];
-    /** A fresh store with two servers on it: the first seeds the demo, the second finds it. */
+    /** A fresh store, the demo organisation in it, and two servers on it. */
     async function twoServers(): Promise<{ loc: StoreLocation; flags: string[]; a: ServerProcess; b: ServerProcess }> {
       const loc = target.location();
-      const flags = cliStoreFlags(loc, mkdtempSync(join(tmpdir(), 'custos-multi-')));
-      const a = await spawnServer(flags, SERVER_ENV);
+      const keyDir = mkdtempSync(join(tmpdir(), 'custos-multi-'));
+      const flags = cliStoreFlags(loc, keyDir);
+      await seedDemoStore(loc, keyDir);
+      const a = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
       servers.push(a);
       const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
       servers.push(b);

@@ -1,6 +1,28 @@
 /** A real `custos serve` process, as an operator runs it, for multi-process tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname } from 'node:path';
+import { openCustos } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { seedDemoIfEmpty } from '../../src/simulate/seed-demo.ts';
+import type { StoreLocation } from '../../src/store/store.ts';
 import { BIN } from './cli.ts';
+
+/**
+ * Seeds the demo organisation into a fresh store as a first `custos
+ * serve` does, but with few customers and without its events, which serve would record in the
+ * background: servers on that store then start with `--no-demo`. Key files go where
+ * cliStoreFlags puts them: beside a SQLite store, in `keyDir` for PostgreSQL.
+ */
+export async function seedDemoStore(loc: StoreLocation, keyDir: string, customers = 300): Promise<void> {
+  const config = loadConfig({ data: loc.dialect === 'sqlite' ? dirname(loc.file) : keyDir });
+  config.store = loc;
+  const custos = await openCustos(config);
+  try {
+    await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), customers);
+  } finally {
+    await custos.close();
+  }
+}
 
 export interface ServerProcess {
   url: string;
