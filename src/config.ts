@@ -58,6 +58,8 @@ export interface CustosConfig {
   entitiesFile: string;
   /** The breach-notification rules table (src/respond/rules.ts). */
   rulesDir: string;
+  /** The domain of customer notices' Message-IDs and From address (src/notify/). */
+  noticeDomain: string;
   logLevel: string;
 }
 
@@ -80,6 +82,18 @@ function intFrom(name: string, raw: string | number | undefined, fallback: numbe
     throw new ConfigError(`${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
   }
   return n;
+}
+
+const DEFAULT_NOTICE_DOMAIN = 'notices.custos.invalid';
+const DOMAIN_RE = /^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/;
+
+export function isDomainName(raw: string): boolean {
+  return DOMAIN_RE.test(raw);
+}
+
+function noticeDomainFrom(name: string, raw: string): string {
+  if (!isDomainName(raw)) throw new ConfigError(`${name}: "${raw}" is not a domain name`);
+  return raw;
 }
 
 function boolFrom(name: string, raw: string | undefined, fallback: boolean): boolean {
@@ -133,6 +147,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
     demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
     entitiesFile: resolve(env.CUSTOS_ENTITIES ?? new URL('../config/entities.json', import.meta.url).pathname),
     rulesDir: resolve(env.CUSTOS_RULES ?? new URL('../rules', import.meta.url).pathname),
+    noticeDomain: noticeDomainFrom('CUSTOS_NOTICE_DOMAIN', env.CUSTOS_NOTICE_DOMAIN ?? DEFAULT_NOTICE_DOMAIN),
     logLevel,
   };
 }

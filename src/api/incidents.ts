@@ -1,14 +1,22 @@
 /**
  * /v1/incidents: open (from an alert, about a suspected employee — contained at once — or for an
- * accidental exposure), list, show with the timeline, move through the lifecycle, and the blast
- * radius behind one. Every request is decided (Cedar `respond`) and recorded by the service.
+ * accidental exposure), list, show with the timeline, move through the lifecycle, the blast
+ * radius behind one, and its customer notices (queue them, the outbox's status, preview one;
+ * sending is `custos notify send`). Every request is decided (Cedar `respond`) and recorded by
+ * the services.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Custos } from '../app.ts';
 import { ActLog } from '../broker/acts.ts';
 import { AlertDesk } from '../broker/alert-desk.ts';
 import type { Logger } from '../log.ts';
+import { IncidentNotices } from '../notify/incident-notices.ts';
+import { NoticeCatalogs } from '../notify/catalog.ts';
+import { NOTICE_ACTIONS, RECIPIENT_KINDS, type NoticeFacts } from '../notify/notice.ts';
+import { composeNotice, NoticeRenderer } from '../notify/render.ts';
+import { loadEntities } from '../respond/entities.ts';
 import { IncidentService, incidentBlastRadius, openIncidentFromAlert, type Opened } from '../respond/incidents.ts';
+import { NOTICE_STATES } from '../store/notice-outbox.ts';
 import { INCIDENT_STATES, type Exposure, type IncidentState } from '../store/incidents.ts';
 import { errorResponses, idParamSchema } from './errors.ts';
 
@@ -44,6 +52,69 @@ const openBody = {
   },
 } as const;
 
+const noticesBody = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    recipient: { type: 'string', enum: [...RECIPIENT_KINDS], default: 'unknown', description: 'who received the data' },
+    actions: { type: 'array', items: { type: 'string', enum: [...NOTICE_ACTIONS] }, maxItems: NOTICE_ACTIONS.length, uniqueItems: true, description: 'what was done; default: access-revoked if the subject was contained' },
+    authorities: {
+      type: 'array',
+      maxItems: 50,
+      description: 'the authorities informed; each customer is told of those of their country or region, those without one, and their entity\'s lead authority',
+      items: {
+        type: 'object',
+        required: ['name'],
+        additionalProperties: false,
+        properties: { name: { type: 'string', minLength: 1, maxLength: 200 }, jurisdiction: { type: 'string', pattern: '^[A-Z]{2}(-[A-Z0-9]{1,3})?$' } },
+      },
+    },
+    reference: { type: 'string', minLength: 1, maxLength: 100, description: 'the reference customers quote; default: the incident id' },
+  },
+} as const;
+
+const countSchema = { type: 'object', properties: { total: { type: 'integer' }, pending: { type: 'integer', description: 'will be tried again' } } } as const;
+
+const queuedSchema = {
+  type: 'object',
+  properties: {
+    incident: { type: 'string' },
+    queued: { type: 'integer', description: 'notices added to the outbox' },
+    already: { type: 'integer', description: 'customers queued before, left as they were' },
+    skipped: { type: 'object', properties: { unknown_customer: { type: 'integer' }, canary: { type: 'integer' }, no_email: { type: 'integer' } } },
+  },
+} as const;
+
+const statusSchema = {
+  type: 'object',
+  properties: {
+    incident: { type: 'string' },
+    state: { type: 'string', enum: [...INCIDENT_STATES] },
+    counts: { type: 'object', properties: Object.fromEntries(NOTICE_STATES.map((st) => [st, countSchema])) },
+    nextDueAt: { type: ['string', 'null'], description: 'when the next notice may be tried' },
+    failures: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: { customer: { type: 'string' }, state: { type: 'string', enum: ['failed', 'bounced'] }, attempts: { type: 'integer' }, lastError: { type: ['string', 'null'] }, retryAt: { type: ['string', 'null'] } },
+      },
+    },
+    next: { type: 'string', description: 'pass as `after` for the next page of failures' },
+  },
+} as const;
+
+const previewSchema = {
+  type: 'object',
+  properties: {
+    incident: { type: 'string' },
+    customer: { type: 'string' },
+    messageId: { type: 'string' },
+    locale: { type: 'string' },
+    subject: { type: 'string' },
+    message: { type: 'string', description: 'the full RFC 5322 message as it will be sent, To: undisclosed-recipients (the address stays in the vault)' },
+  },
+} as const;
+
 export function incidentRoutes(custos: Custos, logger: Logger) {
   return async (app: FastifyInstance): Promise<void> => {
     const c = custos.config.containment;
@@ -54,6 +125,8 @@ export function incidentRoutes(custos: Custos, logger: Logger) {
       ...(c.webhookUrl ? { webhook: { url: c.webhookUrl, attempts: c.webhookAttempts, backoffMs: c.webhookBackoffMs } } : {}),
     });
     const desk = new AlertDesk(custos);
+    const notices = new IncidentNotices({ store: custos.store, incidents: service, entities: loadEntities(custos.config.entitiesFile), now: custos.now });
+    const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: custos.config.noticeDomain });
     const asEmployee = (req: FastifyRequest) => ({ kind: 'employee', id: req.actor }) as const;
     const ctxOf = (req: FastifyRequest) => ({ channel: 'api', ip: req.ip }) as const;
     // The webhook goes on after the answer; its attempts land on the timeline.
@@ -101,6 +174,48 @@ export function incidentRoutes(custos: Custos, logger: Logger) {
       // Recorded as a view of the incident; the radius is read from the index after.
       const incident = await service.show(asEmployee(req), req.params.id, ctxOf(req));
       return incidentBlastRadius(custos.store, incident);
+    });
+
+    app.post<{ Params: { id: string }; Body: { recipient?: NoticeFacts['recipient']; actions?: NoticeFacts['actions']; authorities?: NoticeFacts['authorities']; reference?: string } }>('/v1/incidents/:id/notices', {
+      schema: {
+        summary: 'Queue a notice for each of the incident\'s affected customers (assessing or notifying; privacy officers). A customer queued already is left as is',
+        tags: ['incidents'],
+        params: idParamSchema,
+        body: noticesBody,
+        response: { 200: queuedSchema, ...errors },
+      },
+    }, async (req) => {
+      const b = req.body ?? {};
+      const facts: NoticeFacts = {
+        recipient: b.recipient ?? 'unknown',
+        ...(b.actions ? { actions: b.actions } : {}),
+        authorities: b.authorities ?? [],
+        ...(b.reference ? { reference: b.reference } : {}),
+      };
+      return notices.queue(asEmployee(req), req.params.id, facts, renderer, ctxOf(req));
+    });
+
+    app.get<{ Params: { id: string }; Querystring: { after?: string; limit: number } }>('/v1/incidents/:id/notices', {
+      schema: {
+        summary: 'The incident\'s notices: counts by state, and those that failed or bounced with their last error, a page at a time (privacy officers)',
+        tags: ['incidents'],
+        params: idParamSchema,
+        querystring: { type: 'object', additionalProperties: false, properties: { after: { type: 'string', maxLength: 128 }, limit: { type: 'integer', minimum: 1, maximum: 1000, default: 100 } } },
+        response: { 200: statusSchema, ...errors },
+      },
+    }, async (req) => notices.status(asEmployee(req), req.params.id, { limit: req.query.limit, ...(req.query.after ? { after: req.query.after } : {}) }, ctxOf(req)));
+
+    app.get<{ Params: { id: string; customer: string } }>('/v1/incidents/:id/notices/:customer', {
+      schema: {
+        summary: 'One customer\'s queued notice as it will be sent, without their address (assessing or notifying; privacy officers)',
+        tags: ['incidents'],
+        params: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 128 }, customer: { type: 'string', minLength: 1, maxLength: 128 } }, required: ['id', 'customer'] },
+        response: { 200: previewSchema, ...errors },
+      },
+    }, async (req) => {
+      const notice = await notices.preview(asEmployee(req), req.params.id, req.params.customer, ctxOf(req));
+      const message = (await composeNotice(notice, undefined, custos.now())).toString('utf8');
+      return { incident: notice.incident, customer: notice.customer, messageId: notice.messageId, locale: notice.locale, subject: notice.subject, message };
     });
   };
 }

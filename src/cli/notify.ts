@@ -8,6 +8,7 @@ import { Option, type Command } from 'commander';
 import nodemailer from 'nodemailer';
 import { NoticeAddresses } from '../broker/notice-address.ts';
 import { vaultForStore } from '../broker/key-ring-binding.ts';
+import { isDomainName, type CustosConfig } from '../config.ts';
 import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
 import { NoticeCatalogs } from '../notify/catalog.ts';
@@ -23,7 +24,6 @@ import { withIncidents } from './incident.ts';
 import { actorOf, asOption, CLI_CONTEXT, type AsFlag } from './operator.ts';
 import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
 
-const DEFAULT_DOMAIN = 'notices.custos.invalid';
 const DEFAULT_SMTP = 'smtp://127.0.0.1:25';
 /** Messages in flight per pooled connection: the pool queues them, while their addresses are opened. */
 const MESSAGES_PER_CONNECTION = 4;
@@ -32,12 +32,11 @@ interface DomainFlag {
   domain?: string;
 }
 
-function domainOf(flags: DomainFlag): string {
-  const domain = flags.domain ?? process.env.CUSTOS_NOTICE_DOMAIN ?? DEFAULT_DOMAIN;
-  if (!/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/.test(domain)) {
-    throw new InvalidInputError(`--domain: "${domain}" is not a domain name`, { field: 'domain' });
-  }
-  return domain;
+/** --domain when given, else CUSTOS_NOTICE_DOMAIN (config). */
+function domainOf(flags: DomainFlag, config: CustosConfig): string {
+  if (flags.domain === undefined) return config.noticeDomain;
+  if (!isDomainName(flags.domain)) throw new InvalidInputError(`--domain: "${flags.domain}" is not a domain name`, { field: 'domain' });
+  return flags.domain;
 }
 
 function positiveInt(name: string, raw: string | undefined, fallback: number, max: number): number {
@@ -103,14 +102,16 @@ export function registerNotify(program: Command): void {
       .option('--reference <text>', 'the reference customers quote (default: the incident id)')
       .addOption(new Option('--domain <domain>', 'domain of Message-IDs and the From address (env CUSTOS_NOTICE_DOMAIN)')),
   )).action(async (opts: StoreFlags & AsFlag & DomainFlag & { incident: string; recipient: RecipientKind; action?: string[]; authority?: string[]; reference?: string }) => {
-    const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts) });
     const facts = {
       recipient: opts.recipient,
       ...(opts.action ? { actions: opts.action.map((a) => noticeAction(a)) } : {}),
       authorities: (opts.authority ?? []).map(parseAuthority),
       ...(opts.reference ? { reference: opts.reference } : {}),
     };
-    const result = await withNotices(opts, (notices) => notices.queue(actorOf(opts), checkId(opts.incident, 'incident'), facts, renderer, CLI_CONTEXT));
+    const result = await withNotices(opts, (notices, [, , , config]) => {
+      const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts, config) });
+      return notices.queue(actorOf(opts), checkId(opts.incident, 'incident'), facts, renderer, CLI_CONTEXT);
+    });
     print(result);
   });
 
