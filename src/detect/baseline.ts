@@ -16,9 +16,16 @@ export function isMonday(day: number): boolean {
   return (day + 4) % 7 === 1;
 }
 
+/** The first `n` values, sorted (a copy). */
+function sortedCopy(xs: ArrayLike<number>, n: number): Float64Array {
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) s[i] = xs[i] as number;
+  return s.sort();
+}
+
 export function median(xs: ArrayLike<number>, n = xs.length): number {
   if (n === 0) return 0;
-  const s = Float64Array.from({ length: n }, (_, i) => xs[i] as number).sort();
+  const s = sortedCopy(xs, n);
   const mid = n >> 1;
   return n % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
 }
@@ -26,7 +33,7 @@ export function median(xs: ArrayLike<number>, n = xs.length): number {
 /** Nearest-rank percentile (p in 0..100). */
 export function percentile(xs: ArrayLike<number>, n: number, p: number): number {
   if (n === 0) return 0;
-  const s = Float64Array.from({ length: n }, (_, i) => xs[i] as number).sort();
+  const s = sortedCopy(xs, n);
   const rank = Math.min(n, Math.max(1, Math.ceil((p / 100) * n)));
   return s[rank - 1] as number;
 }

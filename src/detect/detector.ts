@@ -24,7 +24,36 @@ export class ActorState {
   employee: DirectoryEmployee | undefined | null = null;
   peer = '';
   role = '';
+  // The last case named as a purpose and the last customer's links, kept while the directory
+  // stays the same: people's events come in runs (a view, then a reveal, under one case).
+  private purposeRef: string | undefined;
+  private purposeCase: DirectoryCase | undefined;
+  private purposeVersion = -1;
+  private linkedCustomer: string | undefined;
+  private linked: readonly DirectoryCase[] = [];
+  private linkedVersion = -1;
+
   constructor(readonly id: string) {}
+
+  /** The case `ref` names, from the directory. */
+  case(directory: Directory, ref: string): DirectoryCase | undefined {
+    if (ref !== this.purposeRef || directory.version !== this.purposeVersion) {
+      this.purposeRef = ref;
+      this.purposeVersion = directory.version;
+      this.purposeCase = directory.case(ref);
+    }
+    return this.purposeCase;
+  }
+
+  /** Cases linking this actor to `customer` (any state), from the directory. */
+  casesLinking(directory: Directory, customer: string): readonly DirectoryCase[] {
+    if (customer !== this.linkedCustomer || directory.version !== this.linkedVersion) {
+      this.linkedCustomer = customer;
+      this.linkedVersion = directory.version;
+      this.linked = directory.casesLinking(this.id, customer);
+    }
+    return this.linked;
+  }
 }
 
 /** Hands out the slots of ActorState, one per PerEmployee, for one engine. */
@@ -90,9 +119,9 @@ export interface Detector {
 }
 
 /** Whether an open case links `actor` to `customer` at `ms`, the one named by the purpose first. */
-export function justified(directory: Directory, actor: string, customer: string, purposeCase: DirectoryCase | undefined, ms: number): boolean {
-  if (purposeCase && purposeCase.employee === actor && purposeCase.customer === customer && caseOpenAt(purposeCase, ms)) return true;
-  for (const c of directory.casesLinking(actor, customer)) if (caseOpenAt(c, ms)) return true;
+export function justified(directory: Directory, actor: ActorState, customer: string, purposeCase: DirectoryCase | undefined, ms: number): boolean {
+  if (purposeCase && purposeCase.employee === actor.id && purposeCase.customer === customer && caseOpenAt(purposeCase, ms)) return true;
+  for (const c of actor.casesLinking(directory, customer)) if (caseOpenAt(c, ms)) return true;
   return false;
 }
 

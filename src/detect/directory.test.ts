@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { alertsFor, DAY, HOUR, MINUTE, START, TestOrg } from '../../test/support/detect-org.ts';
+import { ActorState } from './detector.ts';
 import { MemoryDirectory } from './directory.ts';
 import { DetectionEngine } from './engine.ts';
 
@@ -41,6 +42,16 @@ describe('the directory, kept current by management events', () => {
     expect(directory.case('k')).toBeUndefined();
     const alerts = engine.observe({ id: 'ev-3', time: '2026-03-02T09:02:00.000Z', actor: 'emp-1', action: 'view', customers: ['cus-1'], fields: [], decision: 'allow' });
     expect(alerts.map((a) => a.detectors[0]!.name)).toEqual(['canary']);
+  });
+
+  it("reads an actor's remembered purpose case and links again once the directory changes", () => {
+    const directory = new MemoryDirectory();
+    const actor = new ActorState('emp-1');
+    expect(actor.case(directory, 'k-1')).toBeUndefined();
+    expect(actor.casesLinking(directory, 'cus-1')).toEqual([]);
+    directory.putCase({ id: 'k-1', employee: 'emp-1', customer: 'cus-1', openedAt: '2026-03-02T09:00:00.000Z', kind: 'refund' });
+    expect(actor.case(directory, 'k-1')).toMatchObject({ id: 'k-1', employee: 'emp-1' });
+    expect(actor.casesLinking(directory, 'cus-1').map((c) => c.id)).toEqual(['k-1']);
   });
 
   it('changes nothing for a denied act', () => {

@@ -31,6 +31,8 @@ export interface Directory {
   casesLinking(employee: string, customer: string): readonly DirectoryCase[];
   /** Share of customers flagged VIP (the base rate VIP curiosity is measured against). */
   vipShare(): number;
+  /** Changes whenever a record is put: what a reader keeps from the directory holds while it stays the same. */
+  readonly version: number;
 }
 
 /** Whether the case is open at `ms` (with `slack` ms of tolerance either side). */
@@ -46,6 +48,7 @@ export class MemoryDirectory implements Directory {
   private readonly links = new Map<string, Map<string, DirectoryCase[]>>();
   private vips = 0;
   private readonly canaries = new Set<string>();
+  version = 0;
 
   employee(id: string): DirectoryEmployee | undefined {
     return this.employees.get(id);
@@ -76,6 +79,7 @@ export class MemoryDirectory implements Directory {
   }
 
   putEmployee(e: Employee | DirectoryEmployee): void {
+    this.version++;
     this.employees.set(e.id, {
       id: e.id,
       team: e.team,
@@ -88,6 +92,7 @@ export class MemoryDirectory implements Directory {
 
   putCustomer(c: CustomerInput | CustomerProfile | (DirectoryCustomer & { id: string })): void {
     const before = this.customers.get(c.id);
+    this.version++;
     if (before?.vip) this.vips--;
     if (c.canary) this.canaries.add(c.id);
     else this.canaries.delete(c.id);
@@ -99,15 +104,12 @@ export class MemoryDirectory implements Directory {
     const openedBy = 'openedBy' in c && typeof c.openedBy === 'string' ? c.openedBy : typeof (c as CaseRecord).extra?.openedBy === 'string' ? ((c as CaseRecord).extra!.openedBy as string) : undefined;
     const before = this.cases.get(c.id);
     if (before) this.unlink(before);
-    const record: DirectoryCase = {
-      id: c.id,
-      employee: c.employee,
-      customer: c.customer,
-      openedAt: c.openedAt,
-      ...(c.closedAt !== undefined ? { closedAt: c.closedAt } : {}),
-      kind: c.kind,
-      ...(openedBy !== undefined ? { openedBy } : before?.openedBy !== undefined ? { openedBy: before.openedBy } : {}),
-    };
+    // Built field by field, not spread: cases are put by the million.
+    const record: DirectoryCase = { id: c.id, employee: c.employee, customer: c.customer, openedAt: c.openedAt, kind: c.kind };
+    if (c.closedAt !== undefined) record.closedAt = c.closedAt;
+    const by = openedBy ?? before?.openedBy;
+    if (by !== undefined) record.openedBy = by;
+    this.version++;
     this.cases.set(c.id, record);
     let byCustomer = this.links.get(record.employee);
     if (!byCustomer) this.links.set(record.employee, (byCustomer = new Map()));

@@ -160,10 +160,10 @@ export class DetectionEngine {
     const ms = Date.parse(event.time);
     const actor = this.actor(event.actor);
     const employee = actor.employee as DirectoryEmployee | undefined;
-    const purposeCase: DirectoryCase | undefined = event.purpose?.kind === 'case' ? this.directory.case(event.purpose.ref) : undefined;
+    const purposeCase: DirectoryCase | undefined = event.purpose?.kind === 'case' ? actor.case(this.directory, event.purpose.ref) : undefined;
     const revealed =
       event.decision === 'allow' && DATA_ACTIONS.has(event.action) && (event.action === 'reveal' || event.action === 'export' || event.fields.length > 0) ? event.customers : NONE;
-    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : this.unjustified(event, revealed, purposeCase, ms);
+    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : this.unjustified(actor, revealed, purposeCase, ms);
     // Key order as before (id, time, seq): the ref is part of the alerts' evidence.
     const ref: EventRef = event.seq !== undefined ? { id: event.id, time: event.time, seq: event.seq } : { id: event.id, time: event.time };
     return {
@@ -199,11 +199,11 @@ export class DetectionEngine {
   }
 
   /** Of the customers revealed, those no open case links to the actor (the list itself when none is). */
-  private unjustified(event: ObservedEvent, revealed: readonly string[], purposeCase: DirectoryCase | undefined, ms: number): readonly string[] {
+  private unjustified(actor: ActorState, revealed: readonly string[], purposeCase: DirectoryCase | undefined, ms: number): readonly string[] {
     let out: string[] | undefined;
     for (let i = 0; i < revealed.length; i++) {
       const c = revealed[i] as string;
-      if (justified(this.directory, event.actor, c, purposeCase, ms)) {
+      if (justified(this.directory, actor, c, purposeCase, ms)) {
         out ??= revealed.slice(0, i);
       } else if (out) out.push(c);
     }

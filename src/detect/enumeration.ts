@@ -41,7 +41,7 @@ export class EnumerationDetector implements Detector {
     let added = 0;
     for (const c of event.customers) {
       this.step(p, c);
-      if (o.directory.casesLinking(event.actor, c).length === 0 && p.customers.add(o.day, c)) added++;
+      if (o.actor.casesLinking(o.directory, c).length === 0 && p.customers.add(o.day, c)) added++;
     }
     m.today += added;
     if (added > 0 || p.run >= MIN_RUN) p.samples.add(o.day, o.ref);
