@@ -320,10 +320,15 @@ function customerPlace(o: Record<string, unknown>, where: Where | undefined): { 
 const EMPLOYEE_KEYS = ['id', 'name', 'team', 'role', 'location', 'hiredAt', 'leftAt', 'manager', 'status'];
 
 function extraOf(o: Record<string, unknown>, known: string[], where: Where | undefined): Record<string, unknown> | undefined {
-  const entries = Object.entries(o).filter(([k, v]) => !known.includes(k) && v !== undefined && v !== '');
-  const reserved = entries.find(([k]) => RESERVED_FIELD_NAMES.has(k));
-  if (reserved) fail('is a reserved name; rename this field', reserved[0], where);
-  return entries.length ? Object.fromEntries(entries) : undefined;
+  // Nothing allocated for the usual record without extra fields (cases are read by the million).
+  let extra: Record<string, unknown> | undefined;
+  for (const k of Object.keys(o)) {
+    const v = o[k];
+    if (known.includes(k) || v === undefined || v === '') continue;
+    if (RESERVED_FIELD_NAMES.has(k)) fail('is a reserved name; rename this field', k, where);
+    (extra ??= {})[k] = v;
+  }
+  return extra;
 }
 
 export function parseEmployee(raw: unknown, where?: Where): Employee {

@@ -5,7 +5,7 @@
  */
 import { createReadStream, statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.ts';
-import { checkReadable, readRecords, UnreadableLine } from '../importer/read-records.ts';
+import { checkReadable, jsonErrorPlace } from '../importer/read-records.ts';
 import { parseAccessEvent, parseCase, parseCustomerFlags, parseEmployee, type Where } from '../model.ts';
 import type { Alert } from './alert.ts';
 import { MemoryDirectory } from './directory.ts';
@@ -37,16 +37,33 @@ export interface BatchResult {
  */
 export async function loadDirectory(files: Omit<BatchFiles, 'events'>): Promise<MemoryDirectory> {
   const directory = new MemoryDirectory();
-  for await (const { value, where } of records(files.employees)) directory.putEmployee(parseEmployee(value, where));
-  for await (const { value, where } of records(files.customers)) directory.putCustomer(parseCustomerFlags(value, where));
-  for await (const { value, where } of records(files.cases)) directory.putCase(parseCase(value, where));
+  await eachRecord(files.employees, (value, where) => directory.putEmployee(parseEmployee(value, where)));
+  await eachRecord(files.customers, (value, where) => directory.putCustomer(parseCustomerFlags(value, where)));
+  await eachRecord(files.cases, (value, where) => directory.putCase(parseCase(value, where)));
   return directory;
 }
 
-async function* records(file: string): AsyncGenerator<{ value: unknown; where: Where }> {
-  for await (const r of readRecords(file, 'jsonl')) {
-    if (r instanceof UnreadableLine) throw new InvalidInputError(`${file}:${r.line}: ${r.message}`, { file, line: r.line });
-    yield { value: r.value, where: { file, line: r.line } };
+/**
+ * Each JSON line of a file, with its place, given to `take` a chunk of lines at a time (no await
+ * per line); `onChunk` after each chunk. Blank lines are skipped; a line that is not JSON stops
+ * the reading, naming its file and line.
+ */
+async function eachRecord(file: string, take: (value: unknown, where: Where) => void, onChunk?: (bytesRead: number) => void): Promise<void> {
+  await checkReadable(file);
+  let line = 0;
+  for await (const chunk of lineBatches(file)) {
+    for (const text of chunk.lines) {
+      line++;
+      if (text.length === 0 || text.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(text);
+      } catch (err) {
+        throw new InvalidInputError(`${file}:${line}: not valid JSON${jsonErrorPlace(err)}`, { file, line });
+      }
+      take(value, { file, line });
+    }
+    onChunk?.(chunk.bytesRead);
   }
 }
 
@@ -61,25 +78,15 @@ export async function detectFromFiles(files: BatchFiles, options: DetectionOptio
   const file = files.events;
   await checkReadable(file);
   const bytesTotal = statSync(file).size;
-  let line = 0;
   let events = 0;
-  let bytesRead = 0;
-  for await (const lines of lineBatches(file)) {
-    for (const text of lines.lines) {
-      line++;
-      if (text.length === 0 || text.trim() === '') continue;
-      let raw: unknown;
-      try {
-        raw = JSON.parse(text);
-      } catch {
-        throw new InvalidInputError(`${file}:${line}: not valid JSON`, { file, line });
-      }
-      for (const alert of engine.observe(parseAccessEvent(raw, { file, line }))) alerts.set(alert.id, alert);
+  await eachRecord(
+    file,
+    (value, where) => {
+      for (const alert of engine.observe(parseAccessEvent(value, where))) alerts.set(alert.id, alert);
       events++;
-    }
-    bytesRead = lines.bytesRead;
-    options.onProgress?.({ bytesRead, bytesTotal, events, alerts: alerts.size });
-  }
+    },
+    (bytesRead) => options.onProgress?.({ bytesRead, bytesTotal, events, alerts: alerts.size }),
+  );
   for (const alert of engine.flush()) alerts.set(alert.id, alert);
   options.onProgress?.({ bytesRead: bytesTotal, bytesTotal, events, alerts: alerts.size });
   return { alerts: [...alerts.values()], events, directory: directory.size };

@@ -76,7 +76,7 @@ async function* readJsonLines(file: string): AsyncGenerator<SourceRecord | Unrea
  * Where JSON.parse stopped, never what it read: V8's messages quote the text around the
  * error, and the text is a customer's data.
  */
-function jsonErrorPlace(err: unknown): string {
+export function jsonErrorPlace(err: unknown): string {
   const at = /position (\d+)/.exec((err as Error).message)?.[1];
   return at !== undefined ? ` (at character ${Number(at) + 1})` : '';
 }
