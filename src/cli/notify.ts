@@ -12,6 +12,7 @@ import { isDomainName, type CustosConfig } from '../config.ts';
 import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
 import { NoticeCatalogs } from '../notify/catalog.ts';
+import { readDeliveryReports, type DeliveryReport } from '../notify/bounces.ts';
 import { IncidentNotices } from '../notify/incident-notices.ts';
 import { NOTICE_ACTIONS, parseAuthority, RECIPIENT_KINDS, type NoticeAction, type RecipientKind } from '../notify/notice.ts';
 import { affectedCustomers } from '../respond/incidents.ts';
@@ -225,5 +226,25 @@ export function registerNotify(program: Command): void {
         after = page[page.length - 1]!.customer;
       }
     });
+  });
+
+  asOption(storeOptions(
+    notify
+      .command('bounces')
+      .description('record the bounces that delivery status reports (RFC 3464) tell of: each failed report\'s notice, found by the Message-ID of the original message, is marked bounced and never sent again. Recorded per incident')
+      .requiredOption('--file <file...>', 'a bounce message (.eml), or an mbox of them; repeatable'),
+  )).action(async (opts: StoreFlags & AsFlag & { file: string[] }) => {
+    const readings = (await Promise.all(opts.file.map((f) => readDeliveryReports(f)))).flat();
+    const reports: DeliveryReport[] = [];
+    const unreadable: Array<{ at: string; problem: string }> = [];
+    for (const r of readings) {
+      if ('report' in r) reports.push(r.report);
+      else {
+        unreadable.push(r);
+        process.stderr.write(`${r.at}: skipped: ${r.problem}\n`);
+      }
+    }
+    const summary = await withNotices(opts, (notices) => notices.recordBounces(actorOf(opts), reports, CLI_CONTEXT));
+    print({ ...summary, unreadable: unreadable.length });
   });
 }

@@ -23,6 +23,7 @@ import { noticeIncidentOf, type NoticeFacts, type NoticeRecipient } from './noti
 import { queuedNotice, queueNotices, type ProfileLookup, type QueueResult } from './queue.ts';
 import type { NoticeRenderer, RenderedNotice } from './render.ts';
 import type { SendSummary } from './send.ts';
+import type { DeliveryReport } from './bounces.ts';
 
 /** Where an incident must be for its notices to be queued or previewed, and sent. */
 export const QUEUE_STATES: readonly IncidentState[] = ['assessing', 'notifying'];
@@ -33,6 +34,21 @@ export interface IncidentNoticesDeps {
   incidents: IncidentService;
   entities: EntitiesConfig;
   now: () => Date;
+}
+
+/** What recording delivery reports did. */
+export interface BounceSummary {
+  reports: number;
+  /** Notices marked bounced. */
+  bounced: number;
+  /** Reports of a notice already bounced (or not sent): left as they were. */
+  already: number;
+  /** Failed reports whose Message-ID is no notice in the outbox. */
+  unmatched: number;
+  /** Reports of a delay or a delivery: nothing to record. */
+  ignored: number;
+  /** The incidents whose notices bounced. */
+  incidents: string[];
 }
 
 /** The outbox of one incident: counts by state, and the notices that failed or bounced with their last error. */
@@ -95,6 +111,41 @@ export class IncidentNotices {
       failures,
       ...(rows.length > page.limit ? { next: failures[failures.length - 1]!.customer } : {}),
     };
+  }
+
+  /**
+   * Record the bounces that delivery reports tell of: each `failed` report whose Message-ID is a
+   * notice in the outbox turns it from sent (or failed) to bounced, with the report's status and
+   * diagnostic as its error, never tried again. Decided and recorded per incident (`record_bounces`,
+   * in any state: reports come back after an incident is closed too) and on its timeline.
+   */
+  async recordBounces(actor: Actor, reports: readonly DeliveryReport[], ctx: RequestContext): Promise<BounceSummary> {
+    const summary: BounceSummary = { reports: reports.length, bounced: 0, already: 0, unmatched: 0, ignored: 0, incidents: [] };
+    const failed = reports.filter((r) => r.action === 'failed');
+    summary.ignored = reports.length - failed.length;
+    const rows = new Map((await this.deps.store.noticeOutbox.byMessageIds([...new Set(failed.map((r) => r.messageId))])).map((r) => [r.messageId, r]));
+    const byIncident = new Map<string, Array<{ customer: string; report: DeliveryReport }>>();
+    for (const report of failed) {
+      const row = rows.get(report.messageId);
+      if (!row) {
+        summary.unmatched++;
+        continue;
+      }
+      byIncident.set(row.incident, [...(byIncident.get(row.incident) ?? []), { customer: row.customer, report }]);
+    }
+    for (const [id, bounces] of byIncident) {
+      const { seq } = await this.deps.incidents.noticesAct(actor, id, 'record_bounces', INCIDENT_STATES, { reports: bounces.length }, ctx);
+      let bounced = 0;
+      for (const { customer, report } of bounces) {
+        const error = `dsn ${report.status}${report.diagnostic ? `: ${report.diagnostic}` : ''}`;
+        if (await this.deps.store.noticeOutbox.markBounced(id, customer, error, this.deps.now().getTime())) bounced++;
+      }
+      summary.bounced += bounced;
+      summary.already += bounces.length - bounced;
+      summary.incidents.push(id);
+      await this.deps.incidents.recordNotices(actor, id, 'notices_bounced', { reports: bounces.length, bounced, already: bounces.length - bounced }, seq);
+    }
+    return summary;
   }
 
   /**

@@ -47,23 +47,27 @@ describe('sending from the outbox', () => {
     expect(again).toBe(0);
   });
 
-  it('retries a 4xx as failed and a 5xx as bounced, then gives up after maxAttempts', async () => {
-    const outbox = await outboxWith(['ok', 'soft', 'hard']);
+  it('retries a 4xx as failed until maxAttempts; a 5xx is bounced at once and never tried again', async () => {
+    const outbox = await outboxWith(['ok', 'soft', 'hard', 'stuck']);
     const tries = new Map<string, number>();
     const transport: MailTransport = {
       async sendMail(m) {
         const n = (tries.get(m.to) ?? 0) + 1;
         tries.set(m.to, n);
         if (m.to.startsWith('soft') && n < 3) throw Object.assign(new Error('busy'), { responseCode: 451, response: '451 4.3.0 busy for soft@mail.example' });
+        if (m.to.startsWith('stuck')) throw Object.assign(new Error('busy'), { responseCode: 421, response: '421 4.7.0 try later' });
         if (m.to.startsWith('hard')) throw Object.assign(new Error('no'), { responseCode: 550, response: '550 5.1.1 <hard@mail.example> unknown' });
       },
     };
     const summary = await sendNotices('I', deps(outbox, transport));
-    expect(summary).toMatchObject({ sent: 2, failed: 2, bounced: 3 });
+    expect(summary).toMatchObject({ sent: 2, failed: 5, bounced: 1 });
     expect(await outbox.get('I', 'soft')).toMatchObject({ state: 'sent', attempts: 3 });
     const hard = await outbox.get('I', 'hard');
-    expect(hard).toMatchObject({ state: 'bounced', attempts: 3, dueMs: null });
+    expect(hard).toMatchObject({ state: 'bounced', attempts: 1, dueMs: null });
     expect(hard?.lastError).toBe('550: 550 5.1.1 <address> unknown');
+    expect(tries.get('hard@mail.example')).toBe(1);
+    // A temporary refusal that never ends is given up after maxAttempts, still a failure.
+    expect(await outbox.get('I', 'stuck')).toMatchObject({ state: 'failed', attempts: 3, dueMs: null, lastError: '421: 421 4.7.0 try later' });
   });
 
   it('stops at the broker\'s refusal, gives the rows back untried and says why', async () => {

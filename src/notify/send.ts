@@ -2,9 +2,10 @@
  * Sending an incident's notices from the outbox, exactly once per customer: a row is taken
  * (leased) before the SMTP transaction starts and marked sent as soon as the server answers
  * 250, so a sender killed at any instant leaves only the messages it had in flight to go again,
- * with the same Message-ID, once their lease ends. Paced to `rate` messages a second; 4xx
- * answers and lost connections (`failed`) and 5xx answers (`bounced`) are retried with
- * exponential backoff until `maxAttempts`, then given up; each error is kept on its row.
+ * with the same Message-ID, once their lease ends. Paced to `rate` messages a second. A 4xx
+ * answer, a timeout or a lost connection (`failed`) is temporary: retried with exponential
+ * backoff until `maxAttempts`, then given up. A 5xx answer (`bounced`) is permanent (RFC 5321
+ * §4.2.1): never tried again. Each error is kept on its row.
  */
 import type { NoticeOutbox, ClaimedNotice, OutboxCounts } from '../store/notice-outbox.ts';
 import { unpackNotice } from './queue.ts';
@@ -76,13 +77,16 @@ export function backoffMs(retry: RetryPolicy, attempts: number): number {
   return Math.min(retry.maxMs, retry.baseMs * 2 ** Math.max(0, attempts - 1));
 }
 
-/** An SMTP error's class: a 5xx answer is a bounce; a 4xx, a timeout or a lost connection, a failure. */
+/** An SMTP error's class: a 5xx answer is a bounce (permanent); a 4xx, a timeout or a lost connection, a failure (temporary). */
 export function failureOf(err: unknown): { state: 'failed' | 'bounced'; error: string } {
   const e = err as { responseCode?: number; response?: string; code?: string; message?: string };
   const state = typeof e.responseCode === 'number' && e.responseCode >= 500 ? 'bounced' : 'failed';
-  // The server's words, never the address: SMTP replies can quote it, so the reply is cut to its code and text after it.
-  const text = (e.response ?? e.message ?? String(err)).replace(/<[^>]*@[^>]*>/g, '<address>').replace(/\S+@\S+/g, 'address').slice(0, 300);
-  return { state, error: `${e.responseCode ?? e.code ?? 'error'}: ${text}` };
+  return { state, error: `${e.responseCode ?? e.code ?? 'error'}: ${withoutAddresses(e.response ?? e.message ?? String(err))}` };
+}
+
+/** A server's words, never the address: SMTP replies and bounce reports quote it. Cut to 300 characters. */
+export function withoutAddresses(text: string): string {
+  return text.replace(/<[^>]*@[^>]*>/g, '<address>').replace(/\S+@\S+/g, 'address').slice(0, 300);
 }
 
 /**
@@ -173,7 +177,8 @@ export async function sendNotices(incident: string, deps: SendDeps): Promise<Sen
     } catch (err) {
       const { state, error } = failureOf(err);
       progress[state]++;
-      const retryAt = row.attempts < deps.retry.maxAttempts ? deps.nowMs() + backoffMs(deps.retry, row.attempts) : null;
+      // A permanent rejection stays one: sending it again would only be rejected again (or pester a server into blocking us).
+      const retryAt = state === 'failed' && row.attempts < deps.retry.maxAttempts ? deps.nowMs() + backoffMs(deps.retry, row.attempts) : null;
       await deps.outbox.markFailed(incident, row.customer, deps.owner, state, error, retryAt, deps.nowMs());
     } finally {
       report();

@@ -111,9 +111,10 @@ export type AlertResource = { type: 'Alert'; alert: AlertFacts };
 
 /**
  * The notices of an incident (`custos notify`, /v1/incidents/:id/notices): queue them, send
- * them, see the outbox, preview one. By default privacy officers' alone (respond.cedar).
+ * them, see the outbox, preview one, record the bounces reported. By default privacy officers'
+ * alone (respond.cedar).
  */
-export const NOTICE_OPERATIONS = ['queue_notices', 'send_notices', 'notice_status', 'render_notice'] as const;
+export const NOTICE_OPERATIONS = ['queue_notices', 'send_notices', 'notice_status', 'render_notice', 'record_bounces'] as const;
 export type NoticeOperation = (typeof NOTICE_OPERATIONS)[number];
 
 /** What `respond` does to an incident (context.operation). */

@@ -37,6 +37,7 @@ const NOTICE_VERBS: Record<NoticeOperation, string> = {
   send_notices: 'sent',
   notice_status: 'seen',
   render_notice: 'previewed',
+  record_bounces: 'marked bounced',
 };
 
 /** What opens an incident: a subject employee, or what an accident exposed. */

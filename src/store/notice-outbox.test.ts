@@ -52,6 +52,21 @@ for (const target of storeTargets()) {
       expect(await outbox.get('I1', 'a')).toMatchObject({ state: 'sent', dueMs: null, sentAt: new Date(15_002).toISOString() });
     });
 
+    it('finds rows by Message-ID, and turns a sent notice into a bounce when a report comes back, once', async () => {
+      const outbox = store.noticeOutbox;
+      await outbox.enqueue([notice('B1', 'x'), notice('B1', 'y')], 1000);
+      const [x] = await outbox.claim('B1', 'one', 1, 1000, 10_000);
+      await outbox.markSent('B1', [x!.customer], 'one', 1001);
+      const found = await outbox.byMessageIds(['<B1.x@n.example>', '<B1.y@n.example>', '<nobody@n.example>']);
+      expect(found.map((e) => [e.incident, e.customer, e.state]).sort()).toEqual([['B1', 'x', 'sent'], ['B1', 'y', 'queued']]);
+      expect(await outbox.markBounced('B1', 'x', 'dsn 5.1.1: unknown user', 2000)).toBe(true);
+      expect(await outbox.get('B1', 'x')).toMatchObject({ state: 'bounced', dueMs: null, lastError: 'dsn 5.1.1: unknown user', sentAt: new Date(1001).toISOString() });
+      // Once only; and a notice never sent is not a bounce.
+      expect(await outbox.markBounced('B1', 'x', 'again', 3000)).toBe(false);
+      expect(await outbox.markBounced('B1', 'y', 'dsn', 3000)).toBe(false);
+      expect(await outbox.get('B1', 'y')).toMatchObject({ state: 'queued' });
+    });
+
     it('keeps failures and bounces with their error, due again at the retry time or never', async () => {
       const outbox = store.noticeOutbox;
       expect(await outbox.markFailed('I1', 'b', 'two', 'bounced', '550: no such user', 40_000, 16_000)).toBe(true);

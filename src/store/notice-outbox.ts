@@ -76,6 +76,14 @@ export interface NoticeOutbox {
    * address): due again at `nowMs`, its attempt not counted.
    */
   release(incident: string, customer: string, owner: string, nowMs: number): Promise<boolean>;
+  /** The rows these Message-IDs name, whichever incidents they are of (bounce reports quote them). */
+  byMessageIds(messageIds: readonly string[]): Promise<OutboxEntry[]>;
+  /**
+   * A bounce reported after the server accepted the message (a delivery status notification):
+   * a `sent` or `failed` row becomes `bounced` with `error`, never tried again. False for a row
+   * in another state (bounced already, queued, or in a sender's hands).
+   */
+  markBounced(incident: string, customer: string, error: string, nowMs: number): Promise<boolean>;
   counts(incident: string): Promise<OutboxCounts>;
   get(incident: string, customer: string): Promise<(OutboxEntry & { content: Uint8Array }) | undefined>;
   /** A page of the incident's rows by customer id; with `states`, only rows in one of them. */
@@ -183,6 +191,9 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
       counts: db.prepare(`SELECT state, count(*) AS total, count(due_ms) AS pending, min(due_ms) AS next_due FROM notice_outbox WHERE incident = ? GROUP BY state`),
       get: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')}, content FROM notice_outbox WHERE incident = ? AND customer = ?`),
       list: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')} FROM notice_outbox WHERE incident = ? AND customer > ? ORDER BY customer LIMIT ?`),
+      byMessageIds: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')} FROM notice_outbox WHERE message_id IN (SELECT value FROM json_each(?))`),
+      bounced: db.prepare(`UPDATE notice_outbox SET state = 'bounced', due_ms = NULL, last_error = ?, updated_at = ?
+        WHERE incident = ? AND customer = ? AND state IN ('sent', 'failed')`),
       listIn: db.prepare(`SELECT ${ENTRY_COLUMNS.join(', ')} FROM notice_outbox WHERE incident = ? AND customer > ? AND state IN (SELECT value FROM json_each(?)) ORDER BY customer LIMIT ?`),
     };
   }
@@ -215,6 +226,18 @@ export class SqliteNoticeOutbox implements NoticeOutbox {
 
   async counts(incident: string): Promise<OutboxCounts> {
     return countsOf(this.s.counts.all(incident) as Parameters<typeof countsOf>[0]);
+  }
+
+  async byMessageIds(messageIds: readonly string[]): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for (let i = 0; i < messageIds.length; i += INSERT_CHUNK) {
+      out.push(...(this.s.byMessageIds.all(JSON.stringify(messageIds.slice(i, i + INSERT_CHUNK))) as NoticeOutboxTable[]).map(entryOf));
+    }
+    return out;
+  }
+
+  async markBounced(incident: string, customer: string, error: string, nowMs: number): Promise<boolean> {
+    return this.s.bounced.run(error, iso(nowMs), incident, customer).changes > 0;
   }
 
   async get(incident: string, customer: string): Promise<(OutboxEntry & { content: Uint8Array }) | undefined> {
@@ -301,6 +324,26 @@ export class PostgresNoticeOutbox implements NoticeOutbox {
       .where('customer', '=', customer)
       .where('state', '=', 'sending')
       .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
+  async byMessageIds(messageIds: readonly string[]): Promise<OutboxEntry[]> {
+    const out: OutboxEntry[] = [];
+    for (let i = 0; i < messageIds.length; i += INSERT_CHUNK) {
+      const rows = await this.db.selectFrom('notice_outbox').select([...ENTRY_COLUMNS]).where('message_id', 'in', messageIds.slice(i, i + INSERT_CHUNK)).execute();
+      out.push(...rows.map(entryOf));
+    }
+    return out;
+  }
+
+  async markBounced(incident: string, customer: string, error: string, nowMs: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('notice_outbox')
+      .set({ state: 'bounced', due_ms: null, last_error: error, updated_at: iso(nowMs) })
+      .where('incident', '=', incident)
+      .where('customer', '=', customer)
+      .where('state', 'in', ['sent', 'failed'])
       .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }

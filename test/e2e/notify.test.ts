@@ -2,7 +2,8 @@
  * Customer notices end to end, through the real `custos` command and a real SMTP server on
  * loopback: every message received is parsed and checked for its language, the fields it names
  * and does not name, its headers and the absence of tracking; exactly once per customer across
- * a kill -9 of the sender; retries after 4xx and 5xx replies; the rate limit.
+ * a kill -9 of the sender; retries after 4xx replies, none after a 5xx; bounce reports (RFC
+ * 3464) recorded; the rate limit.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BIN, custosCli } from '../support/cli.ts';
 import { startSmtpSink, type ReceivedMail, type SmtpSink } from '../support/smtp.ts';
 import { untilLoadedDeadline } from '../support/wait.ts';
+import { postfixDsn, rfc822Dsn } from '../support/dsn.ts';
 import { noticeMessageId } from '../../src/notify/render.ts';
 import { Store } from '../../src/store/store.ts';
 import { decodeAccessEvent, type AccessEvent } from '../../src/model.ts';
@@ -212,6 +214,40 @@ describe('custos notify', () => {
     expect((await ledger()).at(-1)).toMatchObject({ actor: 'dpo-1', decision: 'deny', reason: 'not_found', target: { type: 'incident', id: INC1 }, details: { customer: customer(40).id } });
   }, SLOW);
 
+  it('records the bounces that delivery reports (RFC 3464) tell of, matched by Message-ID, once', async () => {
+    const idOf = (n: number) => noticeMessageId(INC1, customer(n).id, DOMAIN);
+    const mbox = file('bounces.mbox', [
+      `From MAILER-DAEMON Mon Nov 30 03:00:00 2026\n${postfixDsn(idOf(3))}\n`,
+      `From postmaster@relay.example.org Mon Nov 30 03:01:00 2026\n${rfc822Dsn(idOf(4))}\n`,
+      `From MAILER-DAEMON Mon Nov 30 03:02:00 2026\n${postfixDsn(idOf(5), '4.4.1', 'delayed')}\n`,
+      `From MAILER-DAEMON Mon Nov 30 03:03:00 2026\n${postfixDsn('<not-ours@elsewhere.example>')}\n`,
+      'From someone@example.org Mon Nov 30 03:04:00 2026\nFrom: someone@example.org\nSubject: out of office\n\nAway.\n',
+    ].join(''));
+    // Someone who may not handle notices records nothing.
+    const refused = await custosCli(['notify', 'bounces', '--file', mbox, '--as', 'agent-1', ...flags]);
+    expect(refused.code, refused.stderr).toBe(4);
+    expect((await status(INC1)).counts.bounced.total).toBe(0);
+
+    const res = await ok(['notify', 'bounces', '--file', mbox, '--as', 'dpo-1']);
+    expect(JSON.parse(res.stdout)).toEqual({ reports: 4, bounced: 2, already: 0, unmatched: 1, ignored: 1, incidents: [INC1], unreadable: 1 });
+    expect(res.stderr).toContain(`${mbox} message 5: skipped: not a delivery status notification`);
+    const after = await status(INC1);
+    expect(after.counts).toMatchObject({ sent: { total: 16, pending: 0 }, bounced: { total: 2, pending: 0 } });
+    expect(after.failures).toEqual([
+      { customer: customer(3).id, state: 'bounced', attempts: 1, lastError: 'dsn 5.1.1: smtp; 550 5.1.1 <address>: Recipient address rejected: User unknown in virtual mailbox table', retryAt: null },
+      { customer: customer(4).id, state: 'bounced', attempts: 1, lastError: 'dsn 5.2.2: smtp; 552 5.2.2 Mailbox full', retryAt: null },
+    ]);
+    // On the incident's timeline, beside the recorded decision.
+    const entry = (await show(INC1)).timeline.find((t: { kind: string }) => t.kind === 'notices_bounced');
+    expect(entry).toMatchObject({ actor: 'dpo-1', detail: { reports: 2, bounced: 2, already: 0 } });
+    expect((await ledger())[entry.seq]).toMatchObject({ actor: 'dpo-1', decision: 'allow', target: { type: 'incident', id: INC1 }, details: { reports: 2 } });
+    // Reports read twice bounce nothing twice; a bounced notice is not sent again.
+    expect(JSON.parse((await ok(['notify', 'bounces', '--file', mbox, '--as', 'dpo-1'])).stdout)).toMatchObject({ bounced: 0, already: 2 });
+    const smtp = await sink();
+    expect(JSON.parse((await ok(['notify', 'send', '--incident', INC1, '--smtp', smtp.url, '--as', 'dpo-1'])).stdout)).toMatchObject({ sent: 0 });
+    expect(smtp.received).toHaveLength(0);
+  }, SLOW);
+
   it('queues the notices of an incident in the store, from its affected customers', async () => {
     const exposed = join(dir, 'exposed.txt');
     writeFileSync(exposed, `${customer(56).id}\n${customer(57).id}\n`);
@@ -271,7 +307,7 @@ describe('custos notify', () => {
     expect(smtp.received).toHaveLength(0);
   }, SLOW);
 
-  it('retries after 4xx and 5xx replies with backoff, keeping the error, until the server accepts', async () => {
+  it('retries after a 4xx reply with backoff until the server accepts; a 5xx is a bounce, never tried again', async () => {
     const { id: inc3 } = await queued(range(22, 28));
     const refused = new Map([[customer(22).email, [451, 451]], [customer(23).email, [550]]]);
     const smtp = await sink({
@@ -280,23 +316,32 @@ describe('custos notify', () => {
         return code ? { code, message: code >= 500 ? 'mailbox unavailable' : 'try again later' } : undefined;
       },
     });
-    const res = await ok(['notify', 'send', '--incident', inc3, '--smtp', smtp.url, '--as', 'dpo-1', '--retry-after', '50']);
-    expect(JSON.parse(res.stdout)).toMatchObject({ sent: 6, failed: 2, bounced: 1 });
-    expect(smtp.received.map((m) => m.to[0]).sort()).toEqual(range(22, 28).map((n) => customer(n).email).sort());
+    const res = await ok(['notify', 'send', '--incident', inc3, '--smtp', smtp.url, '--as', 'dpo-1', '--retry-after', '200']);
+    expect(JSON.parse(res.stdout)).toMatchObject({ sent: 5, failed: 2, bounced: 1 });
+    expect(smtp.received.map((m) => m.to[0]).sort()).toEqual([22, 24, 25, 26, 27].map((n) => customer(n).email).sort());
     expect(smtp.attempts.get(customer(22).email)).toBe(3);
-    expect(smtp.attempts.get(customer(23).email)).toBe(2);
+    // Backoff: the second try at least --retry-after later, the third at least twice that.
+    const [t1, t2, t3] = smtp.attemptTimes.get(customer(22).email)!;
+    expect(t2! - t1!).toBeGreaterThanOrEqual(190);
+    expect(t3! - t2!).toBeGreaterThanOrEqual(390);
+    expect(smtp.attempts.get(customer(23).email)).toBe(1);
     const rows = (await ok(['notify', 'status', '--incident', inc3, '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(rows.find((r) => r.customer === customer(22).id)).toMatchObject({ state: 'sent', attempts: 3 });
+    expect(rows.find((r) => r.customer === customer(23).id)).toMatchObject({ state: 'bounced', attempts: 1, dueMs: null });
     expect(rows.find((r) => r.customer === customer(24).id)).toMatchObject({ state: 'sent', attempts: 1 });
+    // Sending again does not try the bounced one again.
+    expect(JSON.parse((await ok(['notify', 'send', '--incident', inc3, '--smtp', smtp.url, '--as', 'dpo-1'])).stdout)).toMatchObject({ sent: 0, bounced: 0 });
+    expect(smtp.attempts.get(customer(23).email)).toBe(1);
+    expect((await status(inc3)).failures).toEqual([{ customer: customer(23).id, state: 'bounced', attempts: 1, lastError: '550: 550 mailbox unavailable', retryAt: null }]);
 
-    // A server that keeps refusing: given up after --max-attempts, the reply kept (without the address).
+    // A server that keeps answering 4xx: given up after --max-attempts, the reply kept (without the address).
     const { id: inc4 } = await queued([29]);
-    const never = await sink({ refuse: () => ({ code: 550, message: `no such user ${customer(29).email}` }) });
+    const never = await sink({ refuse: () => ({ code: 452, message: `mailbox full ${customer(29).email}` }) });
     const gaveUp = await ok(['notify', 'send', '--incident', inc4, '--smtp', never.url, '--as', 'dpo-1', '--retry-after', '20', '--max-attempts', '3']);
-    expect(JSON.parse(gaveUp.stdout)).toMatchObject({ sent: 0, bounced: 3 });
+    expect(JSON.parse(gaveUp.stdout)).toMatchObject({ sent: 0, failed: 3, bounced: 0 });
     const [row] = (await ok(['notify', 'status', '--incident', inc4, '--list'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
-    expect(row).toMatchObject({ state: 'bounced', attempts: 3, dueMs: null });
-    expect(row.lastError).toMatch(/^550: /);
+    expect(row).toMatchObject({ state: 'failed', attempts: 3, dueMs: null });
+    expect(row.lastError).toMatch(/^452: /);
     expect(row.lastError).not.toContain('@');
   }, SLOW);
 

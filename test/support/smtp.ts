@@ -32,12 +32,15 @@ export interface SmtpSink {
   received: ReceivedMail[];
   /** RCPT attempts per address, refused or not. */
   attempts: Map<string, number>;
+  /** When each of those attempts came, ms since the epoch. */
+  attemptTimes: Map<string, number[]>;
   close(): Promise<void>;
 }
 
 export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSink> {
   const received: ReceivedMail[] = [];
   const attempts = new Map<string, number>();
+  const attemptTimes = new Map<string, number[]>();
   const started = new Map<string, number>();
   const server = new SMTPServer({
     authOptional: true,
@@ -50,6 +53,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     onRcptTo(address, _session, callback) {
       const n = (attempts.get(address.address) ?? 0) + 1;
       attempts.set(address.address, n);
+      attemptTimes.set(address.address, [...(attemptTimes.get(address.address) ?? []), Date.now()]);
       const refusal = opts.refuse?.(address.address, n);
       if (!refusal) return callback();
       const err = Object.assign(new Error(refusal.message), { responseCode: refusal.code });
@@ -83,6 +87,7 @@ export async function startSmtpSink(opts: SmtpSinkOptions = {}): Promise<SmtpSin
     url: `smtp://127.0.0.1:${port}`,
     received,
     attempts,
+    attemptTimes,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
