@@ -2,7 +2,11 @@
  * Detection live, inside `custos serve`: the detection engine subscribes to the ordered event
  * stream (every event the broker records, every management and analyst act, every ingested
  * event) and stores the alerts it raises or updates. It runs off the request path: publishing
- * never waits for a subscriber, and the engine yields to the event loop between slices of a batch.
+ * never waits for a subscriber, and the engine itself runs in a worker thread
+ * (detection-worker.ts), so its work per event never holds up a request on the main thread. The
+ * main thread hands the worker each batch the stream delivers, in ledger order, a slice at a
+ * time, and stores what comes back; the worker's directory gets the same records, in the same
+ * order relative to the events, as an engine in this thread would.
  *
  * The engine's state (baselines, episodes) lives in memory, bounded by employees and customers.
  * After a restart it is rebuilt by replaying the ledger from its start; alerts are stored only
@@ -16,14 +20,17 @@
  * ledger's size and, when it grew, tells the stream, whose subscribers then read the new entries.
  */
 import type { Alert } from '../detect/alert.ts';
-import { MemoryDirectory } from '../detect/directory.ts';
-import { DetectionEngine, type DetectionOptions } from '../detect/engine.ts';
+import type { DetectionOptions } from '../detect/engine.ts';
+import { UnavailableError } from '../errors.ts';
 import type { RecordedEvent } from '../model.ts';
 import type { DetectedAlert } from '../store/alerts.ts';
 import type { Store } from '../store/store.ts';
 import type { EventStream, Subscription } from '../stream/stream.ts';
+import { WorkerRpc } from '../worker-rpc.ts';
+import type { DetectionRequest, DetectionWorkerData, WorkerFinding } from './detection-protocol.ts';
 
-/** Events observed between yields to the event loop. */
+const WORKER_MODULE = new URL('./detection-worker.ts', import.meta.url);
+/** Events handed to the worker in one message (cloning a long catch-up at once would hold up requests). */
 const SLICE = 500;
 /** Save the position at least this often (events), even with no alert to store. */
 const POSITION_EVERY_EVENTS = 10_000;
@@ -46,8 +53,9 @@ export interface LiveDetectionDeps {
 
 export class LiveDetection {
   private readonly name: string;
-  private engine: DetectionEngine | undefined;
-  private directory: MemoryDirectory | undefined;
+  private readonly worker: WorkerRpc;
+  /** Set once the worker stopped: a new one would know nothing of the events before, so detection stops until a restart replays them. */
+  private lost: Error | undefined;
   private subscription: Subscription | undefined;
   /** Alerts were stored for everything below this before the current run started. */
   private resumeAt = 0;
@@ -61,13 +69,19 @@ export class LiveDetection {
 
   constructor(private readonly deps: LiveDetectionDeps) {
     this.name = deps.name ?? 'live';
+    // Data only crosses to the thread (a callback cannot).
+    const { onFinding: _callback, ...options } = deps.options ?? {};
+    const data: DetectionWorkerData = { options };
+    this.worker = new WorkerRpc('detection worker', WORKER_MODULE, data, (err) => {
+      if (err instanceof UnavailableError && !this.closed) this.lost ??= err;
+      this.deps.onError?.(err);
+    });
   }
 
-  /** Load the directory, then subscribe from the ledger's start. */
+  /** Start the engine's worker and load its directory, then subscribe from the ledger's start. */
   async start(): Promise<void> {
-    this.directory = new MemoryDirectory();
+    await this.worker.start();
     await this.reloadDirectory();
-    this.engine = new DetectionEngine(this.directory, this.deps.options);
     this.resumeAt = await this.deps.store.alerts.position(this.name);
     this.savedPosition = this.resumeAt;
     this.savedAt = Date.now();
@@ -98,19 +112,22 @@ export class LiveDetection {
     await this.subscription?.close();
     clearTimeout(this.idleSave);
     if (this.position > this.savedPosition) await this.savePosition([]);
+    await this.worker.close();
   }
 
   private async handle(events: readonly RecordedEvent[]): Promise<void> {
-    const engine = this.engine!;
     const found: DetectedAlert[] = [];
-    for (let i = 0; i < events.length; i++) {
-      const event = events[i]!;
-      const reload = importedKind(event);
+    let start = 0;
+    for (let i = 0; i <= events.length; i++) {
+      // Up to an import's outcome (its kind is read again before the event itself), a slice's end, or the batch's end.
+      const reload = i < events.length ? importedKind(events[i]!) : undefined;
+      if (i < events.length && !reload && i - start < SLICE) continue;
+      if (i > start) {
+        // Below the resume point alerts were stored before the restart: the replay only rebuilds state.
+        for (const f of await this.observe(events.slice(start, i))) found.push({ alert: await this.pseudonymised(f), seq: f.seq });
+        start = i;
+      }
       if (reload) await this.load(reload);
-      const alerts = engine.observe(event);
-      // Below the resume point these were stored before the restart: the replay only rebuilds state.
-      if (event.seq >= this.resumeAt) for (const alert of alerts) found.push({ alert: await this.pseudonymised(alert), seq: event.seq });
-      if ((i + 1) % SLICE === 0) await new Promise<void>((resolve) => setImmediate(resolve));
     }
     this.position = events.at(-1)!.seq + 1;
     if (this.position <= this.resumeAt) return;
@@ -141,10 +158,20 @@ export class LiveDetection {
     this.savedAt = Date.now();
   }
 
+  /** Events to the engine, in order; the alerts raised at or after the resume point. */
+  private async observe(events: RecordedEvent[]): Promise<WorkerFinding[]> {
+    return (await this.call({ kind: 'observe', events, reportFrom: this.resumeAt })) as WorkerFinding[];
+  }
+
+  private call(request: DetectionRequest): Promise<unknown> {
+    // A new worker would start from nothing: wrong baselines, not a recovery.
+    if (this.lost) return Promise.reject(new UnavailableError(`live detection stopped (${this.lost.message}); it resumes when the server restarts`));
+    return this.worker.call(request);
+  }
+
   /** The alert in the store's alias: the engine's own alias (and any id) in its words are replaced. */
-  private async pseudonymised(alert: Alert): Promise<Alert> {
+  private async pseudonymised({ alert, engineAlias }: WorkerFinding): Promise<Alert> {
     const alias = await this.deps.store.alerts.aliasOf(alert.employee);
-    const engineAlias = this.engine!.alias(alert.employee);
     const hide = (text: string) => text.split(engineAlias).join(alias).split(alert.employee).join(alias);
     return {
       ...alert,
@@ -153,9 +180,8 @@ export class LiveDetection {
     };
   }
 
-  /** (Re)load one kind of record into the directory, a page at a time. */
+  /** (Re)load one kind of record into the worker's directory, a page at a time. */
   private async load(kind: 'employees' | 'customers' | 'cases'): Promise<void> {
-    const directory = this.directory!;
     const store = this.deps.store;
     let after = '';
     for (;;) {
@@ -164,11 +190,7 @@ export class LiveDetection {
         : kind === 'customers'
           ? await store.customers.flagsAfter(after, PAGE)
           : await store.cases.list({ after, limit: PAGE }, this.deps.now());
-      for (const record of page) {
-        if (kind === 'employees') directory.putEmployee(record as Parameters<MemoryDirectory['putEmployee']>[0]);
-        else if (kind === 'customers') directory.putCustomer(record as Parameters<MemoryDirectory['putCustomer']>[0]);
-        else directory.putCase(record as Parameters<MemoryDirectory['putCase']>[0]);
-      }
+      if (page.length > 0) await this.call({ kind: 'put', of: kind, records: page } as DetectionRequest);
       if (page.length < PAGE) return;
       after = page.at(-1)!.id;
     }
