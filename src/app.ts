@@ -19,6 +19,7 @@ import { InProcessStream, type EventStream } from './stream/stream.ts';
 import { Store } from './store/store.ts';
 import { openVault, type Vault } from './vault/index.ts';
 import { vaultForStore } from './broker/key-ring-binding.ts';
+import { clearSealedEntities } from './broker/clear-entity.ts';
 
 export interface Custos {
   config: CustosConfig;
@@ -93,6 +94,9 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   const { appender, checkpointer, recorder } = await openLedgerWriter(config, store, signingKeys, { now, stream, ...(opts.logger ? { logger: opts.logger } : {}) });
   const broker = new Broker({ store, vault, policy, recorder, now, ...(opts.dataKeyCacheSize !== undefined ? { dataKeyCacheSize: opts.dataKeyCacheSize } : {}) });
   await broker.loadBudgets();
+  // Customers imported when `entity` was sealed as PII: the notice path reads it in clear.
+  const movedEntities = await clearSealedEntities({ store, vault, recorder, now }, { channel: 'cli' });
+  if (movedEntities > 0) opts.logger?.info({ customers: movedEntities }, 'customer entities moved from sealed PII to the clear attribute');
   const records = new RecordManager({ store, vault, policy, recorder, broker, now });
   const verifier = new TokenVerifier({
     localPublicJwks: [tokenIssuer.publicJwk],

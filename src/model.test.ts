@@ -80,3 +80,14 @@ describe('errors never echo a value', () => {
     for (const m of messages) expect(m).not.toContain('secret');
   });
 });
+
+describe('a customer\'s entity', () => {
+  it('is a clear attribute (the legal entity holding the account), never sealed as PII', () => {
+    const c = parseCustomer({ ...base, entity: 'uk', loyaltyId: 'L-1' });
+    expect(c.entity).toBe('uk');
+    expect(Object.keys(c.pii)).toEqual(['email', 'phone', 'name', 'loyaltyId']);
+    expect(parseCustomer(base).entity).toBeUndefined();
+    const err = errorOf(() => parseCustomer({ ...base, entity: 'not an id!' }, { file: 'c.jsonl', line: 7 }));
+    expect(err.message).toMatch(/^c\.jsonl:7: field "entity": /);
+  });
+});

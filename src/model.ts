@@ -14,8 +14,12 @@ export interface Where {
   line?: number;
 }
 
-/** Customer attributes kept in clear: needed to route, mask, notify and decide, never identifying alone. */
-export const CUSTOMER_CLEAR_KEYS = ['id', 'country', 'region', 'locale', 'canary', 'vip'] as const;
+/**
+ * Customer attributes kept in clear: needed to route, mask, notify and decide, never identifying
+ * alone. `entity` is the company's legal entity holding the account (config/entities.json): a
+ * fact about the company, not about the person, which notices need to know who speaks.
+ */
+export const CUSTOMER_CLEAR_KEYS = ['id', 'country', 'region', 'locale', 'canary', 'vip', 'entity'] as const;
 
 /** A customer as imported: clear profile + PII fields (everything else, encrypted by the vault). */
 export interface CustomerInput {
@@ -25,6 +29,8 @@ export interface CustomerInput {
   locale?: string;
   canary: boolean;
   vip: boolean;
+  /** The legal entity holding the account (an entity id of config/entities.json), when the record says. */
+  entity?: string;
   /** email, phone, name and any further PII field, as given. */
   pii: Record<string, string>;
 }
@@ -37,6 +43,8 @@ export interface CustomerProfile {
   locale: string | null;
   canary: boolean;
   vip: boolean;
+  /** The legal entity holding the account, when the record names one (else the entities' rules decide). */
+  entity?: string | null;
   /** Names of the PII fields the record holds (values stay in the vault). */
   fields: string[];
 }
@@ -265,6 +273,8 @@ export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
       fail('must be a BCP 47 language tag such as "it-IT"', 'locale', where);
     }
   }
+  const entity = optionalString(o, 'entity', where);
+  if (entity !== undefined) checkId(entity, 'entity', where);
   const email = requiredString(o, 'email', where).trim();
   if (!EMAIL_RE.test(email)) fail('is not an e-mail address', 'email', where);
   const phoneRaw = requiredString(o, 'phone', where);
@@ -289,6 +299,7 @@ export function parseCustomer(raw: unknown, where?: Where): CustomerInput {
     ...(locale !== undefined ? { locale } : {}),
     canary: optionalBoolean(o, 'canary', where),
     vip: optionalBoolean(o, 'vip', where),
+    ...(entity !== undefined ? { entity } : {}),
     pii,
   };
 }

@@ -11,6 +11,7 @@ export const maskedCustomerSchema = {
     region: { type: ['string', 'null'] },
     locale: { type: ['string', 'null'] },
     vip: { type: 'boolean' },
+    entity: { type: ['string', 'null'], description: 'the legal entity holding the account, when the record names one' },
     fields: { type: 'object', additionalProperties: { type: 'string' }, description: 'every PII field, masked' },
   },
   required: ['id', 'country', 'fields'],

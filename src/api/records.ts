@@ -28,6 +28,7 @@ const customerBody = {
     locale: { type: 'string' },
     canary: { type: 'boolean' },
     vip: { type: 'boolean' },
+    entity: { type: 'string', description: 'the legal entity holding the account (an id of config/entities.json), kept in clear' },
   },
   additionalProperties: { type: 'string', description: 'further PII fields, sealed like the others' },
 } as const;

@@ -24,6 +24,7 @@ export interface MaskedCustomer {
   region: string | null;
   locale: string | null;
   vip: boolean;
+  entity: string | null;
   fields: Record<string, string>;
 }
 
@@ -246,5 +247,5 @@ function checkPurpose(purpose: Purpose): void {
 }
 
 export function masked(c: CustomerProfile & { masked: Record<string, string> }): MaskedCustomer {
-  return { id: c.id, country: c.country, region: c.region, locale: c.locale, vip: c.vip, fields: c.masked };
+  return { id: c.id, country: c.country, region: c.region, locale: c.locale, vip: c.vip, entity: c.entity ?? null, fields: c.masked };
 }

@@ -439,6 +439,7 @@ function customerAttributes(c: CustomerInput | CustomerProfile): Attributes {
     locale: c.locale ?? null,
     vip: String(c.vip),
     canary: String(c.canary),
+    entity: c.entity ?? null,
     fields: [...fields].sort().join(','),
   };
 }

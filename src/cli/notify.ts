@@ -8,6 +8,7 @@ import { Option, type Command } from 'commander';
 import nodemailer from 'nodemailer';
 import { NoticeAddresses } from '../broker/notice-address.ts';
 import { vaultForStore } from '../broker/key-ring-binding.ts';
+import { clearSealedEntities } from '../broker/clear-entity.ts';
 import { isDomainName, type CustosConfig } from '../config.ts';
 import { ConfigError, InvalidInputError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
@@ -109,8 +110,13 @@ export function registerNotify(program: Command): void {
       authorities: (opts.authority ?? []).map(parseAuthority),
       ...(opts.reference ? { reference: opts.reference } : {}),
     };
-    const result = await withNotices(opts, (notices, [, , , config]) => {
+    const result = await withNotices(opts, async (notices, [, store, deps, config]) => {
       const renderer = new NoticeRenderer(new NoticeCatalogs(), { domain: domainOf(opts, config) });
+      // Customers imported when `entity` was sealed: moved to clear by the broker first, so each notice comes from their own entity.
+      if ((await store.customers.withSealedEntityAfter('', 1)).length > 0) {
+        const vault = await vaultForStore(store, { keyDir: config.keyDir, found: openVault({ dir: config.keyDir }), now: deps.now, createIfEmpty: false });
+        await clearSealedEntities({ store, vault, recorder: deps.recorder, now: deps.now }, CLI_CONTEXT);
+      }
       return notices.queue(actorOf(opts), checkId(opts.incident, 'incident'), facts, renderer, CLI_CONTEXT);
     });
     print(result);

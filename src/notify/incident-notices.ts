@@ -12,7 +12,7 @@
  */
 import type { Actor } from '../broker/acts.ts';
 import type { RequestContext } from '../broker/decision-log.ts';
-import { NotFoundError } from '../errors.ts';
+import { ConfigError, NotFoundError } from '../errors.ts';
 import { checkId } from '../model.ts';
 import type { EntitiesConfig } from '../respond/entities.ts';
 import { affectedCustomers, type IncidentService } from '../respond/incidents.ts';
@@ -167,7 +167,9 @@ export class IncidentNotices {
 function profileLookup(store: Store): ProfileLookup {
   return async (id) => {
     const c = await store.customers.get(id);
-    return c ? { id: c.id, country: c.country, region: c.region, locale: c.locale, fields: c.fields, canary: c.canary } : undefined;
+    // Never the country's entity in place of the customer's own, silently (src/broker/clear-entity.ts moves these).
+    if (c?.fields.includes('entity')) throw new ConfigError(`customer "${id}" holds its entity sealed, as imported before entity was a clear attribute; custos serve and custos notify queue move such values to clear when they are entity ids: re-import the customer with a valid "entity"`);
+    return c ? { id: c.id, country: c.country, region: c.region, locale: c.locale, entity: c.entity ?? null, fields: c.fields, canary: c.canary } : undefined;
   };
 }
 

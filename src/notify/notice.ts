@@ -52,6 +52,8 @@ export interface NoticeRecipient {
   country: string;
   region: string | null;
   locale: string | null;
+  /** The legal entity holding their account, when their record names one: it speaks (entities.ts). */
+  entity?: string | null;
   /** Names of the PII fields held for them, to say which were not disclosed. */
   fields: string[];
 }

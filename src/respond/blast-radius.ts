@@ -37,6 +37,8 @@ export interface CustomerExposure {
   /** From the customer's clear profile; "unknown" when the record is not found. */
   country: string;
   region?: string;
+  /** The legal entity holding the account, when the customer's record names one. */
+  entity?: string;
 }
 
 export interface BlastRadius {
@@ -146,6 +148,7 @@ async function radiusOf(window: RadiusWindow, selects: (e: AccessEvent) => boole
       unjustified: x.unjustified,
       country,
       ...(place?.region ? { region: place.region } : {}),
+      ...(place?.entity ? { entity: place.entity } : {}),
     });
     for (const f of fields) byField[f] = (byField[f] ?? 0) + 1;
     byCountry[country] = (byCountry[country] ?? 0) + 1;

@@ -152,7 +152,7 @@ export function parseObligationsIncident(raw: unknown, file?: string, lineOf?: (
  * not found (country "unknown") keeps that country: their line asks for it instead of guessing.
  */
 export function affectedFromExposures(customers: readonly CustomerExposure[]): AffectedPerson[] {
-  return customers.map((c) => ({ customer: c.customer, country: c.country, ...(c.region ? { region: c.region } : {}), fields: [...c.fields] }));
+  return customers.map((c) => ({ customer: c.customer, country: c.country, ...(c.region ? { region: c.region } : {}), fields: [...c.fields], ...(c.entity ? { entity: c.entity } : {}) }));
 }
 
 /** Parses an incident file's text; a syntax error names its line. */

@@ -187,15 +187,19 @@ async function readCases(file: string): Promise<Map<string, CaseRecord>> {
   return all;
 }
 
-/** Country and region of the customers in `wanted`, from a customers.jsonl file. */
+/** Country, region and entity of the customers in `wanted`, from a customers.jsonl file. */
 async function readPlaces(file: string, wanted: ReadonlySet<string>): Promise<Map<string, CustomerPlace>> {
   const found = new Map<string, CustomerPlace>();
   for await (const r of readRecords(file, 'jsonl')) {
     if (r instanceof UnreadableLine) throw new InvalidInputError(`${file}:${r.line}: ${r.message}`, { file, line: r.line });
-    const o = r.value as { id?: unknown; country?: unknown; region?: unknown };
+    const o = r.value as { id?: unknown; country?: unknown; region?: unknown; entity?: unknown };
     if (typeof o !== 'object' || o === null || typeof o.id !== 'string' || !wanted.has(o.id)) continue;
     if (typeof o.country !== 'string' || o.country === '') throw new InvalidInputError(`${file}:${r.line}: field "country": is required`, { file, line: r.line, field: 'country' });
-    found.set(o.id, { country: o.country.toUpperCase(), region: typeof o.region === 'string' && o.region !== '' ? o.region.toUpperCase() : null });
+    found.set(o.id, {
+      country: o.country.toUpperCase(),
+      region: typeof o.region === 'string' && o.region !== '' ? o.region.toUpperCase() : null,
+      ...(typeof o.entity === 'string' && o.entity !== '' ? { entity: o.entity } : {}),
+    });
   }
   return found;
 }

@@ -59,6 +59,7 @@ export class CustomerRepository {
               locale: eb.ref('excluded.locale'),
               canary: eb.ref('excluded.canary'),
               vip: eb.ref('excluded.vip'),
+              entity: eb.ref('excluded.entity'),
               fields: eb.ref('excluded.fields'),
               wrapped_key: eb.ref('excluded.wrapped_key'),
               sealed: eb.ref('excluded.sealed'),
@@ -97,8 +98,8 @@ export class CustomerRepository {
   async placesOf(ids: readonly string[]): Promise<Map<string, CustomerPlace>> {
     const found = new Map<string, CustomerPlace>();
     for (let i = 0; i < ids.length; i += LOOKUP_CHUNK) {
-      const rows = await this.db.selectFrom('customers').select(['id', 'country', 'region']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
-      for (const r of rows) found.set(r.id, { country: r.country, region: r.region });
+      const rows = await this.db.selectFrom('customers').select(['id', 'country', 'region', 'entity']).where('id', 'in', ids.slice(i, i + LOOKUP_CHUNK)).execute();
+      for (const r of rows) found.set(r.id, { country: r.country, region: r.region, ...(r.entity ? { entity: r.entity } : {}) });
     }
     return found;
   }
@@ -137,6 +138,38 @@ export class CustomerRepository {
     const deleted = Number(res.numDeletedRows) > 0;
     if (deleted) await this.erasePrevious();
     return deleted;
+  }
+
+  /**
+   * Customers whose PII still holds a sealed `entity` (imported before it was a clear attribute),
+   * in id order, a page at a time: for the broker to move it to the clear column.
+   */
+  async withSealedEntityAfter(afterId: string, limit: number): Promise<StoredCustomer[]> {
+    const rows = await this.db.selectFrom('customers').selectAll().where('id', '>', afterId).where('fields', 'like', '%"entity"%').orderBy('id').limit(limit).execute();
+    // LIKE is a coarse filter (a field named "entity" inside another name's quotes cannot occur in a JSON array of names, but be exact).
+    return rows.map(fromRow).filter((c) => c.fields.includes('entity'));
+  }
+
+  /**
+   * Keep `entity` in clear and drop its sealed copy (fields, sealed, masked), if the row is as it
+   * was at `updatedAt`: a concurrent re-import wins. True when the row changed.
+   */
+  async moveEntityToClear(id: string, entity: string, updatedAt: string, now: Date): Promise<boolean> {
+    return this.db.transaction().execute(async (tx) => {
+      const r = await tx.selectFrom('customers').select(['fields', 'sealed', 'masked']).where('id', '=', id).where('updated_at', '=', updatedAt).executeTakeFirst();
+      if (!r) return false;
+      const without = (json: string) => {
+        const o = JSON.parse(json) as Record<string, unknown>;
+        delete o.entity;
+        return JSON.stringify(o);
+      };
+      const res = await tx.updateTable('customers')
+        .set({ entity, fields: JSON.stringify((JSON.parse(r.fields) as string[]).filter((f) => f !== 'entity')), sealed: without(r.sealed), masked: without(r.masked), updated_at: now.toISOString() })
+        .where('id', '=', id)
+        .where('updated_at', '=', updatedAt)
+        .executeTakeFirst();
+      return Number(res.numUpdatedRows) > 0;
+    });
   }
 
   /** Which of these ids exist (reference checks on import). */
@@ -185,10 +218,11 @@ export class CustomerRepository {
   }
 }
 
-/** Where a customer lives, as its clear profile says. */
+/** Where a customer lives, and which legal entity holds the account when the record says, as its clear profile says. */
 export interface CustomerPlace {
   country: string;
   region: string | null;
+  entity?: string;
 }
 
 // Well under SQLite's and PostgreSQL's bound-parameter limits.
@@ -204,6 +238,7 @@ function toRow(c: SealedCustomer, at: string): CustomersTable {
     locale: c.locale,
     canary: c.canary ? 1 : 0,
     vip: c.vip ? 1 : 0,
+    entity: c.entity ?? null,
     fields: JSON.stringify(c.fields),
     wrapped_key: c.wrappedKey,
     sealed: JSON.stringify(sealed),
@@ -230,6 +265,7 @@ function fromRow(r: CustomersTable): StoredCustomer {
     locale: r.locale,
     canary: r.canary === 1,
     vip: r.vip === 1,
+    entity: r.entity ?? null,
     fields: JSON.parse(r.fields) as string[],
     wrappedKey: toBytes(r.wrapped_key),
     sealed,

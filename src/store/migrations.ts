@@ -270,6 +270,19 @@ function ingestedEvents(dialect: StoreDialect): Migration {
   };
 }
 
+/**
+ * The legal entity holding a customer's account, in clear: it says which of the company's
+ * controllers speaks to them, nothing about the person. Earlier imports sealed it as PII; the
+ * broker moves those values here (src/broker/clear-entity.ts), since only it may open them.
+ */
+function customerEntity(): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      await sql.raw('ALTER TABLE customers ADD COLUMN entity text').execute(db);
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -283,6 +296,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0008_incidents': incidents(dialect),
         '0009_notice_outbox': noticeOutbox(dialect),
         '0010_ingest': ingestedEvents(dialect),
+        '0012_customer_entity': customerEntity(),
       };
     },
   };

@@ -11,6 +11,8 @@ export interface CustomersTable {
   locale: string | null;
   canary: number;
   vip: number;
+  /** The legal entity holding the account, in clear (migration 0012); null: the entities' rules decide. */
+  entity: string | null;
   /** JSON array of the PII field names the record holds. */
   fields: string;
   /** The customer's data key, wrapped by a KEK (vault format). Deleting it shreds the record. */

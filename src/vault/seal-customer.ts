@@ -63,6 +63,7 @@ export function customerSealer(keyring: KeyRing): (input: CustomerInput) => Seal
     locale: input.locale ?? null,
     canary: input.canary,
     vip: input.vip,
+    entity: input.entity ?? null,
     ...sealCustomerPii(keyring, input.id, input.pii, input.country),
   });
 }

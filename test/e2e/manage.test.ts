@@ -206,11 +206,15 @@ for (const target of storeTargets()) {
       const body = { id: 'cus-chg', email: 'first.last@mail.example', phone: '+14155550199', name: 'First Last', country: 'US' };
       const created = await call('POST', '/v1/customers', admin, body);
       expect(created.event).toMatchObject({ operation: 'create', target: { type: 'customer', id: 'cus-chg' }, change: { country: { before: null, after: 'US' }, fields: { before: null, after: 'email,name,phone' } } });
-      const replaced = await call('PUT', '/v1/customers/cus-chg', admin, { ...body, country: 'CA', vip: true, email: 'other@mail.example', loyaltyId: 'L-1' });
+      const replaced = await call('PUT', '/v1/customers/cus-chg', admin, { ...body, country: 'CA', vip: true, email: 'other@mail.example', loyaltyId: 'L-1', entity: 'ca' });
       expect(replaced.status).toBe(200);
+      // The entity holding the account is a clear attribute: shown, and its change recorded; not a PII field.
+      expect(replaced.body).toMatchObject({ entity: 'ca' });
+      expect(Object.keys(replaced.body.fields)).not.toContain('entity');
       expect(replaced.event.change).toEqual({
         country: { before: 'US', after: 'CA' },
         vip: { before: 'false', after: 'true' },
+        entity: { before: null, after: 'ca' },
         fields: { before: 'email,name,phone', after: 'email,loyaltyId,name,phone' },
       });
       const deleted = await call('DELETE', '/v1/customers/cus-chg', admin);

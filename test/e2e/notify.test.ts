@@ -57,6 +57,8 @@ function customer(n: number) {
 }
 
 const COUNT = 90;
+/** An Italian account held by the UK entity: the record's own entity speaks, not its country's. */
+const UK_HELD = { id: 'c-uk-held', email: 'held@mail.example', phone: '+39 312 345 6701', name: 'Held', country: 'IT', locale: 'it-IT', entity: 'uk' };
 const CANARY = { id: 'c-canary', email: 'bait@mail.example', phone: '+39 312 345 6700', name: 'Bait', country: 'IT', canary: true };
 
 /** What the notices say besides the incident's own data: as `custos notify queue` flags. */
@@ -115,7 +117,7 @@ describe('custos notify', () => {
 
   beforeAll(async () => {
     await ok(['import', 'employees', file('employees.jsonl', lines(employee('dpo-1', 'privacy_officer'), employee('agent-1', 'agent'), employee('sec-1', 'security_analyst')))]);
-    await ok(['import', 'customers', file('customers.jsonl', lines(...range(0, COUNT).map(customer), CANARY))]);
+    await ok(['import', 'customers', file('customers.jsonl', lines(...range(0, COUNT).map(customer), CANARY, UK_HELD))]);
   }, SLOW);
 
   afterAll(async () => {
@@ -250,7 +252,7 @@ describe('custos notify', () => {
 
   it('queues the notices of an incident in the store, from its affected customers', async () => {
     const exposed = join(dir, 'exposed.txt');
-    writeFileSync(exposed, `${customer(56).id}\n${customer(57).id}\n`);
+    writeFileSync(exposed, `${customer(56).id}\n${customer(57).id}\n${UK_HELD.id}\n`);
     const opened = await ok(['incident', 'open', '--customers', exposed, '--fields', 'email,phone', '--from', '2026-05-01T00:00:00Z', '--to', '2026-05-02T00:00:00Z', '--title', 'Profile page bug', '--as', 'dpo-1']);
     const id = opened.stdout.trim().split('\n').pop()!;
     const queue = ['notify', 'queue', '--incident', id, '--recipient', 'public', '--action', 'exposure-fixed', '--authority', 'IE:Data Protection Commission', '--as', 'dpo-1'];
@@ -260,7 +262,11 @@ describe('custos notify', () => {
     expect(early.stderr).toContain(`incident "${id}" is open; its notices may be queued when it is assessing or notifying`);
     expect((await ledger()).at(-1)).toMatchObject({ actor: 'dpo-1', decision: 'deny', reason: 'conflict', target: { type: 'incident', id } });
     await ok(['incident', 'transition', id, '--to', 'assessing', '--as', 'dpo-1']);
-    expect(JSON.parse((await ok(queue)).stdout)).toMatchObject({ incident: id, queued: 2, already: 0 });
+    expect(JSON.parse((await ok(queue)).stdout)).toMatchObject({ incident: id, queued: 3, already: 0 });
+    // The entity on the customer's record speaks (a clear attribute), not the one of their country.
+    const held = await simpleParser((await ok(['notify', 'render', '--incident', id, '--customer', UK_HELD.id])).stdout);
+    expect(held.from?.value[0]?.name).toBe('Example Marketplace UK Ltd');
+    expect(held.headers.get('content-language')).toBe('it');
     // customer(56) is Japanese: an accident, seen by anyone, both fields, the fix, no authority of theirs informed.
     const parsed = await simpleParser((await ok(['notify', 'render', '--incident', id, '--customer', customer(56).id])).stdout);
     expect(parsed.headers.get('content-language')).toBe('ja');
