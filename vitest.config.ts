@@ -9,5 +9,8 @@ export default defineConfig({
     hookTimeout: 180_000,
     // Store-backed suites share one PostgreSQL database; each suite uses its own schema.
     pool: 'forks',
+    // Two files at a time, not vitest's default of one fewer than the cores (one, here): the
+    // end-to-end files spend most of their time waiting on processes they spawned.
+    maxWorkers: 2,
   },
 });
