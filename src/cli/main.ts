@@ -80,7 +80,7 @@ export const COMMANDS: readonly LazyCommand[] = [
   },
   {
     usage: 'notify',
-    summary: 'notices to affected customers: queue, render, send through SMTP, status',
+    summary: 'notices to the customers of an incident in the store: queue, render, send through SMTP, status',
     load: async () => (await import('./notify.ts')).registerNotify,
   },
 ];

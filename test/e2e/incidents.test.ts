@@ -168,7 +168,7 @@ for (const target of storeTargets()) {
         await ledgerStore.close();
       }
       // Whoever may not respond learns nothing of which customers exist.
-      const agent = await cli(['incident', 'open', '--customers', bad, '--fields', 'email', '--from', fx.from, '--to', fx.to, '--title', 'x', '--as', fx.subject]);
+      const agent = await cli(['incident', 'open', '--customers', bad, '--fields', 'email', '--from', fx.from, '--to', fx.to, '--title', 'x', '--as', 'emp-0002']);
       expect(agent.code, agent.stderr).toBe(4);
       // Every obligations line names an authority, even where the table has no rule.
       const duties = JSON.parse((await cli(['incident', 'obligations', exposureId, '--json', '--as', 'dpo-0001'])).stdout);
