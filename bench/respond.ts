@@ -13,7 +13,7 @@ import { attribute, readLeakedList } from '../src/respond/attribution.ts';
 import { blastRadius } from '../src/respond/blast-radius.ts';
 import { storeCustomerEvents, storeCustomerMatcher, storeDirectory, storeExposingEvents } from '../src/respond/sources.ts';
 import { seededRandom } from '../src/simulate/demo-org.ts';
-import { indexFileFor, Store } from '../src/store/store.ts';
+import { indexFileFor, ledgerFileFor, Store } from '../src/store/store.ts';
 import { createVault } from '../src/vault/index.ts';
 import { nowMs, pairedFigure, type Figure, type RunPair } from './figures.ts';
 import { RUNS, type BenchContext, type Section } from './section.ts';
@@ -47,7 +47,7 @@ export const respondSection: Section = {
       insertCustomers(ctx, file, sizes.customers, (email) => vault.blindIndexEmail(email));
       await appendEvents(ctx, store, sizes);
       const index = new BetterSqlite3(indexFileFor(file), { readonly: true });
-      index.prepare('ATTACH DATABASE ? AS ledger').run(file);
+      index.prepare('ATTACH DATABASE ? AS ledger').run(ledgerFileFor(file));
       // Read as the index worker reads: through memory-mapped files.
       index.pragma('mmap_size = 17179869184');
       index.pragma('ledger.mmap_size = 17179869184');

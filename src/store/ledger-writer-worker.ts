@@ -1,27 +1,27 @@
 /**
  * The SQLite ledger's writer, in a worker thread (ledger-writer.ts says why). Each request is
  * one batch: its entries and the tree nodes they complete, in one IMMEDIATE transaction on this
- * thread's own connection, durable (synchronous = FULL) before the answer goes back.
+ * thread's own connection to the ledger's file (ledger-file.ts), durable (synchronous = FULL)
+ * before the answer goes back.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConflictError } from '../errors.ts';
+import { ledgerPragmas } from './ledger-file.ts';
 import type { LedgerWriterData, WalCheckpointResult, WriteBatchRequest } from './ledger-writer.ts';
 import { serializeError, type WorkerReply } from '../worker-rpc.ts';
 
 const port = parentPort;
 if (!port) throw new Error('ledger-writer-worker.ts runs only as a worker thread');
-const { file } = workerData as LedgerWriterData;
+const { ledgerFile, recordsFile } = workerData as LedgerWriterData;
 
-const sqlite = new BetterSqlite3(file);
-sqlite.pragma('journal_mode = WAL');
-// FULL: a committed batch survives power loss, which the fail-closed promise needs.
-sqlite.pragma('synchronous = FULL');
 // Waiting for another writer's lock blocks this thread only, never a request.
-sqlite.pragma('busy_timeout = 5000');
-sqlite.pragma('cache_size = -65536');
-// Every connection that writes this file zeroes what it deletes (store.ts says why).
-sqlite.pragma('secure_delete = ON');
+const BUSY_TIMEOUT = 'busy_timeout = 5000';
+const sqlite = new BetterSqlite3(ledgerFile);
+sqlite.pragma(BUSY_TIMEOUT);
+ledgerPragmas(sqlite, 'main');
+/** Opened on the first truncation asked for: most processes never delete a customer. */
+let records: BetterSqlite3.Database | undefined;
 
 const lastIndex = sqlite.prepare('SELECT max(idx) AS last FROM ledger_entries');
 const insertEntry = sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)');
@@ -40,6 +40,7 @@ const writeBatch = sqlite.transaction((req: WriteBatchRequest) => {
 port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number } | { kind: 'truncateWal'; id: number }) => {
   if (req.kind === 'close') {
     sqlite.close();
+    records?.close();
     port.postMessage({ kind: 'result', id: req.id } satisfies WorkerReply);
     return;
   }
@@ -47,7 +48,11 @@ port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number } | { k
     // Here, not on the request thread: waiting for readers to leave the WAL (busy_timeout)
     // blocks this thread only, and never interleaves with a batch.
     try {
-      const [result] = sqlite.pragma('wal_checkpoint(TRUNCATE)') as WalCheckpointResult[];
+      if (!records) {
+        records = new BetterSqlite3(recordsFile);
+        records.pragma(BUSY_TIMEOUT);
+      }
+      const [result] = records.pragma('wal_checkpoint(TRUNCATE)') as WalCheckpointResult[];
       port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ kind: 'result', id: req.id, error: serializeError(err) } satisfies WorkerReply);

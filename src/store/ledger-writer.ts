@@ -12,7 +12,10 @@ import { WorkerRpc } from '../worker-rpc.ts';
 const WORKER_MODULE = new URL('./ledger-writer-worker.ts', import.meta.url);
 
 export interface LedgerWriterData {
-  file: string;
+  /** The ledger's file (ledger-file.ts), which the worker writes. */
+  ledgerFile: string;
+  /** The records' file (custos.db), whose WAL the worker truncates when asked. */
+  recordsFile: string;
 }
 
 /** One batch, packed into transferable buffers: entries back to back, node hashes 32 bytes each. */
@@ -38,8 +41,8 @@ export interface WalCheckpointResult {
 export class LedgerWriter {
   private readonly rpc: WorkerRpc;
 
-  constructor(file: string, onError: (err: unknown) => void = () => {}) {
-    this.rpc = new WorkerRpc('ledger writer', WORKER_MODULE, { file } satisfies LedgerWriterData, onError);
+  constructor(ledgerFile: string, recordsFile: string, onError: (err: unknown) => void = () => {}) {
+    this.rpc = new WorkerRpc('ledger writer', WORKER_MODULE, { ledgerFile, recordsFile } satisfies LedgerWriterData, onError);
   }
 
   /** Start the worker before the first batch needs it. */
@@ -61,7 +64,7 @@ export class LedgerWriter {
   }
 
   /**
-   * Copy the WAL into the database file and truncate the WAL to nothing, so no earlier frame of
+   * Copy the records file's WAL into it and truncate the WAL to nothing, so no earlier frame of
    * a page (a deleted customer's row, say) survives in it. `busy` answers mean a reader held on.
    */
   async truncateWal(): Promise<WalCheckpointResult> {

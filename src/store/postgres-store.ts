@@ -55,6 +55,7 @@ export async function openPostgresStore(location: { url: string; schema?: string
     noticeOutbox: new PostgresNoticeOutbox(db),
     alerts: new PostgresAlertStore(db),
     incidents: new PostgresIncidentStore(db),
+    afterMigrations: async () => {},
     warmUp: () => projection.ready(),
     closeBackground: () => projection.close(),
   };

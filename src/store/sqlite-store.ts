@@ -1,7 +1,7 @@
 /**
- * The embedded dialect: one SQLite file for records and the ledger (custos.db), written by a
- * ledger-writer thread, with the access-event index (custos-index.db) and budgets
- * (custos-budgets.db) in files of their own beside it.
+ * The embedded dialect: one SQLite file for records (custos.db), with the ledger
+ * (custos-ledger.db, written by a ledger-writer thread), the access-event index
+ * (custos-index.db) and budgets (custos-budgets.db) in files of their own beside it.
  */
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -19,7 +19,8 @@ import { SqliteBudgetCounter } from './budgets.ts';
 import { SqliteNoticeOutbox } from './notice-outbox.ts';
 import { SqliteAlertStore } from './alerts.ts';
 import { SqliteIncidentStore } from './incidents.ts';
-import { budgetsFileFor, indexFileFor, noticesFileFor, type StoreOptions, type StoreParts } from './store.ts';
+import { budgetsFileFor, indexFileFor, ledgerFileFor, noticesFileFor, type StoreOptions, type StoreParts } from './store.ts';
+import { attachLedgerFile, moveLedgerTables } from './ledger-file.ts';
 
 // Each attempt waits up to busy_timeout for readers to leave the WAL.
 const WAL_TRUNCATE_ATTEMPTS = 3;
@@ -33,18 +34,25 @@ export function openSqliteStore(file: string, options: StoreOptions): StoreParts
     throw new ConfigError(`cannot open SQLite store ${file}: ${(err as Error).message}`);
   }
   sqlite.pragma('journal_mode = WAL');
-  // FULL: a committed ledger batch survives power loss, which the fail-closed promise needs.
+  // FULL: a committed write survives power loss (the ledger file's are set in ledger-file.ts).
   sqlite.pragma('synchronous = FULL');
   sqlite.pragma('busy_timeout = 5000');
   // Index inserts on the event tables touch pages all over the file; a larger page cache
   // (64 MiB) keeps them in memory between commits.
   sqlite.pragma('cache_size = -65536');
   // Crypto-shredding deletes a customer's wrapped key; zero its bytes in the page instead of
-  // leaving them in free space (on every connection that writes this file: ledger-writer-worker.ts).
+  // leaving them in free space (custos.db is written on this connection only).
   sqlite.pragma('secure_delete = ON');
+  const ledgerFile = ledgerFileFor(file);
+  try {
+    attachLedgerFile(sqlite, ledgerFile);
+  } catch (err) {
+    sqlite.close();
+    throw new ConfigError(`cannot open SQLite ledger ${ledgerFile}: ${(err as Error).message}`);
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
-  const writer = new LedgerWriter(file, options.onError);
-  const index = new WorkerEventIndex(file, indexFileFor(file), options.eventIndex);
+  const writer = new LedgerWriter(ledgerFile, file, options.onError);
+  const index = new WorkerEventIndex(ledgerFile, indexFileFor(file), options.eventIndex);
   const shredIncomplete = options.onShredIncomplete ?? (() => {});
   return {
     db,
@@ -58,6 +66,7 @@ export function openSqliteStore(file: string, options: StoreOptions): StoreParts
     noticeOutbox: new SqliteNoticeOutbox(noticesFileFor(file)),
     alerts: new SqliteAlertStore(db),
     incidents: new SqliteIncidentStore(db),
+    afterMigrations: async () => moveLedgerTables(sqlite),
     warmUp: async () => void (await Promise.all([writer.start(), index.ready()])),
     closeBackground: async () => {
       await writer.close();

@@ -5,7 +5,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { LedgerAppender } from '../ledger/index.ts';
 import { ConflictError, InvalidInputError } from '../errors.ts';
 import type { SealedCustomer } from './customers.ts';
-import { indexFileFor, Store } from './store.ts';
+import { indexFileFor, ledgerFileFor, Store } from './store.ts';
 import { canonicalEventBytes } from './test-events.ts';
 import { untilLoadedDeadline } from '../../test/support/wait.ts';
 
@@ -174,7 +174,8 @@ for (const target of storeTargets()) {
       it('starts the index worker while another connection holds the ledger\'s write lock, and appends through a busy store', async () => {
         const location = target.location();
         const store = await Store.open(location);
-        const other = new BetterSqlite3((location as { file: string }).file);
+        // The ledger's own file (custos-ledger.db), where its batches take the write lock.
+        const other = new BetterSqlite3(ledgerFileFor((location as { file: string }).file));
         other.pragma('busy_timeout = 5000');
         try {
           other.exec('CREATE TABLE scratch (x integer)');

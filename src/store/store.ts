@@ -50,17 +50,22 @@ export function resolveStoreLocation(opts: { data?: string; store?: string }): S
   return { dialect: 'sqlite', file: join(resolve(opts.data ?? 'data'), 'custos.db') };
 }
 
-/** The SQLite store's access-event index file, beside the ledger's: custos.db → custos-index.db. */
+/** The SQLite store's ledger file, beside the records': custos.db → custos-ledger.db. */
+export function ledgerFileFor(file: string): string {
+  return join(dirname(file), `${basename(file, extname(file))}-ledger.db`);
+}
+
+/** The SQLite store's access-event index file, beside the records': custos.db → custos-index.db. */
 export function indexFileFor(file: string): string {
   return join(dirname(file), `${basename(file, extname(file))}-index.db`);
 }
 
-/** The SQLite store's notice outbox file, beside the ledger's: custos.db → custos-notices.db. */
+/** The SQLite store's notice outbox file, beside the records': custos.db → custos-notices.db. */
 export function noticesFileFor(file: string): string {
   return join(dirname(file), `${basename(file, extname(file))}-notices.db`);
 }
 
-/** The SQLite store's budgets file, beside the ledger's: custos.db → custos-budgets.db. */
+/** The SQLite store's budgets file, beside the records': custos.db → custos-budgets.db. */
 export function budgetsFileFor(file: string): string {
   return join(dirname(file), `${basename(file, extname(file))}-budgets.db`);
 }
@@ -96,6 +101,8 @@ export interface StoreParts {
   noticeOutbox: NoticeOutbox;
   alerts: AlertStore;
   incidents: IncidentStore;
+  /** The dialect's own layout steps, run after the shared migrations on every open. */
+  afterMigrations(): Promise<void>;
   /** Start the dialect's background threads now. */
   warmUp(): Promise<void>;
   /** Stop them (before the database closes). */
@@ -155,6 +162,7 @@ export class Store {
     const store = new Store(location, parts);
     try {
       await store.migrate();
+      await parts.afterMigrations();
     } catch (err) {
       await store.close();
       throw err;

@@ -277,9 +277,9 @@ for (const target of storeTargets()) {
       it('leaves no imported e-mail, phone or name readable in the store files', async () => {
         const loc = t.custos.store.location;
         const dir = loc.dialect === 'sqlite' ? join(loc.file, '..') : t.dataDir;
-        // The ledger's database and the access-event index's, with their WAL files.
-        const files = readdirSync(dir).filter((f) => /^custos(-index)?\.db/.test(f));
-        expect(files).toEqual(expect.arrayContaining(['custos.db', 'custos-index.db']));
+        // The records' database, the ledger's and the access-event index's, with their WAL files.
+        const files = readdirSync(dir).filter((f) => /^custos(-index|-ledger)?\.db/.test(f));
+        expect(files).toEqual(expect.arrayContaining(['custos.db', 'custos-ledger.db', 'custos-index.db']));
         const bytes = Buffer.concat(files.map((f) => readFileSync(join(dir, f))));
         const haystack = bytes.toString('latin1');
         // Employee names are not customer PII and are stored in clear; the demo reuses name lists.

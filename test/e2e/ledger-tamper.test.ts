@@ -5,38 +5,13 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 import { storeTargets } from '../support/stores.ts';
 import { custosCli } from '../support/cli.ts';
-import { Store, type StoreLocation } from '../../src/store/store.ts';
-import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, verifyLedger, type LedgerSigningKeys } from '../../src/ledger/index.ts';
-import { eventEntryBytes } from '../../src/broker/ledger-recorder.ts';
-
-const ENTRIES = 100;
-
-async function buildLedger(loc: StoreLocation, keyDir: string): Promise<{ keys: LedgerSigningKeys; trusted: string }> {
-  const keys = await loadOrCreateSigningKeys(keyDir, { now: () => new Date() });
-  const store = await Store.open(loc);
-  try {
-    // The writer thread starts outside the first append's deadline, as `custos serve` has it.
-    await store.warmUp();
-    const appender = await LedgerAppender.open(store.ledger);
-    const checkpointer = await LedgerCheckpointer.open(store.ledger, keys.signer(), { every: 25, intervalMs: 3_600_000, now: () => new Date() });
-    let trusted = '';
-    for (let i = 0; i < ENTRIES; i++) {
-      await appender.append(eventEntryBytes({ id: randomUUID(), time: new Date().toISOString(), actor: `emp-${i % 7}`, action: 'reveal', customers: [`cus-${i}`], fields: ['email'], decision: 'allow', purpose: { kind: 'case', ref: `case-${i}` }, channel: 'api' }));
-      const cp = await checkpointer.noteAppended(appender.size);
-      if (cp?.size === 75) trusted = cp.note;
-    }
-    await checkpointer.close();
-    await appender.close();
-    return { keys, trusted };
-  } finally {
-    await store.close();
-  }
-}
+import { buildLedger } from '../support/ledger.ts';
+import { Store } from '../../src/store/store.ts';
+import { verifyLedger } from '../../src/ledger/index.ts';
 
 for (const target of storeTargets()) {
   describe(`ledger tampering on ${target.name}`, () => {

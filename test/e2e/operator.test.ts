@@ -136,7 +136,8 @@ for (const target of storeTargets()) {
     it('fails with exit 8 and does nothing when the act cannot be recorded', async () => {
       await withStore(async (store) => {
         if (target.name === 'sqlite') {
-          await sql`CREATE TRIGGER ledger_full BEFORE INSERT ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger full'); END`.execute(store.db);
+          // In the ledger's own file, beside its table (custos-ledger.db, attached as `ledger`).
+          await sql`CREATE TRIGGER ledger.ledger_full BEFORE INSERT ON ledger_entries BEGIN SELECT RAISE(ABORT, 'ledger full'); END`.execute(store.db);
         } else {
           await sql`CREATE FUNCTION ledger_full() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'ledger full'; END $$ LANGUAGE plpgsql`.execute(store.db);
           await sql`CREATE TRIGGER ledger_full BEFORE INSERT ON ledger_entries FOR EACH ROW EXECUTE FUNCTION ledger_full()`.execute(store.db);

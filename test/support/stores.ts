@@ -6,8 +6,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
 import pg from 'pg';
-import { Store, type StoreLocation } from '../../src/store/store.ts';
+import { ledgerFileFor, Store, type StoreLocation } from '../../src/store/store.ts';
 
 export const TEST_PG_URL = process.env.CUSTOS_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -79,4 +80,26 @@ export function cliStore(target: TestStoreTarget, prefix: string): { dir: string
       return p;
     },
   };
+}
+
+/**
+ * Puts a closed SQLite store's ledger back where stores kept it before the ledger had a file of
+ * its own: its tables in custos.db, as migration 0001 created them, and no ledger file. What
+ * `Store.open` must then move (ledger-file.ts).
+ */
+export function toOldLedgerLayout(file: string): void {
+  const db = new BetterSqlite3(file);
+  try {
+    db.prepare('ATTACH DATABASE ? AS ledger').run(ledgerFileFor(file));
+    db.transaction(() => {
+      db.exec('create table main."ledger_entries" ("idx" integer primary key, "entry" blob not null)');
+      db.exec('create table main."ledger_nodes" ("level" integer not null, "idx" integer not null, "hash" blob not null, constraint "ledger_nodes_pk" primary key ("level", "idx"))');
+      db.exec('create table main."ledger_checkpoints" ("size" integer primary key, "note" text not null, "signed_at" text not null)');
+      for (const table of ['ledger_entries', 'ledger_nodes', 'ledger_checkpoints']) db.exec(`INSERT INTO main.${table} SELECT * FROM ledger.${table}`);
+    })();
+    db.exec('DETACH DATABASE ledger');
+  } finally {
+    db.close();
+  }
+  for (const suffix of ['', '-wal', '-shm']) rmSync(ledgerFileFor(file) + suffix, { force: true });
 }
