@@ -150,6 +150,12 @@ export class SqliteLedgerStorage extends SqlLedgerStorage {
     this.onAppended?.(start + entries.length);
   }
 
+  /** On the writer thread too (ledger-writer.ts says why), when there is one. */
+  override async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    if (this.writer) await this.writer.saveCheckpoint(checkpoint);
+    else await super.saveCheckpoint(checkpoint);
+  }
+
   protected async lookupSparse(keys: NodeKey[], found: Map<string, Uint8Array>): Promise<void> {
     const lookup = (this.preparedNodeLookup ??= this.sqlite.prepare('SELECT hash FROM ledger_nodes WHERE level = ? AND idx = ?'));
     for (const k of keys) {

@@ -8,7 +8,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import BetterSqlite3 from 'better-sqlite3';
 import { ConflictError } from '../errors.ts';
 import { ledgerPragmas } from './ledger-file.ts';
-import type { LedgerWriterData, WalCheckpointResult, WriteBatchRequest } from './ledger-writer.ts';
+import type { LedgerWriterData, SaveCheckpointRequest, WalCheckpointResult, WriteBatchRequest } from './ledger-writer.ts';
 import { serializeError, type WorkerReply } from '../worker-rpc.ts';
 
 const port = parentPort;
@@ -26,6 +26,7 @@ let records: BetterSqlite3.Database | undefined;
 const lastIndex = sqlite.prepare('SELECT max(idx) AS last FROM ledger_entries');
 const insertEntry = sqlite.prepare('INSERT INTO ledger_entries (idx, entry) VALUES (?, ?)');
 const insertNode = sqlite.prepare('INSERT INTO ledger_nodes (level, idx, hash) VALUES (?, ?, ?)');
+const insertCheckpoint = sqlite.prepare('INSERT INTO ledger_checkpoints (size, note, signed_at) VALUES (?, ?, ?) ON CONFLICT (size) DO NOTHING');
 
 const writeBatch = sqlite.transaction((req: WriteBatchRequest) => {
   const last = (lastIndex.get() as { last: number | null }).last;
@@ -37,7 +38,7 @@ const writeBatch = sqlite.transaction((req: WriteBatchRequest) => {
   for (let i = 0; 2 * i < req.nodeKeys.length; i++) insertNode.run(req.nodeKeys[2 * i], req.nodeKeys[2 * i + 1], hashes.subarray(32 * i, 32 * i + 32));
 });
 
-port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number } | { kind: 'truncateWal'; id: number }) => {
+port.on('message', (req: WriteBatchRequest | SaveCheckpointRequest | { kind: 'close'; id: number } | { kind: 'truncateWal'; id: number }) => {
   if (req.kind === 'close') {
     sqlite.close();
     records?.close();
@@ -54,6 +55,15 @@ port.on('message', (req: WriteBatchRequest | { kind: 'close'; id: number } | { k
       }
       const [result] = records.pragma('wal_checkpoint(TRUNCATE)') as WalCheckpointResult[];
       port.postMessage({ kind: 'result', id: req.id, result } satisfies WorkerReply);
+    } catch (err) {
+      port.postMessage({ kind: 'result', id: req.id, error: serializeError(err) } satisfies WorkerReply);
+    }
+    return;
+  }
+  if (req.kind === 'saveCheckpoint') {
+    try {
+      insertCheckpoint.run(req.checkpoint.size, req.checkpoint.note, req.checkpoint.signedAt);
+      port.postMessage({ kind: 'result', id: req.id } satisfies WorkerReply);
     } catch (err) {
       port.postMessage({ kind: 'result', id: req.id, error: serializeError(err) } satisfies WorkerReply);
     }

@@ -6,7 +6,7 @@
  * each batch once it commits, and never wait for the writer.
  */
 import { packEntries } from '../ledger/packed-entries.ts';
-import type { StoredNode } from '../ledger/storage.ts';
+import type { StoredCheckpoint, StoredNode } from '../ledger/storage.ts';
 import { WorkerRpc } from '../worker-rpc.ts';
 
 const WORKER_MODULE = new URL('./ledger-writer-worker.ts', import.meta.url);
@@ -29,6 +29,13 @@ export interface WriteBatchRequest {
   nodeHashes: ArrayBuffer;
   /** (level, index) per node. */
   nodeKeys: Float64Array;
+}
+
+/** A signed checkpoint to store (kept if one of that size is already stored). */
+export interface SaveCheckpointRequest {
+  kind: 'saveCheckpoint';
+  id: number;
+  checkpoint: StoredCheckpoint;
 }
 
 /** SQLite's answer to PRAGMA wal_checkpoint: busy = 1 when readers or a writer kept it from finishing. */
@@ -61,6 +68,14 @@ export class LedgerWriter {
     });
     const request: Omit<WriteBatchRequest, 'id'> = { kind: 'writeBatch', start, entries: bytes.buffer, offsets, nodeHashes: nodeHashes.buffer, nodeKeys };
     await this.rpc.call(request, [bytes.buffer, offsets.buffer, nodeHashes.buffer, nodeKeys.buffer]);
+  }
+
+  /**
+   * Here rather than on the request thread: storing takes the ledger file's write lock, which a
+   * batch may hold, and waits for its own fsync; the event loop would stall for both.
+   */
+  async saveCheckpoint(checkpoint: StoredCheckpoint): Promise<void> {
+    await this.rpc.call({ kind: 'saveCheckpoint', checkpoint } satisfies Omit<SaveCheckpointRequest, 'id'>);
   }
 
   /**

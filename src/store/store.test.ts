@@ -203,6 +203,29 @@ for (const target of storeTargets()) {
       });
     }
 
+    if (target.name === 'sqlite') {
+      it('stores a checkpoint on the writer thread: the event loop runs on while another connection holds the ledger\'s write lock', async () => {
+        const location = target.location();
+        const store = await Store.open(location);
+        const other = new BetterSqlite3(ledgerFileFor((location as { file: string }).file));
+        try {
+          await store.warmUp();
+          other.exec('BEGIN IMMEDIATE');
+          let settled = false;
+          const saving = store.ledger.saveCheckpoint({ size: 3, note: 'three', signedAt: now.toISOString() }).finally(() => (settled = true));
+          // On the request thread the insert would wait for the lock right here, holding the loop.
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          expect(settled).toBe(false);
+          other.exec('COMMIT');
+          await saving;
+          expect((await store.ledger.latestCheckpoint())?.note).toBe('three');
+        } finally {
+          other.close();
+          await store.close();
+        }
+      });
+    }
+
     it('rejects a query bound that is not a time, naming it', async () => {
       const store = await openTestStore(target);
       try {
