@@ -9,9 +9,19 @@ import type { IndexRequest, IndexWorkerData, QueryMethod } from './event-index-p
 import { WorkerRpc } from '../worker-rpc.ts';
 
 const WORKER_MODULE = new URL('./event-index-worker.ts', import.meta.url);
+/**
+ * At most one note of the ledger's size per this many milliseconds. Under load the ledger commits
+ * hundreds of batches a second, a message to the worker each, while the worker projects in bulk
+ * every 200 ms anyway; queries catch up on their own, whatever they were told.
+ */
+const NOTE_EVERY_MS = 20;
 
 export class WorkerEventIndex implements EventIndex, AccessEventQueries {
   private readonly rpc: WorkerRpc;
+  /** The largest size noted, and the largest told to the worker. */
+  private noted = 0;
+  private told = 0;
+  private noteTimer: NodeJS.Timeout | undefined;
 
   constructor(ledgerFile: string, indexFile: string, options: ProjectionOptions = {}) {
     const { onError, ...rest } = options;
@@ -24,9 +34,18 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
   }
 
   noteAppended(size: number): void {
+    this.noted = Math.max(this.noted, size);
+    if (this.noteTimer || this.noted <= this.told) return;
     // Fire and forget: the worker projects in its own time, and any read catches up first. A
     // process that never reads the index (a CLI command) does not start it for this.
-    this.rpc.postIfRunning({ kind: 'appended', size } satisfies IndexRequest);
+    this.told = this.noted;
+    this.rpc.postIfRunning({ kind: 'appended', size: this.told } satisfies IndexRequest);
+    // Sizes noted meanwhile go in one message when the time is up.
+    this.noteTimer = setTimeout(() => {
+      this.noteTimer = undefined;
+      this.noteAppended(this.noted);
+    }, NOTE_EVERY_MS);
+    this.noteTimer.unref();
   }
 
   catchUp(): Promise<void> {
@@ -67,6 +86,7 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
 
   /** Project what is left and stop the worker; a failure is reported, not thrown (the next start catches up). */
   close(): Promise<void> {
+    clearTimeout(this.noteTimer);
     return this.rpc.close({ kind: 'close' });
   }
 

@@ -147,6 +147,23 @@ for (const target of storeTargets()) {
       }
     });
 
+    it('projects in the background when the sizes of many small batches reach it in one note', async () => {
+      const store = await Store.open(target.location(), { eventIndex: { maxLag: 5, maxDelayMs: 3_600_000 } });
+      try {
+        await store.warmUp();
+        // One entry per batch, back to back. On SQLite only the first size reaches the worker at
+        // once (below maxLag, so no pass); the last must follow in a later note, or nothing is
+        // ever projected.
+        for (let i = 0; i < 5; i++) {
+          const e = canonicalEventBytes({ id: `ev${i}`, time: '2026-11-01T10:00:00.000Z', actor: 'emp1', action: 'view', customers: ['c1'], fields: [], decision: 'allow' });
+          await store.ledger.appendBatch(i, [e], []);
+        }
+        await vi.waitFor(async () => expect(await store.eventIndex.indexedThrough()).toBe(5), untilLoadedDeadline);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('rebuilds the event index from the ledger', async () => {
       const location = target.location();
       let store = await Store.open(location);
