@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import type { CaseRecord, CustomerProfile, Employee } from '../model.ts';
-import { loadPolicyEngine, MANAGE_OPERATIONS, type DecideRequest, type ManageChange, type ManageOperation, type RevealRequest } from './engine.ts';
+import { loadPolicyEngine, MANAGE_OPERATIONS, type DecideRequest, type ManageChange, type ManageOperation, type PolicyEngine, type RevealRequest } from './engine.ts';
 import { policyDirWith, removePolicyDirs } from './test-policy-dir.ts';
 
 afterAll(removePolicyDirs);
@@ -326,6 +326,15 @@ describe('the decision cache', () => {
     expect(uncached.cacheStats()).toMatchObject({ hits: 0, size: 0, capacity: 0 });
   });
 
+  /** `kept` is answered from the cache, `gone` is asked of Cedar again. */
+  function expectKeptAndGone(engine: PolicyEngine, kept: RevealRequest, gone: RevealRequest): void {
+    const before = engine.cacheStats();
+    engine.decideReveal(kept);
+    expect(engine.cacheStats().hits).toBe(before.hits + 1);
+    engine.decideReveal(gone);
+    expect(engine.cacheStats().misses).toBe(before.misses + 1);
+  }
+
   it('remembers the least recently used answers last, within its capacity', () => {
     const small = loadPolicyEngine({ cacheSize: 2 });
     const [a, b, c] = [reveal(), reveal({ fields: ['phone'] }), reveal({ customer: canary })];
@@ -333,12 +342,18 @@ describe('the decision cache', () => {
     small.decideReveal(b);
     small.decideReveal(a); // a is now the most recent; b leaves when c arrives
     small.decideReveal(c);
-    const before = small.cacheStats();
-    small.decideReveal(a);
-    expect(small.cacheStats().hits).toBe(before.hits + 1);
-    small.decideReveal(b);
-    expect(small.cacheStats().misses).toBe(before.misses + 1);
+    expectKeptAndGone(small, a, b);
     expect(small.cacheStats().size).toBe(2);
+  });
+
+  it('moves an answer hit in the older half of its capacity to the back of the line', () => {
+    const local = loadPolicyEngine({ cacheSize: 4 });
+    const [a, b, c, d, e, f] = [reveal(), reveal({ fields: ['phone'] }), reveal({ customer: canary }), reveal({ fields: ['name'] }), reveal({ fields: ['email', 'phone'] }), reveal({ fields: ['phone', 'email'] })];
+    for (const r of [a, b, c, d]) local.decideReveal(r);
+    local.decideReveal(a); // a is the oldest: it moves to the back, b goes first
+    local.decideReveal(e);
+    local.decideReveal(f);
+    expectKeptAndGone(local, a, b);
   });
 
   it('keys on time-dependent facts: a case closed since is a fresh question', () => {

@@ -166,10 +166,18 @@ export interface DecisionCacheStats {
  * pure function of exactly these (time-dependent facts such as "active" or "open" are computed
  * before the request is built, so they are part of the key), so a hit is the answer Cedar would
  * give again. A cedar-wasm call costs ~80 µs, most of it moving the request across the
- * JS/wasm boundary; the key costs a few µs. Least recently used answers leave first.
+ * JS/wasm boundary; the key costs a few µs.
+ *
+ * Nearly least recently used answers leave first: a hit moves its answer to the back of the
+ * line only once it has drifted into the older half (more than half the capacity of answers
+ * stored or moved since it last moved), so a busy server does not delete and re-insert a long
+ * key on every hit. An answer used again within half a capacity of arrivals is kept; one used
+ * only while in the newer half may leave before one used less recently.
  */
 class DecisionCache {
-  private readonly answers = new Map<string, PolicyDecision>();
+  private readonly answers = new Map<string, { decision: PolicyDecision; stamp: number }>();
+  /** Answers stored or moved so far: each one's stamp is the count when it was. */
+  private stamps = 0;
   hits = 0;
   misses = 0;
 
@@ -177,21 +185,24 @@ class DecisionCache {
 
   get(key: string): PolicyDecision | undefined {
     const found = this.answers.get(key);
-    if (found) {
-      this.hits++;
+    if (!found) {
+      this.misses++;
+      return undefined;
+    }
+    this.hits++;
+    if (this.stamps - found.stamp > this.capacity / 2) {
       // Re-inserting moves the key to the end of the Map's order: the most recently used.
       this.answers.delete(key);
+      found.stamp = this.stamps++;
       this.answers.set(key, found);
-    } else {
-      this.misses++;
     }
-    return found;
+    return found.decision;
   }
 
   set(key: string, decision: PolicyDecision): void {
     if (this.capacity === 0) return;
     if (this.answers.size >= this.capacity) this.answers.delete(this.answers.keys().next().value as string);
-    this.answers.set(key, decision);
+    this.answers.set(key, { decision, stamp: this.stamps++ });
   }
 
   get size(): number {
