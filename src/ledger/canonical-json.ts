@@ -5,12 +5,16 @@
  */
 import { InvalidInputError } from '../errors.ts';
 
-// Lone surrogates cannot be encoded as UTF-8; RFC 8785 §3.2.2.2 requires valid Unicode strings.
-const LONE_SURROGATE = /\p{Surrogate}/u;
+declare global {
+  interface String {
+    /** ES2024 (Node 20): false when the string holds a lone UTF-16 surrogate. */
+    isWellFormed(): boolean;
+  }
+}
 
 /** The canonical UTF-8 bytes of a JSON value. Throws InvalidInputError naming the offending path. */
 export function canonicalJson(value: unknown): Buffer {
-  return Buffer.from(canonicalJsonText(value, [], new Set()), 'utf8');
+  return Buffer.from(canonicalJsonText(value, [], []), 'utf8');
 }
 
 /**
@@ -30,7 +34,13 @@ function refuse(path: Path, what: string): never {
   throw new InvalidInputError(`${at}: ${what}`, { field: at });
 }
 
-function canonicalJsonText(value: unknown, path: Path, ancestors: Set<object>): string {
+/**
+ * The objects and arrays enclosing the value being encoded. An array: JSON data is a few levels
+ * deep, and every entry of every reveal passes here.
+ */
+type Ancestors = object[];
+
+function canonicalJsonText(value: unknown, path: Path, ancestors: Ancestors): string {
   switch (typeof value) {
     case 'string':
       return canonicalString(value, path);
@@ -46,19 +56,19 @@ function canonicalJsonText(value: unknown, path: Path, ancestors: Set<object>): 
       refuse(path, `a ${typeof value} is not JSON data`);
   }
   if (value === null) return 'null';
-  if (ancestors.has(value)) refuse(path, 'the value contains itself');
-  ancestors.add(value);
+  if (ancestors.includes(value)) refuse(path, 'the value contains itself');
+  ancestors.push(value);
   try {
     if (Array.isArray(value)) return canonicalArray(value, path, ancestors);
     const proto: unknown = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) refuse(path, `only plain objects are JSON data, got ${describeObject(value)}`);
     return canonicalObject(value as Record<string, unknown>, path, ancestors);
   } finally {
-    ancestors.delete(value);
+    ancestors.pop();
   }
 }
 
-function canonicalArray(items: readonly unknown[], path: Path, ancestors: Set<object>): string {
+function canonicalArray(items: readonly unknown[], path: Path, ancestors: Ancestors): string {
   let text = '[';
   for (let i = 0; i < items.length; i++) {
     path.push(i);
@@ -70,7 +80,7 @@ function canonicalArray(items: readonly unknown[], path: Path, ancestors: Set<ob
   return `${text}]`;
 }
 
-function canonicalObject(object: Record<string, unknown>, path: Path, ancestors: Set<object>): string {
+function canonicalObject(object: Record<string, unknown>, path: Path, ancestors: Ancestors): string {
   if (Object.getOwnPropertySymbols(object).length > 0) refuse(path, 'symbol keys are not JSON data');
   // RFC 8785 §3.2.3: sort by UTF-16 code units, which is what the default string comparison does.
   const keys = Object.keys(object).sort();
@@ -88,7 +98,8 @@ function canonicalObject(object: Record<string, unknown>, path: Path, ancestors:
 }
 
 function canonicalString(text: string, path: Path): string {
-  if (LONE_SURROGATE.test(text)) refuse(path, 'string contains a lone UTF-16 surrogate');
+  // Lone surrogates cannot be encoded as UTF-8; RFC 8785 §3.2.2.2 requires valid Unicode strings.
+  if (!text.isWellFormed()) refuse(path, 'string contains a lone UTF-16 surrogate');
   // RFC 8785 §3.2.2.2: exactly the escaping of ECMAScript JSON.stringify.
   return JSON.stringify(text);
 }
