@@ -1,14 +1,15 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { buildLedger, ENTRIES } from '../../test/support/ledger.ts';
 import { sqliteTarget, toOldLedgerLayout } from '../../test/support/stores.ts';
 import { LedgerAppender, verifyLedger } from '../ledger/index.ts';
 import type { StoredCheckpoint, StoredEntry } from '../ledger/index.ts';
 import { ledgerFileFor, Store } from './store.ts';
 import { canonicalEventBytes } from './test-events.ts';
+import { untilLoadedDeadline } from '../../test/support/wait.ts';
 
 const LEDGER_TABLES = ['ledger_checkpoints', 'ledger_entries', 'ledger_nodes'];
 
@@ -106,6 +107,23 @@ describe('the SQLite ledger in a file of its own', () => {
       expect(await store.ledger.size()).toBe(ENTRIES);
       expect(await contents(store)).toEqual(before);
       expect((await verifyLedger(store.ledger, keys.verifierKeys())).ok).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('copies the ledger\'s WAL into its file from the index worker, long before the writer\'s own checkpoint would', async () => {
+    const file = fileOf();
+    const store = await Store.open({ dialect: 'sqlite', file });
+    try {
+      await store.warmUp();
+      const sizeOf = () => statSync(ledgerFileFor(file)).size;
+      const before = sizeOf();
+      // A few dozen WAL pages, far below the 1,000 at which the writer would checkpoint.
+      const appender = await LedgerAppender.open(store.ledger);
+      for (let i = 0; i < 20; i++) await appender.appendMany(Array.from({ length: 10 }, (_, j) => event(10 * i + j)));
+      await appender.close();
+      await vi.waitFor(() => expect(sizeOf()).toBeGreaterThan(before + 8 * 4096), untilLoadedDeadline);
     } finally {
       await store.close();
     }
