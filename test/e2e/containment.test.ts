@@ -2,12 +2,9 @@
  * Containment across processes: an incident opened through one server suspends its subject,
  * and another server refuses the subject's next request, with a token issued before.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cliStoreFlags, cliToken } from '../support/cli.ts';
-import { seedDemoStore, spawnServer, type ServerProcess } from '../support/server.ts';
+import { cliToken } from '../support/cli.ts';
+import { twoServersOn, type ServerProcess } from '../support/server.ts';
 import { storeTargets } from '../support/stores.ts';
 
 async function call(url: string, bearer: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
@@ -30,14 +27,7 @@ for (const target of storeTargets()) {
     });
 
     it('a token issued before containment is refused by another server on its next request', async () => {
-      const loc = target.location();
-      const keyDir = mkdtempSync(join(tmpdir(), 'custos-contain-'));
-      const flags = cliStoreFlags(loc, keyDir);
-      await seedDemoStore(loc, keyDir);
-      const a = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-      servers.push(a);
-      const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-      servers.push(b);
+      const { flags, a, b } = await twoServersOn(target.location(), servers, SERVER_ENV);
       const [subject, officer] = [await cliToken(flags, 'emp-0001'), await cliToken(flags, 'dpo-0001')];
       const reveal = () => call(b.url, subject, 'POST', '/v1/customers/cus-000001/reveal', { fields: ['email'], purpose: { kind: 'case', ref: 'case-000001' } });
 

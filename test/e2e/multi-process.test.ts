@@ -2,13 +2,10 @@
  * Custos as several processes on one store: two API servers and the CLI share one reveal
  * budget and one ledger; on PostgreSQL a server killed mid-load leaves the other serving.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { storeTargets } from '../support/stores.ts';
-import { cliStoreFlags, cliToken, custosCli } from '../support/cli.ts';
-import { seedDemoStore, spawnServer, type ServerProcess } from '../support/server.ts';
+import { cliToken, custosCli } from '../support/cli.ts';
+import { twoServersOn, type ServerProcess } from '../support/server.ts';
 import { Store, type StoreLocation } from '../../src/store/store.ts';
 import { decodeAccessEvent } from '../../src/model.ts';
 
@@ -34,14 +31,7 @@ for (const target of storeTargets()) {
     /** A fresh store, the demo organisation in it, and two servers on it. */
     async function twoServers(): Promise<{ loc: StoreLocation; flags: string[]; a: ServerProcess; b: ServerProcess }> {
       const loc = target.location();
-      const keyDir = mkdtempSync(join(tmpdir(), 'custos-multi-'));
-      const flags = cliStoreFlags(loc, keyDir);
-      await seedDemoStore(loc, keyDir);
-      const a = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-      servers.push(a);
-      const b = await spawnServer([...flags, '--no-demo'], SERVER_ENV);
-      servers.push(b);
-      return { loc, flags, a, b };
+      return { loc, ...(await twoServersOn(loc, servers, SERVER_ENV)) };
     }
     afterAll(async () => {
       for (const s of servers) await s.stop();

@@ -1,11 +1,13 @@
 /** A real `custos serve` process, as an operator runs it, for multi-process tests. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname } from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { openCustos } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import { seedDemoIfEmpty } from '../../src/simulate/seed-demo.ts';
 import type { StoreLocation } from '../../src/store/store.ts';
-import { BIN } from './cli.ts';
+import { BIN, cliStoreFlags } from './cli.ts';
 
 /**
  * Seeds the demo organisation into a fresh store as a first `custos
@@ -65,4 +67,19 @@ export function spawnServer(args: string[], env: Record<string, string> = {}): P
       reject(new Error(`custos serve exited ${code} before listening:\n${stderr}`));
     });
   });
+}
+
+/**
+ * A fresh store at `loc`, the demo organisation in it, and two `custos serve` processes on it;
+ * each server is pushed to `servers` as soon as it runs, for the suite's afterAll to stop.
+ */
+export async function twoServersOn(loc: StoreLocation, servers: ServerProcess[], env: Record<string, string> = {}): Promise<{ flags: string[]; a: ServerProcess; b: ServerProcess }> {
+  const keyDir = mkdtempSync(join(tmpdir(), 'custos-servers-'));
+  const flags = cliStoreFlags(loc, keyDir);
+  await seedDemoStore(loc, keyDir);
+  const a = await spawnServer([...flags, '--no-demo'], env);
+  servers.push(a);
+  const b = await spawnServer([...flags, '--no-demo'], env);
+  servers.push(b);
+  return { flags, a, b };
 }
