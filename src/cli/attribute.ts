@@ -3,7 +3,7 @@ import { ConfigError, InvalidInputError } from '../errors.ts';
 import { checkTime } from '../model.ts';
 import { attribute, readLeakedList, type Attribution } from '../respond/attribution.ts';
 import { recordedSweep } from '../respond/investigation.ts';
-import { fileCustomerMatcher, fileDirectory, fileEvents, storeCustomerEvents, storeCustomerMatcher, storeDirectory } from '../respond/sources.ts';
+import { fileCustomerExposures, fileCustomerMatcher, fileDirectory, storeCustomerExposures, storeCustomerMatcher, storeDirectory } from '../respond/sources.ts';
 import { ephemeralBlindIndexer, keyRingPath, openVault } from '../vault/index.ts';
 import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
 import { configFromFlags, storeOptions, withStore, type StoreFlags } from './store-flags.ts';
@@ -48,7 +48,7 @@ export function registerAttribute(program: Command): void {
       const indexer = ephemeralBlindIndexer();
       const list = await readLeakedList(opts.leaked, indexer, listOptions);
       const events = opts.events;
-      result = await attribute(list, fileCustomerMatcher(opts.customers, indexer), () => fileEvents(events), fileDirectory(opts.cases !== undefined ? { cases: opts.cases } : {}), options);
+      result = await attribute(list, fileCustomerMatcher(opts.customers, indexer), fileCustomerExposures(events), fileDirectory(opts.cases !== undefined ? { cases: opts.cases } : {}), options);
     } else {
       if (opts.cases !== undefined) throw new InvalidInputError('--cases goes with --events; the store has its own', { field: 'cases' });
       const config = configFromFlags(opts);
@@ -58,7 +58,7 @@ export function registerAttribute(program: Command): void {
       const actor = actorOf(opts);
       result = await withStore(opts, (store) => withActLog(store, config, async (acts) => {
         await recordedSweep(acts, actor, { query: 'attribute', lines: list.entries.length + list.bad.length, ...(leakedAt !== undefined ? { leakedAt } : {}) }, CLI_CONTEXT);
-        return attribute(list, storeCustomerMatcher(store), storeCustomerEvents(store), storeDirectory(store), options);
+        return attribute(list, storeCustomerMatcher(store), storeCustomerExposures(store), storeDirectory(store), options);
       }));
     }
     for (const b of result.bad) process.stderr.write(`${opts.leaked}:${b.line}: ${b.reason}\n`);

@@ -3,7 +3,7 @@ import { InvalidInputError } from '../errors.ts';
 import { checkTime } from '../model.ts';
 import { blastRadius, type BlastRadius, type RadiusWindow } from '../respond/blast-radius.ts';
 import { recordedInvestigation } from '../respond/investigation.ts';
-import { fileDirectory, fileEvents, storeDirectory, storeExposingEvents } from '../respond/sources.ts';
+import { fileDirectory, fileExposures, storeDirectory, storeExposures } from '../respond/sources.ts';
 import { actorOf, asOption, CLI_CONTEXT, withActLog, type AsFlag } from './operator.ts';
 import { storeOptions, withStore, type StoreFlags } from './store-flags.ts';
 
@@ -42,14 +42,14 @@ export function registerBlastRadius(program: Command): void {
     let radius: BlastRadius;
     if (opts.events !== undefined) {
       if (opts.data !== undefined || opts.store !== undefined) throw new InvalidInputError('give either --events (files) or --data/--store, not both', { field: 'events' });
-      radius = await blastRadius(window, fileEvents(opts.events), fileDirectory({ ...(opts.cases ? { cases: opts.cases } : {}), ...(opts.customers ? { customers: opts.customers } : {}) }));
+      radius = await blastRadius(window, fileExposures(opts.events, window), fileDirectory({ ...(opts.cases ? { cases: opts.cases } : {}), ...(opts.customers ? { customers: opts.customers } : {}) }));
     } else {
       if (opts.customers !== undefined || opts.cases !== undefined) throw new InvalidInputError('--customers and --cases go with --events; the store has its own', { field: 'customers' });
       const actor = actorOf(opts);
       radius = await withStore(opts, (store, config) => withActLog(store, config, async (acts) => {
         // Recorded before anything is read: who looked into whom, and over which window.
         await recordedInvestigation(acts, actor, window.employee, { query: 'blast-radius', ...window }, CLI_CONTEXT);
-        return blastRadius(window, storeExposingEvents(store, window), storeDirectory(store));
+        return blastRadius(window, storeExposures(store, window), storeDirectory(store));
       }));
     }
     process.stdout.write(opts.json ? `${JSON.stringify(radius, null, 2)}\n` : describeRadius(radius));

@@ -11,10 +11,10 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { checkReadable } from '../importer/read-records.ts';
-import { isEmailAddress, normalizePhone, type AccessEvent } from '../model.ts';
+import { isEmailAddress, normalizePhone } from '../model.ts';
+import type { ExposurePage } from '../store/exposures.ts';
 import type { BlindIndexer } from '../vault/index.ts';
 import { PurposeJudge, type CaseSource } from './case-history.ts';
-import { exposesData } from './blast-radius.ts';
 
 export type LeakedKind = 'email' | 'phone';
 
@@ -114,14 +114,14 @@ export async function readLeakedList(file: string, indexer: BlindIndexer, opts: 
   return { entries, bad };
 }
 
-/** Per employee and matched customer: which leaked kinds they saw, and which through a valid purpose. */
-interface Sight {
-  seen: number;
-  justified: number;
+/** Per matched customer: the employees who saw its leaked kinds before the leak, which kinds (bits), and which through a valid purpose. */
+interface CustomerSights {
+  actors: string[];
+  seen: number[];
+  justified: number[];
 }
 
 interface EmployeeSights {
-  customers: Map<string, Sight>;
   firstMs: number;
   lastMs: number;
   after: number;
@@ -135,13 +135,13 @@ export interface AttributionOptions {
 }
 
 /**
- * Rank the employees who could explain `list`. `events(ids)` gives every event touching any of
- * those customers (it may give others: they are skipped), a page at a time.
+ * Rank the employees who could explain `list`. `exposures(ids)` gives every exposure of those
+ * customers (it may give others: they are skipped), a page at a time.
  */
 export async function attribute(
   list: LeakedList,
   matcher: CustomerMatcher,
-  events: (customers: readonly string[]) => AsyncIterable<readonly AccessEvent[]>,
+  exposures: (customers: readonly string[]) => AsyncIterable<ExposurePage>,
   cases: CaseSource,
   opts: AttributionOptions = {},
 ): Promise<Attribution> {
@@ -169,63 +169,83 @@ export async function attribute(
 
   const leakedMs = opts.leakedAt !== undefined ? Date.parse(opts.leakedAt) : Infinity;
   const sights = new Map<string, EmployeeSights>();
-  /** Per customer and kind bit: the employees who saw it (for exclusivity). */
-  const seenBy = new Map<string, Map<number, Set<string>>>();
+  const byCustomer = new Map<string, CustomerSights>();
   const judge = new PurposeJudge(cases);
-  for await (const page of events([...linesOf.keys()].sort())) {
-    const relevant = page.filter((e) => exposesData(e) && e.customers.some((c) => leakedKinds.has(c)));
-    await judge.prefetch(relevant);
-    for (const e of relevant) {
-      const fieldBits = (e.fields.includes('email') ? 1 : 0) | (e.fields.includes('phone') ? 2 : 0);
-      const t = Date.parse(e.time);
-      for (const customer of new Set(e.customers)) {
-        const bits = fieldBits & (leakedKinds.get(customer) ?? 0);
-        if (bits === 0) continue;
-        let s = sights.get(e.actor);
-        if (!s) sights.set(e.actor, (s = { customers: new Map(), firstMs: Infinity, lastMs: -Infinity, after: 0 }));
-        if (t >= leakedMs) {
-          s.after++;
-          continue;
-        }
-        let sight = s.customers.get(customer);
-        if (!sight) s.customers.set(customer, (sight = { seen: 0, justified: 0 }));
-        sight.seen |= bits;
-        if (!judge.unjustified(e, customer)) sight.justified |= bits;
-        s.firstMs = Math.min(s.firstMs, t);
-        s.lastMs = Math.max(s.lastMs, t);
-        let byBit = seenBy.get(customer);
-        if (!byBit) seenBy.set(customer, (byBit = new Map()));
-        for (const bit of [1, 2]) {
-          if ((bits & bit) === 0) continue;
-          let who = byBit.get(bit);
-          if (!who) byBit.set(bit, (who = new Set()));
-          who.add(e.actor);
-        }
+  for await (const page of exposures([...linesOf.keys()].sort())) {
+    await judge.prefetch(page.purposes);
+    // Per page: each customer's leaked kinds, each field set's kinds; states looked up once per dictionary entry.
+    const leakedOf = page.customers.map((c) => leakedKinds.get(c) ?? 0);
+    const kindsOf = page.fieldSets.map((fields) => (fields.includes('email') ? 1 : 0) | (fields.includes('phone') ? 2 : 0));
+    const actorState: Array<EmployeeSights | undefined> = [];
+    const customerState: Array<CustomerSights | undefined> = [];
+    for (let i = 0; i < page.length; i++) {
+      const c = page.customer[i]!;
+      const bits = kindsOf[page.fieldSet[i]!]! & leakedOf[c]!;
+      if (bits === 0) continue;
+      const a = page.actor[i]!;
+      const actor = page.actors[a]!;
+      let s = actorState[a];
+      if (!s) {
+        s = sights.get(actor);
+        if (!s) sights.set(actor, (s = { firstMs: Infinity, lastMs: -Infinity, after: 0 }));
+        actorState[a] = s;
       }
+      const t = page.timeMs[i]!;
+      if (t >= leakedMs) {
+        s.after++;
+        continue;
+      }
+      if (t < s.firstMs) s.firstMs = t;
+      if (t > s.lastMs) s.lastMs = t;
+      const customer = page.customers[c]!;
+      let cs = customerState[c];
+      if (!cs) {
+        cs = byCustomer.get(customer);
+        if (!cs) byCustomer.set(customer, (cs = { actors: [], seen: [], justified: [] }));
+        customerState[c] = cs;
+      }
+      // A customer is seen by a handful of employees: a short list beats a map.
+      let k = cs.actors.indexOf(actor);
+      if (k < 0) {
+        k = cs.actors.push(actor) - 1;
+        cs.seen.push(0);
+        cs.justified.push(0);
+      }
+      cs.seen[k]! |= bits;
+      const p = page.purpose[i]!;
+      if (!judge.unjustified(p < 0 ? undefined : page.purposes[p], actor, t, customer)) cs.justified[k]! |= bits;
     }
   }
 
   const matched = matchedLines.size;
-  const candidates: Candidate[] = [];
-  for (const [employee, s] of sights) {
-    if (s.customers.size === 0) continue;
-    const covered = new Set<number>();
-    const unjustified = new Set<number>();
-    const exclusive = new Set<number>();
-    const others = new Set<string>();
-    const pinned: string[] = [];
-    for (const [customer, sight] of s.customers) {
-      for (const { line, kind } of linesOf.get(customer) ?? []) {
+  // Per employee: the lines covered, those only without a valid purpose, those no one else saw, who else saw them.
+  const tallies = new Map<string, { covered: Set<number>; unjustified: Set<number>; exclusive: Set<number>; others: Set<string>; pinned: string[] }>();
+  for (const [customer, cs] of byCustomer) {
+    const lines = linesOf.get(customer) ?? [];
+    for (let k = 0; k < cs.actors.length; k++) {
+      const employee = cs.actors[k]!;
+      let tally = tallies.get(employee);
+      if (!tally) tallies.set(employee, (tally = { covered: new Set(), unjustified: new Set(), exclusive: new Set(), others: new Set(), pinned: [] }));
+      for (const { line, kind } of lines) {
         const bit = KIND_BIT[kind];
-        if ((sight.seen & bit) === 0) continue;
-        covered.add(line);
-        if ((sight.justified & bit) === 0) unjustified.add(line);
-        const who = seenBy.get(customer)?.get(bit);
-        if (who && who.size === 1) exclusive.add(line);
-        for (const o of who ?? []) if (o !== employee) others.add(o);
+        if ((cs.seen[k]! & bit) === 0) continue;
+        tally.covered.add(line);
+        if ((cs.justified[k]! & bit) === 0) tally.unjustified.add(line);
+        let who = 0;
+        for (let j = 0; j < cs.actors.length; j++) {
+          if ((cs.seen[j]! & bit) === 0) continue;
+          who++;
+          if (j !== k) tally.others.add(cs.actors[j]!);
+        }
+        if (who === 1) tally.exclusive.add(line);
       }
-      if (canaries.has(customer)) pinned.push(customer);
+      if (canaries.has(customer)) tally.pinned.push(customer);
     }
+  }
+  const candidates: Candidate[] = [];
+  for (const [employee, tally] of tallies) {
+    const { covered, unjustified, exclusive, others, pinned } = tally;
+    const s = sights.get(employee)!;
     if (covered.size === 0) continue;
     const coverage = matched > 0 ? covered.size / matched : 0;
     const score = pinned.length > 0 ? 100 : Math.round(100 * (0.6 * coverage + 0.2 * (unjustified.size / covered.size) + 0.2 * (exclusive.size / covered.size)) * 10) / 10;

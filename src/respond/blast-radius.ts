@@ -4,10 +4,12 @@
  * of those accesses had no valid purpose; totals by field, country and region.
  *
  * Complete by construction: every allowed reveal or export of the subject in the window is
- * read (from the store's access-event index or streamed from a file), none sampled. State is
- * one entry per affected customer and per case looked up, never per event.
+ * read (from the store's access-event index alone, which holds each event's customers, fields
+ * and purpose, or streamed from a file), none sampled. State is one entry per affected
+ * customer and per case looked up, never per event.
  */
 import type { AccessEvent } from '../model.ts';
+import { EXPOSING_ACTIONS, ExposurePageBuilder, type ExposurePage } from '../store/exposures.ts';
 import type { CustomerPlace } from '../store/customers.ts';
 import { PurposeJudge, type CaseSource } from './case-history.ts';
 
@@ -61,9 +63,9 @@ export interface BlastRadius {
   notes?: string[];
 }
 
-/** The events a blast radius counts: the subject's allowed reveals and exports that returned fields in clear. */
-export const EXPOSING_ACTIONS = ['reveal', 'export'] as const;
+export { EXPOSING_ACTIONS };
 
+/** Whether an event is one a blast radius counts: an allowed reveal or export that returned fields about some customer. */
 export function exposesData(event: AccessEvent): boolean {
   return event.decision === 'allow' && (EXPOSING_ACTIONS as readonly string[]).includes(event.action) && event.fields.length > 0 && event.customers.length > 0;
 }
@@ -87,9 +89,33 @@ function inTimeWindow(window: { from?: string; to?: string }, event: AccessEvent
   return (window.from === undefined || t >= Date.parse(window.from)) && (window.to === undefined || t < Date.parse(window.to));
 }
 
-/** Compute the blast radius from the subject's events, a page at a time (pages may hold other events: they are skipped). */
-export function blastRadius(window: RadiusWindow, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
-  return radiusOf(window, (e) => inWindow(window, e), pages, directory);
+/**
+ * The exposures among events read a page at a time (from a file, or made up for an accident):
+ * one row per selected event and distinct customer, as the access-event index gives them.
+ */
+export async function* eventExposures(pages: AsyncIterable<readonly AccessEvent[]>, selects: (e: AccessEvent) => boolean): AsyncGenerator<ExposurePage> {
+  let seq = 0;
+  for await (const events of pages) {
+    const page = new ExposurePageBuilder();
+    for (const e of events) {
+      seq++;
+      if (!selects(e) || !exposesData(e)) continue;
+      const t = Date.parse(e.time);
+      const fieldsKey = JSON.stringify(e.fields);
+      for (const customer of new Set(e.customers)) page.add(seq, t, customer, e.actor, fieldsKey, () => [...new Set(e.fields)].sort(), e.purpose);
+    }
+    if (page.length > 0) yield page.build();
+  }
+}
+
+/** Compute the blast radius from the subject's exposures in the window, a page at a time. */
+export function blastRadius(window: RadiusWindow, exposures: AsyncIterable<ExposurePage>, directory: RadiusDirectory): Promise<BlastRadius> {
+  return radiusOf(window, exposures, directory);
+}
+
+/** The subject's exposures among events read from a file (pages may hold other events: they are skipped). */
+export function windowExposures(window: RadiusWindow, pages: AsyncIterable<readonly AccessEvent[]>): AsyncGenerator<ExposurePage> {
+  return eventExposures(pages, (e) => inWindow(window, e));
 }
 
 /** What an accidental exposure is, as a query over events: those of a channel and/or an actor, in a window. */
@@ -103,28 +129,34 @@ export interface ExposureQuery {
 /** The blast radius of the events an exposure query selects (whoever the actor: a bug, a system). */
 export function exposureRadius(query: ExposureQuery, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
   const selects = (e: AccessEvent) => (query.channel === undefined || e.channel === query.channel) && (query.actor === undefined || e.actor === query.actor) && inTimeWindow(query, e);
-  return radiusOf({ employee: query.actor ?? '', from: query.from, to: query.to }, selects, pages, directory);
+  return radiusOf({ employee: query.actor ?? '', from: query.from, to: query.to }, eventExposures(pages, selects), directory);
 }
 
-async function radiusOf(window: RadiusWindow, selects: (e: AccessEvent) => boolean, pages: AsyncIterable<readonly AccessEvent[]>, directory: RadiusDirectory): Promise<BlastRadius> {
+async function radiusOf(window: RadiusWindow, exposurePages: AsyncIterable<ExposurePage>, directory: RadiusDirectory): Promise<BlastRadius> {
   const exposures = new Map<string, Exposure>();
   const judge = new PurposeJudge(directory);
   let events = 0;
-  for await (const page of pages) {
-    const counted = page.filter((e) => selects(e) && exposesData(e));
-    await judge.prefetch(counted);
-    for (const e of counted) {
-      events++;
-      const t = Date.parse(e.time);
-      for (const customer of new Set(e.customers)) {
-        let x = exposures.get(customer);
-        if (!x) exposures.set(customer, (x = { fields: new Set(), firstMs: t, lastMs: t, events: 0, unjustified: 0 }));
-        for (const f of e.fields) x.fields.add(f);
-        if (t < x.firstMs) x.firstMs = t;
-        if (t > x.lastMs) x.lastMs = t;
-        x.events++;
-        if (judge.unjustified(e, customer)) x.unjustified++;
+  // Rows of one event are adjacent, in one page.
+  let lastSeq = -1;
+  for await (const page of exposurePages) {
+    await judge.prefetch(page.purposes);
+    const fieldSets = page.fieldSets;
+    for (let i = 0; i < page.length; i++) {
+      const seq = page.seq[i]!;
+      if (seq !== lastSeq) {
+        events++;
+        lastSeq = seq;
       }
+      const t = page.timeMs[i]!;
+      const customer = page.customers[page.customer[i]!]!;
+      let x = exposures.get(customer);
+      if (!x) exposures.set(customer, (x = { fields: new Set(), firstMs: t, lastMs: t, events: 0, unjustified: 0 }));
+      for (const f of fieldSets[page.fieldSet[i]!]!) x.fields.add(f);
+      if (t < x.firstMs) x.firstMs = t;
+      if (t > x.lastMs) x.lastMs = t;
+      x.events++;
+      const p = page.purpose[i]!;
+      if (judge.unjustified(p < 0 ? undefined : page.purposes[p], page.actors[page.actor[i]!]!, t, customer)) x.unjustified++;
     }
   }
   const ids = [...exposures.keys()].sort();

@@ -3,7 +3,7 @@
  * exist, be assigned to the actor and be about that customer, and be open, at the event's time
  * (not now: a case closed or reassigned since still justified what happened while it held).
  */
-import type { AccessEvent } from '../model.ts';
+import type { AccessEvent, Purpose } from '../model.ts';
 import type { CaseEvent } from '../store/cases.ts';
 
 /** A case's customer and every act of its life, oldest first. */
@@ -44,11 +44,16 @@ export function caseStateAt(history: CaseHistoryRecord, atMs: number): { employe
  * if it exists.
  */
 export function unjustifiedAccess(event: AccessEvent, customer: string, history: CaseHistoryRecord | undefined): Unjustified | undefined {
-  if (!event.purpose || event.purpose.kind !== 'case') return 'no_purpose';
+  return unjustifiedAt(event.purpose, event.actor, Date.parse(event.time), customer, history);
+}
+
+/** unjustifiedAccess for an access given by its parts: the purpose stated, who, when (ms). */
+export function unjustifiedAt(purpose: Purpose | undefined, actor: string, atMs: number, customer: string, history: CaseHistoryRecord | undefined): Unjustified | undefined {
+  if (!purpose || purpose.kind !== 'case') return 'no_purpose';
   if (!history || history.customer !== customer) return 'purpose_not_linked';
-  const state = caseStateAt(history, Date.parse(event.time));
+  const state = caseStateAt(history, atMs);
   if (!state) return 'case_closed';
-  if (state.employee !== event.actor) return 'purpose_not_linked';
+  if (state.employee !== actor) return 'purpose_not_linked';
   return state.open ? undefined : 'case_closed';
 }
 
@@ -66,10 +71,10 @@ export class PurposeJudge {
 
   constructor(private readonly source: CaseSource) {}
 
-  /** Look up, in one call, the cases these events name that are not known yet. */
-  async prefetch(events: readonly AccessEvent[]): Promise<void> {
+  /** Look up, in one call, the cases these purposes name that are not known yet. */
+  async prefetch(purposes: Iterable<Purpose | undefined>): Promise<void> {
     const missing = new Set<string>();
-    for (const e of events) if (e.purpose?.kind === 'case' && !this.cases.has(e.purpose.ref)) missing.add(e.purpose.ref);
+    for (const p of purposes) if (p?.kind === 'case' && !this.cases.has(p.ref)) missing.add(p.ref);
     if (missing.size === 0) return;
     const ids = [...missing];
     const found = await this.source.caseHistories(ids);
@@ -77,12 +82,12 @@ export class PurposeJudge {
   }
 
   /**
-   * Whether `event`'s access to `customer` lacked a valid purpose (after prefetch). Without any
-   * cases known, only an access with no purpose at all counts.
+   * Whether an access to `customer` by `actor` at `atMs` under `purpose` lacked a valid purpose
+   * (after prefetch). Without any cases known, only an access with no purpose at all counts.
    */
-  unjustified(event: AccessEvent, customer: string): boolean {
-    const history = event.purpose?.kind === 'case' ? this.cases.get(event.purpose.ref) ?? undefined : undefined;
-    const why = unjustifiedAccess(event, customer, history);
+  unjustified(purpose: Purpose | undefined, actor: string, atMs: number, customer: string): boolean {
+    const history = purpose?.kind === 'case' ? this.cases.get(purpose.ref) ?? undefined : undefined;
+    const why = unjustifiedAt(purpose, actor, atMs, customer, history);
     return why === 'no_purpose' || (why !== undefined && this.source.knowsCases);
   }
 }

@@ -17,9 +17,9 @@ import { checkId, checkTime, type RecordedEvent } from '../model.ts';
 import type { IncidentOperation, NoticeOperation } from '../policy/index.ts';
 import type { Exposure, Incident, IncidentFilter, IncidentState, NewTimelineEntry, TimelineEntry } from '../store/incidents.ts';
 import type { Store } from '../store/store.ts';
-import { blastRadius, exposureRadius, type BlastRadius, type CustomerExposure } from './blast-radius.ts';
+import { blastRadius, eventExposures, exposureRadius, type BlastRadius, type CustomerExposure } from './blast-radius.ts';
 import type { ActAuthorizer } from './investigation.ts';
-import { storeDirectory, storeExposingEvents, storeExposingEventsBetween } from './sources.ts';
+import { storeDirectory, storeExposures, storeExposingEventsBetween } from './sources.ts';
 import { deliverWebhook, type WebhookOutcome, type WebhookPolicy } from './webhook.ts';
 import { affectedFromExposures, type IncidentController, type ObligationsIncident, type Recipient } from './incident-input.ts';
 
@@ -361,7 +361,7 @@ export async function affectedCustomers(store: Store, incident: Incident): Promi
 export async function incidentBlastRadius(store: Store, incident: Incident): Promise<BlastRadius> {
   if (incident.subject !== undefined) {
     const window = { employee: incident.subject, ...(incident.from !== undefined ? { from: incident.from } : {}), ...(incident.to !== undefined ? { to: incident.to } : {}) };
-    return blastRadius(window, storeExposingEvents(store, window), storeDirectory(store));
+    return blastRadius(window, storeExposures(store, window), storeDirectory(store));
   }
   const exposure = incident.exposure ?? { customers: [], fields: [] };
   if ('query' in exposure) {
@@ -378,7 +378,7 @@ export async function incidentBlastRadius(store: Store, incident: Incident): Pro
     const fields = exposure.fields.filter((f) => held.get(customer)?.includes(f) ?? true);
     return fields.length === 0 ? [] : [{ id: `${incident.id}:${customer}`, time: first, actor: `incident:${incident.id}`, action: 'export' as const, customers: [customer], fields, decision: 'allow' as const }];
   });
-  const radius = await blastRadius({ employee: `incident:${incident.id}` }, (async function* () { yield events; })(), storeDirectory(store));
+  const radius = await blastRadius({ employee: `incident:${incident.id}` }, eventExposures((async function* () { yield events; })(), () => true), storeDirectory(store));
   return { ...radius, customers: radius.customers.map((c) => ({ ...c, last: new Date(Date.parse(last)).toISOString() })), employee: '', ...(incident.from ? { from: incident.from } : {}), ...(incident.to ? { to: incident.to } : {}) };
 }
 

@@ -12,34 +12,39 @@ import { importedHistory } from '../store/cases.ts';
 import type { CustomerPlace } from '../store/customers.ts';
 import type { Store } from '../store/store.ts';
 import type { CaseHistoryRecord } from './case-history.ts';
-import { EXPOSING_ACTIONS, type RadiusDirectory, type RadiusWindow } from './blast-radius.ts';
+import { EXPOSING_ACTIONS, eventExposures, windowExposures, type RadiusDirectory, type RadiusWindow } from './blast-radius.ts';
+import type { ExposureCursor, ExposurePage } from '../store/exposures.ts';
 
 /** Events per page: large enough to amortise a query, small enough to keep memory flat. */
 export const PAGE_SIZE = 10_000;
 /** Customers per index query: well under bound-parameter limits. */
-const CUSTOMER_CHUNK = 500;
+const CUSTOMER_CHUNK = 1_000;
+
+/** Exposures per page from the index: large, since a page is a few typed arrays rather than an object per row. */
+const EXPOSURE_PAGE = 50_000;
 
 /**
- * The subject's allowed reveals and exports in the window, from the access-event index (an
- * indexed query by actor and time; ingested events are ledger entries like any other), a page
- * at a time in ledger order.
+ * The subject's exposures (allowed reveals and exports) in the window, from the access-event
+ * index alone (an indexed query by actor and time; ingested events are ledger entries like any
+ * other), a page at a time.
  */
-export async function* storeExposingEvents(store: Store, window: RadiusWindow): AsyncGenerator<AccessEvent[]> {
-  let afterSeq: number | undefined;
-  for (;;) {
-    const page = await store.accessEvents.byActor(window.employee, {
+export async function* storeExposures(store: Store, window: RadiusWindow): AsyncGenerator<ExposurePage> {
+  let after: ExposureCursor | undefined;
+  do {
+    const page: ExposurePage = await store.accessEvents.exposuresByActor(window.employee, {
       ...(window.from !== undefined ? { from: window.from } : {}),
       ...(window.to !== undefined ? { to: window.to } : {}),
-      ...(afterSeq !== undefined ? { afterSeq } : {}),
-      actions: EXPOSING_ACTIONS,
-      decision: 'allow',
-      limit: PAGE_SIZE,
+      ...(after ? { after } : {}),
+      limit: EXPOSURE_PAGE,
     });
-    if (page.length === 0) return;
-    yield page;
-    if (page.length < PAGE_SIZE) return;
-    afterSeq = page[page.length - 1]!.seq;
-  }
+    if (page.length > 0) yield page;
+    after = page.next;
+  } while (after);
+}
+
+/** The subject's exposures in the window, from an events.jsonl file. */
+export function fileExposures(file: string, window: RadiusWindow): AsyncGenerator<ExposurePage> {
+  return windowExposures(window, fileEvents(file));
 }
 
 /** Every allowed reveal and export in [from, to), from the index by time, a page at a time. */
@@ -68,27 +73,22 @@ export async function* fileEvents(file: string): AsyncGenerator<AccessEvent[]> {
   if (page.length > 0) yield page;
 }
 
-/** Every allowed reveal and export touching any of `customers`, from the index, a chunk of customers at a time. */
-export function storeCustomerEvents(store: Store): (customers: readonly string[]) => AsyncGenerator<AccessEvent[]> {
-  const query = (chunk: readonly string[], afterSeq?: number) =>
-    store.accessEvents.byCustomers(chunk, { actions: EXPOSING_ACTIONS, decision: 'allow', limit: PAGE_SIZE, ...(afterSeq !== undefined ? { afterSeq } : {}) });
+/** Every exposure of any of `customers`, from the index alone, a chunk of customers at a time. */
+export function storeCustomerExposures(store: Store): (customers: readonly string[]) => AsyncGenerator<ExposurePage> {
+  const query = (chunk: readonly string[], after?: ExposureCursor) => store.accessEvents.exposuresByCustomers(chunk, { limit: EXPOSURE_PAGE, ...(after ? { after } : {}) });
   return async function* (customers) {
     const chunks: string[][] = [];
     for (let i = 0; i < customers.length; i += CUSTOMER_CHUNK) chunks.push(customers.slice(i, i + CUSTOMER_CHUNK));
-    // One chunk's first page is asked for while the caller works on the one before (the index answers in its own thread).
+    // One chunk's first page is asked for while the caller works on the one before (on SQLite the index answers in its own thread).
     let ahead = chunks.length > 0 ? query(chunks[0]!) : undefined;
     try {
       for (let c = 0; c < chunks.length; c++) {
-        const chunk = chunks[c]!;
-        // An event touching customers of two chunks comes once per chunk; each pass counts only its own chunk's customers.
-        const own = new Set(chunk);
         let page = await ahead!;
         ahead = c + 1 < chunks.length ? query(chunks[c + 1]!) : undefined;
         for (;;) {
-          if (page.length === 0) break;
-          yield page.map((e) => (e.customers.every((x) => own.has(x)) ? e : { ...e, customers: e.customers.filter((x) => own.has(x)) }));
-          if (page.length < PAGE_SIZE) break;
-          page = await query(chunk, page[page.length - 1]!.seq);
+          if (page.length > 0) yield page;
+          if (!page.next) break;
+          page = await query(chunks[c]!, page.next);
         }
       }
     } finally {
@@ -96,6 +96,11 @@ export function storeCustomerEvents(store: Store): (customers: readonly string[]
       void ahead?.catch(() => undefined);
     }
   };
+}
+
+/** Every exposure in an events.jsonl file (attribution skips those of customers not in the list). */
+export function fileCustomerExposures(file: string): () => AsyncGenerator<ExposurePage> {
+  return () => eventExposures(fileEvents(file), () => true);
 }
 
 /** Customers by blind index, from the store's index columns: nothing is decrypted. */

@@ -18,7 +18,8 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Kysely, Transaction } from 'kysely';
 import { ConflictError, IntegrityError } from '../errors.ts';
 import type { AccessEvent } from '../model.ts';
-import type { AccessEventCustomersTable, AccessEventsTable, Database } from './schema.ts';
+import type { AccessEventCustomersTable, AccessEventFieldsTable, AccessEventsTable, Database } from './schema.ts';
+import { customersColumn, EXPOSING_ACTIONS, FieldNames } from './exposures.ts';
 import type { EventIndex, ProjectionOptions } from './event-index.ts';
 import { insertChunked, type SqlLedgerStorage } from './ledger-storage.ts';
 
@@ -106,6 +107,7 @@ export class AccessEventProjection implements EventIndex {
       await lockWatermark(tx);
       await tx.deleteFrom('access_event_customers').execute();
       await tx.deleteFrom('access_events').execute();
+      await tx.deleteFrom('access_event_fields').execute();
       await tx.updateTable('access_event_projection').set({ next_seq: 0 }).where('id', '=', 1).execute();
     });
     this.projected = 0;
@@ -156,8 +158,9 @@ export class AccessEventProjection implements EventIndex {
       }
       // Below the committed size every index is taken: a hole is an entry removed behind the ledger's back.
       if (entries.length !== to - from) throw new IntegrityError(`ledger entries ${from}..${to - 1} have a gap: ${to - from - entries.length} missing (run custos ledger verify)`);
-      const { events, links } = indexRows(from, entries);
-      await this.writeRows(tx, events, links);
+      const names = new FieldNames(await tx.selectFrom('access_event_fields').select(['bit', 'name']).execute());
+      const { events, links } = indexRows(from, entries, names);
+      await this.writeRows(tx, events, links, names.added);
       await tx.updateTable('access_event_projection').set({ next_seq: to }).where('id', '=', 1).execute();
       return to;
     });
@@ -186,11 +189,12 @@ function isConflict(err: unknown): boolean {
   return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_BUSY_SNAPSHOT';
 }
 
-/** Writes a chunk's index rows inside the projection's transaction. */
-export type IndexRowWriter = (tx: Transaction<Database>, events: AccessEventsTable[], links: AccessEventCustomersTable[]) => Promise<void>;
+/** Writes a chunk's index rows, and the field names they are the first to use, inside the projection's transaction. */
+export type IndexRowWriter = (tx: Transaction<Database>, events: AccessEventsTable[], links: AccessEventCustomersTable[], fields: AccessEventFieldsTable[]) => Promise<void>;
 
 /** PostgreSQL: multi-row INSERTs through the transaction. */
-export const insertIndexRows: IndexRowWriter = async (tx, events, links) => {
+export const insertIndexRows: IndexRowWriter = async (tx, events, links, fields) => {
+  await insertChunked(tx, 'access_event_fields', fields);
   await insertChunked(tx, 'access_events', events);
   await insertChunked(tx, 'access_event_customers', links);
 };
@@ -202,12 +206,15 @@ export const insertIndexRows: IndexRowWriter = async (tx, events, links) => {
 export function preparedIndexRowWriter(sqlite: BetterSqlite3.Database): IndexRowWriter {
   let event: BetterSqlite3.Statement | undefined;
   let link: BetterSqlite3.Statement | undefined;
-  return async (_tx, events, links) => {
+  let field: BetterSqlite3.Statement | undefined;
+  return async (_tx, events, links, fields) => {
     // Prepared lazily: the tables exist only once the index file is set up.
-    event ??= sqlite.prepare('INSERT INTO access_events (seq, time_ms, actor, action, decision) VALUES (?, ?, ?, ?, ?)');
-    link ??= sqlite.prepare('INSERT INTO access_event_customers (customer, seq) VALUES (?, ?)');
-    for (const r of events) event.run(r.seq, r.time_ms, r.actor, r.action, r.decision);
-    for (const r of links) link.run(r.customer, r.seq);
+    event ??= sqlite.prepare('INSERT INTO access_events (seq, time_ms, actor, action, decision, customers, fields, fields_extra, purpose_kind, purpose_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    link ??= sqlite.prepare('INSERT INTO access_event_customers (customer, seq, time_ms, actor, exposed, exposed_extra, purpose_kind, purpose_ref) VALUES (?, ?, ?, ?, ?, ?, ?, ?)');
+    field ??= sqlite.prepare('INSERT INTO access_event_fields (bit, name) VALUES (?, ?)');
+    for (const r of fields) field.run(r.bit, r.name);
+    for (const r of events) event.run(r.seq, r.time_ms, r.actor, r.action, r.decision, r.customers, r.fields, r.fields_extra, r.purpose_kind, r.purpose_ref);
+    for (const r of links) link.run(r.customer, r.seq, r.time_ms, r.actor, r.exposed, r.exposed_extra, r.purpose_kind, r.purpose_ref);
   };
 }
 
@@ -216,14 +223,32 @@ export function preparedIndexRowWriter(sqlite: BetterSqlite3.Database): IndexRow
  * the index refuses to skip one, since a query that silently missed an entry would hide what the
  * ledger recorded. Such an entry stops projection with an IntegrityError naming it.
  */
-function indexRows(start: number, entries: readonly Uint8Array[]): { events: AccessEventsTable[]; links: AccessEventCustomersTable[] } {
+function indexRows(start: number, entries: readonly Uint8Array[], names: FieldNames): { events: AccessEventsTable[]; links: AccessEventCustomersTable[] } {
   const events: AccessEventsTable[] = [];
   const links: AccessEventCustomersTable[] = [];
   entries.forEach((bytes, i) => {
     const seq = start + i;
     const e = indexableEvent(seq, bytes);
-    events.push({ seq, time_ms: Date.parse(e.time), actor: e.actor, action: e.action, decision: e.decision });
-    for (const customer of new Set(e.customers)) links.push({ customer, seq });
+    const customers = [...new Set(e.customers)];
+    const purpose = e.purpose as { kind?: unknown; ref?: unknown } | null | undefined;
+    const row: AccessEventsTable = {
+      seq,
+      time_ms: Date.parse(e.time),
+      actor: e.actor,
+      action: e.action,
+      decision: e.decision,
+      customers: customersColumn(customers),
+      ...names.columns(e.fields),
+      purpose_kind: typeof purpose?.kind === 'string' ? purpose.kind : null,
+      purpose_ref: typeof purpose?.ref === 'string' ? purpose.ref : null,
+    };
+    events.push(row);
+    const exposes = row.decision === 'allow' && (EXPOSING_ACTIONS as readonly string[]).includes(row.action);
+    const exposed = exposes ? row.fields : 0;
+    const exposedExtra = exposes ? row.fields_extra : null;
+    for (const customer of customers) {
+      links.push({ customer, seq, time_ms: row.time_ms, actor: row.actor, exposed, exposed_extra: exposedExtra, purpose_kind: row.purpose_kind, purpose_ref: row.purpose_ref });
+    }
   });
   return { events, links };
 }
@@ -244,6 +269,7 @@ function indexableEvent(seq: number, bytes: Uint8Array): AccessEvent {
   for (const key of ['id', 'time', 'actor', 'action', 'decision']) if (typeof o[key] !== 'string') refuse(`"${key}" is not a string`);
   for (const key of ['customers', 'fields']) if (!Array.isArray(o[key])) refuse(`"${key}" is not a list`);
   if (!(o.customers as unknown[]).every((c) => typeof c === 'string')) refuse('"customers" holds something that is not an id');
+  if (!(o.fields as unknown[]).every((f) => typeof f === 'string')) refuse('"fields" holds something that is not a name');
   if (!Number.isFinite(Date.parse(o.time as string))) refuse('"time" is not a date-time');
   return o as unknown as AccessEvent;
 }

@@ -1,7 +1,8 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { IntegrityError, InvalidInputError } from '../errors.ts';
-import { decodeAccessEvent, type AccessAction, type Decision, type RecordedEvent } from '../model.ts';
-import type { AccessEventQueries, EventIndex, EventQuery } from './event-index.ts';
+import { decodeAccessEvent, type AccessAction, type Decision, type Purpose, type RecordedEvent } from '../model.ts';
+import type { AccessEventQueries, EventIndex, EventQuery, ExposureQuery } from './event-index.ts';
+import { customersFromColumn, EXPOSING_ACTIONS, ExposurePageBuilder, fieldsFromColumns, type ExposurePage } from './exposures.ts';
 import type { Database } from './schema.ts';
 
 /**
@@ -36,24 +37,6 @@ export class AccessEventRepository implements AccessEventQueries {
     return page(query, q, 'c.seq');
   }
 
-  /**
-   * Events touching any of `customers` (at most a few hundred ids per call), once each even when
-   * they touch several of them, in seq order.
-   */
-  async byCustomers(customers: readonly string[], q: EventQuery): Promise<RecordedEvent[]> {
-    await this.projection.catchUp();
-    if (customers.length === 0) return [];
-    const query = this.db
-      .selectFrom('access_event_customers as c')
-      .innerJoin('access_events as e', 'e.seq', 'c.seq')
-      .innerJoin('ledger_entries as l', 'l.idx', 'c.seq')
-      .select(['c.seq', 'l.entry'])
-      .where('c.customer', 'in', [...customers]);
-    const rows = await page(query, q, 'c.seq');
-    // One row per (event, customer): an event touching several of them comes once per customer, adjacent.
-    return rows.filter((r, i) => i === 0 || rows[i - 1]!.seq !== r.seq);
-  }
-
   async byTime(q: EventQuery): Promise<RecordedEvent[]> {
     await this.projection.catchUp();
     return page(this.db.selectFrom('access_events as e').innerJoin('ledger_entries as l', 'l.idx', 'e.seq').select(['e.seq', 'l.entry']), q, 'e.seq');
@@ -86,6 +69,82 @@ export class AccessEventRepository implements AccessEventQueries {
       .execute();
     return rows.map((r) => ({ actor: r.actor, timeMs: Number(r.time_ms) }));
   }
+
+  async exposuresByActor(actor: string, q: ExposureQuery): Promise<ExposurePage> {
+    await this.projection.catchUp();
+    let query = exposing(this.db.selectFrom('access_events as e'))
+      .select(['e.seq', 'e.time_ms', 'e.customers', 'e.fields', 'e.fields_extra', 'e.purpose_kind', 'e.purpose_ref'])
+      .where('e.actor', '=', actor)
+      .where('e.customers', '<>', '[]');
+    if (q.after) {
+      // Keyset on (time, seq), the order of the (actor, time_ms) index.
+      const { key, seq } = q.after;
+      query = query.where('e.time_ms', '>=', Number(key)).where((eb) => eb.or([eb('e.time_ms', '>', Number(key)), eb('e.seq', '>', seq)]));
+    }
+    const [names, rows] = await Promise.all([this.fieldNames(), within(query, q).orderBy('e.time_ms').orderBy('e.seq').limit(q.limit).execute()]);
+    const page = new ExposurePageBuilder();
+    for (const r of rows) {
+      const seq = Number(r.seq);
+      const timeMs = Number(r.time_ms);
+      const fields = Number(r.fields);
+      const purpose = purposeOf(r);
+      for (const customer of customersFromColumn(r.customers)) {
+        page.add(seq, timeMs, customer, actor, `${fields}|${r.fields_extra ?? ''}`, () => fieldsFromColumns(fields, r.fields_extra, names), purpose);
+      }
+    }
+    const last = rows.at(-1);
+    return page.build(last && rows.length === q.limit ? { key: Number(last.time_ms), seq: Number(last.seq) } : undefined);
+  }
+
+  async exposuresByCustomers(customers: readonly string[], q: ExposureQuery): Promise<ExposurePage> {
+    await this.projection.catchUp();
+    if (customers.length === 0) return new ExposurePageBuilder().build();
+    // The links alone, in their key order: each holds the time, actor, purpose and exposed fields.
+    let query = this.db
+      .selectFrom('access_event_customers as c')
+      .select(['c.customer', 'c.seq', 'c.time_ms', 'c.actor', 'c.exposed', 'c.exposed_extra', 'c.purpose_kind', 'c.purpose_ref'])
+      .where('c.customer', 'in', [...customers])
+      .where((eb) => eb.or([eb('c.exposed', '<>', 0), eb('c.exposed_extra', 'is not', null)]));
+    if (q.after) {
+      const { key, seq } = q.after;
+      query = query.where('c.customer', '>=', String(key)).where((eb) => eb.or([eb('c.customer', '>', String(key)), eb('c.seq', '>', seq)]));
+    }
+    if (q.from) query = query.where('c.time_ms', '>=', timeBound(q.from, 'from'));
+    if (q.to) query = query.where('c.time_ms', '<', timeBound(q.to, 'to'));
+    const [names, rows] = await Promise.all([this.fieldNames(), query.orderBy('c.customer').orderBy('c.seq').limit(q.limit).execute()]);
+    const page = new ExposurePageBuilder();
+    for (const r of rows) {
+      const exposed = Number(r.exposed);
+      page.add(Number(r.seq), Number(r.time_ms), r.customer, r.actor, `${exposed}|${r.exposed_extra ?? ''}`, () => fieldsFromColumns(exposed, r.exposed_extra, names), purposeOf(r));
+    }
+    const last = rows.at(-1);
+    return page.build(last && rows.length === q.limit ? { key: last.customer, seq: Number(last.seq) } : undefined);
+  }
+
+  /** The name of each field bit (a few dozen rows at most). */
+  private async fieldNames(): Promise<string[]> {
+    const names: string[] = [];
+    for (const r of await this.db.selectFrom('access_event_fields').select(['bit', 'name']).execute()) names[Number(r.bit)] = r.name;
+    return names;
+  }
+}
+
+/** Only exposures: allowed reveals and exports that returned fields (customers are checked by each query). */
+function exposing<QB extends SelectQueryBuilder<any, any, any>>(query: QB): QB {
+  return query
+    .where('e.action', 'in', [...EXPOSING_ACTIONS])
+    .where('e.decision', '=', 'allow')
+    .where((eb) => eb.or([eb('e.fields', '<>', 0), eb('e.fields_extra', 'is not', null)])) as QB;
+}
+
+function within<QB extends SelectQueryBuilder<any, any, any>>(query: QB, q: { from?: string; to?: string }): QB {
+  if (q.from) query = query.where('e.time_ms', '>=', timeBound(q.from, 'from')) as QB;
+  if (q.to) query = query.where('e.time_ms', '<', timeBound(q.to, 'to')) as QB;
+  return query;
+}
+
+function purposeOf(r: { purpose_kind: string | null; purpose_ref: string | null }): Purpose | undefined {
+  return r.purpose_kind === null ? undefined : { kind: r.purpose_kind, ref: r.purpose_ref ?? '' };
 }
 
 /**

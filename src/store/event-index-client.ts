@@ -4,7 +4,8 @@
  * starts on first use, so commands that never append or query do not pay for it.
  */
 import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
-import type { AccessEventQueries, EventIndex, EventQuery, ProjectionOptions } from './event-index.ts';
+import type { AccessEventQueries, EventIndex, EventQuery, ExposureQuery, ProjectionOptions } from './event-index.ts';
+import type { ExposurePage } from './exposures.ts';
 import type { IndexRequest, IndexWorkerData, QueryMethod } from './event-index-protocol.ts';
 import { WorkerRpc } from '../worker-rpc.ts';
 
@@ -68,10 +69,6 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
     return this.query('byCustomer', [customer, q]) as Promise<RecordedEvent[]>;
   }
 
-  byCustomers(customers: readonly string[], q: EventQuery): Promise<RecordedEvent[]> {
-    return this.query('byCustomers', [customers, q]) as Promise<RecordedEvent[]>;
-  }
-
   byTime(q: EventQuery): Promise<RecordedEvent[]> {
     return this.query('byTime', [q]) as Promise<RecordedEvent[]>;
   }
@@ -82,6 +79,14 @@ export class WorkerEventIndex implements EventIndex, AccessEventQueries {
 
   countsByActorSince(action: AccessAction, decision: Decision, since: string): Promise<Array<{ actor: string; timeMs: number }>> {
     return this.query('countsByActorSince', [action, decision, since]) as Promise<Array<{ actor: string; timeMs: number }>>;
+  }
+
+  exposuresByActor(actor: string, q: ExposureQuery): Promise<ExposurePage> {
+    return this.query('exposuresByActor', [actor, q]) as Promise<ExposurePage>;
+  }
+
+  exposuresByCustomers(customers: readonly string[], q: ExposureQuery): Promise<ExposurePage> {
+    return this.query('exposuresByCustomers', [customers, q]) as Promise<ExposurePage>;
   }
 
   /** Project what is left and stop the worker; a failure is reported, not thrown (the next start catches up). */

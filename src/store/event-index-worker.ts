@@ -17,8 +17,11 @@ import type { IndexReply, IndexRequest, IndexWorkerData } from './event-index-pr
 import { SqliteLedgerStorage } from './ledger-storage.ts';
 import type { Database } from './schema.ts';
 
-/** Bump when the index tables change: older index files are then rebuilt from the ledger. */
-const INDEX_LAYOUT_VERSION = 1;
+/**
+ * Bump when the index tables change: older index files are then rebuilt from the ledger.
+ * 2: event rows hold their customers, fields and purpose (blast radius and attribution read no entry).
+ */
+const INDEX_LAYOUT_VERSION = 2;
 
 const port = parentPort;
 if (!port) throw new Error('event-index-worker.ts runs only as a worker thread');
@@ -37,7 +40,7 @@ async function prepareLayout(): Promise<void> {
   if (Number(sqlite.pragma('user_version', { simple: true })) === INDEX_LAYOUT_VERSION) return;
   sqlite.exec('BEGIN IMMEDIATE');
   try {
-    for (const table of ['access_event_customers', 'access_events', 'access_event_projection']) sqlite.exec(`DROP TABLE IF EXISTS main.${table}`);
+    for (const table of ['access_event_customers', 'access_events', 'access_event_fields', 'access_event_projection']) sqlite.exec(`DROP TABLE IF EXISTS main.${table}`);
     await createIndexTables(db);
     sqlite.pragma(`user_version = ${INDEX_LAYOUT_VERSION}`);
     sqlite.exec('COMMIT');

@@ -9,6 +9,7 @@
  */
 import { sql, type Kysely } from 'kysely';
 import type { AccessAction, Decision, RecordedEvent } from '../model.ts';
+import type { ExposureCursor, ExposurePage } from './exposures.ts';
 
 export interface EventQuery {
   /** Inclusive lower bound, RFC 3339. */
@@ -28,13 +29,25 @@ export interface EventQuery {
 export interface AccessEventQueries {
   byActor(actor: string, q: EventQuery): Promise<RecordedEvent[]>;
   byCustomer(customer: string, q: EventQuery): Promise<RecordedEvent[]>;
-  /** Events touching any of `customers` (a few hundred ids at most), each once, in seq order. */
-  byCustomers(customers: readonly string[], q: EventQuery): Promise<RecordedEvent[]>;
   byTime(q: EventQuery): Promise<RecordedEvent[]>;
   /** How many events of this kind an actor has since `since` (reveal budgets). */
   countSince(actor: string, action: AccessAction, decision: Decision, since: string): Promise<number>;
   /** Allowed-event times per actor since `since`: seeds the broker's in-memory budgets at start. */
   countsByActorSince(action: AccessAction, decision: Decision, since: string): Promise<Array<{ actor: string; timeMs: number }>>;
+  /** The actor's exposures (allowed reveals and exports that returned fields) in the window, from the index alone; at most `limit` events a page. */
+  exposuresByActor(actor: string, q: ExposureQuery): Promise<ExposurePage>;
+  /** Exposures of any of `customers` (a few hundred ids at most), from the index alone; at most `limit` rows a page. */
+  exposuresByCustomers(customers: readonly string[], q: ExposureQuery): Promise<ExposurePage>;
+}
+
+export interface ExposureQuery {
+  /** Inclusive lower bound, RFC 3339. */
+  from?: string;
+  /** Exclusive upper bound, RFC 3339. */
+  to?: string;
+  /** The previous page's `next`. */
+  after?: ExposureCursor;
+  limit: number;
 }
 
 export interface EventIndex {
@@ -64,8 +77,10 @@ export interface ProjectionOptions {
 }
 
 /**
- * The SQLite index file's tables and their watermark row (PostgreSQL's come from migration 0002).
- * Only the keys queries select by are stored; the event itself is read back from its ledger entry.
+ * The SQLite index file's tables and their watermark row (PostgreSQL's come from migrations 0002
+ * and 0011). Besides the keys queries select by, each event row holds what a blast radius or an
+ * attribution counts (its customers, the fields it returned, its purpose), so those answer from
+ * the index alone; anything else is read back from the ledger entry.
  */
 export async function createIndexTables(db: Kysely<any>): Promise<void> {
   const big = 'integer';
@@ -76,6 +91,11 @@ export async function createIndexTables(db: Kysely<any>): Promise<void> {
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('action', 'text', (c) => c.notNull())
     .addColumn('decision', 'text', (c) => c.notNull())
+    .addColumn('customers', 'text', (c) => c.notNull())
+    .addColumn('fields', big, (c) => c.notNull())
+    .addColumn('fields_extra', 'text')
+    .addColumn('purpose_kind', 'text')
+    .addColumn('purpose_ref', 'text')
     .execute();
   await db.schema.createIndex('access_events_actor_time').on('access_events').columns(['actor', 'time_ms']).execute();
   await db.schema.createIndex('access_events_time').on('access_events').column('time_ms').execute();
@@ -83,10 +103,21 @@ export async function createIndexTables(db: Kysely<any>): Promise<void> {
     .createTable('access_event_customers')
     .addColumn('customer', 'text', (c) => c.notNull())
     .addColumn('seq', big, (c) => c.notNull())
+    .addColumn('time_ms', big, (c) => c.notNull())
+    .addColumn('actor', 'text', (c) => c.notNull())
+    .addColumn('exposed', big, (c) => c.notNull())
+    .addColumn('exposed_extra', 'text')
+    .addColumn('purpose_kind', 'text')
+    .addColumn('purpose_ref', 'text')
     .addPrimaryKeyConstraint('access_event_customers_pk', ['customer', 'seq']);
   // The primary key is the table (no separate rowid B-tree to update per row).
   links = links.modifyEnd(sql`without rowid`);
   await links.execute();
+  await db.schema
+    .createTable('access_event_fields')
+    .addColumn('bit', 'integer', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull().unique())
+    .execute();
   await db.schema
     .createTable('access_event_projection')
     .addColumn('id', 'integer', (c) => c.primaryKey())

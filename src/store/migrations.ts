@@ -283,6 +283,32 @@ function customerEntity(): Migration {
   };
 }
 
+/**
+ * The access-event index's rows hold what blast radius and attribution count, so those read no
+ * ledger entry: each event's customers, the fields it returned (bits of access_event_fields, the
+ * names in the order first met; names past 31 bits as a JSON array), and its purpose; each
+ * (event, customer) row its time, actor, purpose and the fields the event exposed, so
+ * attribution reads those rows alone. The rows
+ * cannot be filled from what the index holds, so it is emptied and its watermark set back: the
+ * next read projects the whole ledger again. SQLite's index file rebuilds itself (its layout
+ * version, event-index-worker.ts), so nothing to do here.
+ */
+function indexExposures(dialect: StoreDialect): Migration {
+  return {
+    async up(db: Kysely<any>) {
+      if (dialect !== 'postgres') return;
+      // Frozen: the index as this migration leaves it (event-index.ts has the live SQLite layout).
+      await sql`TRUNCATE access_event_customers, access_events`.execute(db);
+      await sql`UPDATE access_event_projection SET next_seq = 0 WHERE id = 1`.execute(db);
+      await sql`ALTER TABLE access_events ADD COLUMN customers text NOT NULL, ADD COLUMN fields integer NOT NULL,
+        ADD COLUMN fields_extra text, ADD COLUMN purpose_kind text, ADD COLUMN purpose_ref text`.execute(db);
+      await sql`ALTER TABLE access_event_customers ADD COLUMN time_ms bigint NOT NULL, ADD COLUMN actor text NOT NULL,
+        ADD COLUMN exposed integer NOT NULL, ADD COLUMN exposed_extra text, ADD COLUMN purpose_kind text, ADD COLUMN purpose_ref text`.execute(db);
+      await sql`CREATE TABLE access_event_fields (bit integer PRIMARY KEY, name text NOT NULL UNIQUE)`.execute(db);
+    },
+  };
+}
+
 export function migrationsFor(dialect: StoreDialect): MigrationProvider {
   return {
     async getMigrations() {
@@ -296,6 +322,7 @@ export function migrationsFor(dialect: StoreDialect): MigrationProvider {
         '0008_incidents': incidents(dialect),
         '0009_notice_outbox': noticeOutbox(dialect),
         '0010_ingest': ingestedEvents(dialect),
+        '0011_index_exposures': indexExposures(dialect),
         '0012_customer_entity': customerEntity(),
       };
     },

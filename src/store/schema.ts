@@ -99,12 +99,37 @@ export interface AccessEventsTable {
   actor: string;
   action: string;
   decision: string;
+  /** The event's distinct customers: the one id, or a JSON array when there are none or several (exposures.ts). */
+  customers: string;
+  /** The fields returned in clear, as bits of access_event_fields. */
+  fields: number;
+  /** Fields beyond the bits access_event_fields can hold, as a JSON array; null when none. */
+  fields_extra: string | null;
+  purpose_kind: string | null;
+  purpose_ref: string | null;
 }
 
-/** One row per (event, customer): blast radius and access reports read by customer. */
+/** The access-event index's field names: bit → name, assigned in the order the projection first meets them. */
+export interface AccessEventFieldsTable {
+  bit: number;
+  name: string;
+}
+
+/**
+ * One row per (event, customer): access reports and attribution read by customer. Each holds
+ * what attribution counts, so it reads these rows alone, in key order, not each event's row.
+ */
 export interface AccessEventCustomersTable {
   customer: string;
   seq: number;
+  time_ms: number;
+  actor: string;
+  /** The fields the event exposed (an allowed reveal or export), as bits of access_event_fields; 0 for any other event. */
+  exposed: number;
+  /** Exposed fields beyond the bits, as a JSON array; null when none. */
+  exposed_extra: string | null;
+  purpose_kind: string | null;
+  purpose_ref: string | null;
 }
 
 /** One row (id 1): the next ledger index the access-event index has not yet projected. */
@@ -259,6 +284,7 @@ export interface Database {
   access_events: AccessEventsTable;
   access_event_customers: AccessEventCustomersTable;
   access_event_projection: AccessEventProjectionTable;
+  access_event_fields: AccessEventFieldsTable;
   budget_counts: BudgetCountsTable;
   budget_seeded: BudgetSeededTable;
   key_ring_identity: KeyRingIdentityTable;

@@ -181,6 +181,9 @@ export class Store {
       provider,
       // Without it kysely would find another schema's migration tables and skip creating ours.
       ...(this.location.dialect === 'postgres' && this.location.schema ? { migrationTableSchema: this.location.schema } : {}),
+      // Numbers are handed out before work lands, so a store may have run 0012 before 0011
+      // exists; each migration stands alone, so the missing one simply runs.
+      allowUnorderedMigrations: true,
     });
     for (let attempt = 1; ; attempt++) {
       const { error, results } = await migrator.migrateToLatest();

@@ -4,7 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { blastRadius, type BlastRadius } from '../../src/respond/blast-radius.ts';
-import { fileDirectory, fileEvents, storeDirectory, storeExposingEvents } from '../../src/respond/sources.ts';
+import { fileDirectory, fileExposures, storeDirectory, storeExposures } from '../../src/respond/sources.ts';
 import { Store } from '../../src/store/store.ts';
 import { custosCli } from '../support/cli.ts';
 import { respondFixture, type RespondFixture } from '../support/respond-fixture.ts';
@@ -21,13 +21,13 @@ for (const target of storeTargets()) {
     async function fromStore(window: { employee: string; from?: string; to?: string }): Promise<BlastRadius> {
       const store = await Store.open(fx.store);
       try {
-        return await blastRadius(window, storeExposingEvents(store, window), storeDirectory(store));
+        return await blastRadius(window, storeExposures(store, window), storeDirectory(store));
       } finally {
         await store.close();
       }
     }
     const fromFiles = (window: { employee: string; from?: string; to?: string }) =>
-      blastRadius(window, fileEvents(fx.files.events), fileDirectory({ cases: fx.files.cases, customers: fx.files.customers }));
+      blastRadius(window, fileExposures(fx.files.events, window), fileDirectory({ cases: fx.files.cases, customers: fx.files.customers }));
 
     it('counts every exposed customer with fields, times, events and accesses without a valid purpose', async () => {
       const window = { employee: fx.subject, from: fx.from, to: fx.to };
