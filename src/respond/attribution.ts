@@ -219,9 +219,16 @@ export async function attribute(
 
   const matched = matchedLines.size;
   // Per employee: the lines covered, those only without a valid purpose, those no one else saw, who else saw them.
-  const tallies = new Map<string, { covered: Set<number>; unjustified: Set<number>; exclusive: Set<number>; others: Set<string>; pinned: string[] }>();
+  // Employees by number, so a tally's set of others holds small integers, not strings.
+  const numbers = new Map<string, number>();
+  const tallies = new Map<string, { covered: Set<number>; unjustified: Set<number>; exclusive: Set<number>; others: Set<number>; pinned: string[] }>();
   for (const [customer, cs] of byCustomer) {
     const lines = linesOf.get(customer) ?? [];
+    const who = cs.actors.map((a) => {
+      let n = numbers.get(a);
+      if (n === undefined) numbers.set(a, (n = numbers.size));
+      return n;
+    });
     for (let k = 0; k < cs.actors.length; k++) {
       const employee = cs.actors[k]!;
       let tally = tallies.get(employee);
@@ -231,13 +238,13 @@ export async function attribute(
         if ((cs.seen[k]! & bit) === 0) continue;
         tally.covered.add(line);
         if ((cs.justified[k]! & bit) === 0) tally.unjustified.add(line);
-        let who = 0;
+        let saw = 0;
         for (let j = 0; j < cs.actors.length; j++) {
           if ((cs.seen[j]! & bit) === 0) continue;
-          who++;
-          if (j !== k) tally.others.add(cs.actors[j]!);
+          saw++;
+          if (j !== k) tally.others.add(who[j]!);
         }
-        if (who === 1) tally.exclusive.add(line);
+        if (saw === 1) tally.exclusive.add(line);
       }
       if (canaries.has(customer)) tally.pinned.push(customer);
     }

@@ -102,7 +102,7 @@ export async function* eventExposures(pages: AsyncIterable<readonly AccessEvent[
       if (!selects(e) || !exposesData(e)) continue;
       const t = Date.parse(e.time);
       const fieldsKey = JSON.stringify(e.fields);
-      for (const customer of new Set(e.customers)) page.add(seq, t, customer, e.actor, fieldsKey, () => [...new Set(e.fields)].sort(), e.purpose);
+      for (const customer of new Set(e.customers)) page.add(seq, t, customer, e.actor, fieldsKey, () => [...new Set(e.fields)].sort(), e.purpose?.kind, e.purpose?.ref ?? '');
     }
     if (page.length > 0) yield page.build();
   }

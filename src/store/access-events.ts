@@ -1,6 +1,6 @@
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 import { IntegrityError, InvalidInputError } from '../errors.ts';
-import { decodeAccessEvent, type AccessAction, type Decision, type Purpose, type RecordedEvent } from '../model.ts';
+import { decodeAccessEvent, type AccessAction, type Decision, type RecordedEvent } from '../model.ts';
 import type { AccessEventQueries, EventIndex, EventQuery, ExposureQuery } from './event-index.ts';
 import { customersFromColumn, EXPOSING_ACTIONS, ExposurePageBuilder, fieldsFromColumns, type ExposurePage } from './exposures.ts';
 import type { Database } from './schema.ts';
@@ -87,9 +87,8 @@ export class AccessEventRepository implements AccessEventQueries {
       const seq = Number(r.seq);
       const timeMs = Number(r.time_ms);
       const fields = Number(r.fields);
-      const purpose = purposeOf(r);
       for (const customer of customersFromColumn(r.customers)) {
-        page.add(seq, timeMs, customer, actor, `${fields}|${r.fields_extra ?? ''}`, () => fieldsFromColumns(fields, r.fields_extra, names), purpose);
+        page.add(seq, timeMs, customer, actor, fieldsKey(fields, r.fields_extra), () => fieldsFromColumns(fields, r.fields_extra, names), r.purpose_kind ?? undefined, r.purpose_ref ?? '');
       }
     }
     const last = rows.at(-1);
@@ -115,7 +114,7 @@ export class AccessEventRepository implements AccessEventQueries {
     const page = new ExposurePageBuilder();
     for (const r of rows) {
       const exposed = Number(r.exposed);
-      page.add(Number(r.seq), Number(r.time_ms), r.customer, r.actor, `${exposed}|${r.exposed_extra ?? ''}`, () => fieldsFromColumns(exposed, r.exposed_extra, names), purposeOf(r));
+      page.add(Number(r.seq), Number(r.time_ms), r.customer, r.actor, fieldsKey(exposed, r.exposed_extra), () => fieldsFromColumns(exposed, r.exposed_extra, names), r.purpose_kind ?? undefined, r.purpose_ref ?? '');
     }
     const last = rows.at(-1);
     return page.build(last && rows.length === q.limit ? { key: last.customer, seq: Number(last.seq) } : undefined);
@@ -143,8 +142,9 @@ function within<QB extends SelectQueryBuilder<any, any, any>>(query: QB, q: { fr
   return query;
 }
 
-function purposeOf(r: { purpose_kind: string | null; purpose_ref: string | null }): Purpose | undefined {
-  return r.purpose_kind === null ? undefined : { kind: r.purpose_kind, ref: r.purpose_ref ?? '' };
+/** A set of fields by its columns: the bits alone when no name lies beyond them (nearly always). */
+function fieldsKey(mask: number, extra: string | null): string | number {
+  return extra === null ? mask : `${mask}|${extra}`;
 }
 
 /**

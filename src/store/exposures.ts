@@ -50,20 +50,32 @@ export class ExposurePageBuilder {
   private readonly customers = new Interned<string>();
   private readonly actors = new Interned<string>();
   private readonly fieldSets = new Interned<string[]>();
-  private readonly purposes = new Interned<Purpose>();
+  private readonly purposes: Purpose[] = [];
+  private readonly purposeIds = new Map<string, Map<string, number>>();
 
   get length(): number {
     return this.seq.length;
   }
 
-  /** `fieldsKey` names the set of fields; `fields()` gives it, sorted, the first time the key is met. */
-  add(seq: number, timeMs: number, customer: string, actor: string, fieldsKey: string, fields: () => string[], purpose: Purpose | undefined): void {
+  /**
+   * `fieldsKey` names the set of fields (the index's bits, or any string); `fields()` gives it,
+   * sorted, the first time the key is met. No purpose kind: no purpose.
+   */
+  add(seq: number, timeMs: number, customer: string, actor: string, fieldsKey: string | number, fields: () => string[], purposeKind: string | undefined, purposeRef: string): void {
     this.seq.push(seq);
     this.timeMs.push(timeMs);
-    this.customer.push(this.customers.id(customer, () => customer));
-    this.actor.push(this.actors.id(actor, () => actor));
+    this.customer.push(this.customers.id(customer, customer));
+    this.actor.push(this.actors.id(actor, actor));
     this.fieldSet.push(this.fieldSets.id(fieldsKey, fields));
-    this.purpose.push(purpose === undefined ? -1 : this.purposes.id(`${purpose.kind}\u0000${purpose.ref}`, () => purpose));
+    if (purposeKind === undefined) {
+      this.purpose.push(-1);
+    } else {
+      let ofKind = this.purposeIds.get(purposeKind);
+      if (!ofKind) this.purposeIds.set(purposeKind, (ofKind = new Map()));
+      let id = ofKind.get(purposeRef);
+      if (id === undefined) ofKind.set(purposeRef, (id = this.purposes.push({ kind: purposeKind, ref: purposeRef }) - 1));
+      this.purpose.push(id);
+    }
   }
 
   build(next?: ExposureCursor): ExposurePage {
@@ -78,7 +90,7 @@ export class ExposurePageBuilder {
       customers: this.customers.values,
       actors: this.actors.values,
       fieldSets: this.fieldSets.values,
-      purposes: this.purposes.values,
+      purposes: this.purposes,
       ...(next ? { next } : {}),
     };
   }
@@ -86,13 +98,13 @@ export class ExposurePageBuilder {
 
 class Interned<T> {
   readonly values: T[] = [];
-  private readonly ids = new Map<string, number>();
+  private readonly ids = new Map<string | number, number>();
 
-  /** The id of `key`, interning `value()` the first time. */
-  id(key: string, value: () => T): number {
+  /** The id of `key`, interning `value` (or what it gives) the first time. */
+  id(key: string | number, value: T | (() => T)): number {
     let id = this.ids.get(key);
     if (id === undefined) {
-      id = this.values.push(value()) - 1;
+      id = this.values.push(typeof value === 'function' ? (value as () => T)() : value) - 1;
       this.ids.set(key, id);
     }
     return id;
