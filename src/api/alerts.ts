@@ -26,7 +26,16 @@ const evidenceSchema = {
     baseline: { type: 'object', additionalProperties: evidenceNumber, description: 'null: no bound (infinite)' },
     samples: {
       type: 'array',
-      items: { type: 'object', properties: { id: { type: 'string' }, seq: { type: 'integer' }, time: { type: 'string' } }, required: ['id', 'time'] },
+      items: {
+        type: 'object',
+        properties: {
+          id: { type: 'string' },
+          seq: { type: 'integer' },
+          time: { type: 'string' },
+          source: { type: 'string', description: 'for an event another system sent through ingest, that system: its facts are its word, not a decision Custos recorded' },
+        },
+        required: ['id', 'time'],
+      },
     },
   },
   required: ['summary', 'counts', 'baseline', 'samples'],

@@ -22,6 +22,11 @@ export interface EventRef {
   id: string;
   seq?: number;
   time: string;
+  /**
+   * For an event another system sent through ingest, that system (the ingest's source): its
+   * facts are that system's word, not a decision the broker recorded, so an analyst weighs it so.
+   */
+  source?: string;
 }
 
 /** What a detector saw, in numbers an analyst can check. */

@@ -27,6 +27,17 @@ describe('canary', () => {
     expect(alertsFor(alerts, 'emp-2')[0]!.detectedAt).toBe(denied.time);
   });
 
+  it("marks a sample another system sent through ingest with that system, so the analyst knows whose word it is", () => {
+    const org = new TestOrg();
+    org.employee('emp-1', 'support', 'agent');
+    org.employee('emp-2', 'support', 'agent');
+    const forged = org.event(START + HOUR, 'emp-1', 'view', [org.canary], { details: { ingested: true, source: 'app-crm/crm', ingestAct: 3 } });
+    const own = org.event(START + 2 * HOUR, 'emp-2', 'view', [org.canary]);
+    const { alerts } = org.detect();
+    expect(alertsFor(alerts, 'emp-1')[0]!.detectors[0]!.evidence.samples).toEqual([{ id: forged.id, time: forged.time, source: 'app-crm/crm' }]);
+    expect(alertsFor(alerts, 'emp-2')[0]!.detectors[0]!.evidence.samples).toEqual([{ id: own.id, time: own.time }]);
+  });
+
   it('stays quiet for honest work that never touches a canary', () => {
     const org = new TestOrg();
     for (let i = 1; i <= 5; i++) org.employee(`emp-${i}`, 'support', 'agent');

@@ -166,6 +166,7 @@ export class DetectionEngine {
     const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : this.unjustified(actor, revealed, purposeCase, ms);
     // Key order as before (id, time, seq): the ref is part of the alerts' evidence.
     const ref: EventRef = event.seq !== undefined ? { id: event.id, time: event.time, seq: event.seq } : { id: event.id, time: event.time };
+    if (event.details?.ingested === true && typeof event.details.source === 'string') ref.source = event.details.source;
     return {
       event,
       actor,
