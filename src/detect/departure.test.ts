@@ -18,6 +18,23 @@ describe('departure', () => {
     expect(findings.at(-1)!.score).toBe(80);
   });
 
+  it("counts and samples only what was touched after leaving, not the rest of the leaving day", () => {
+    const org = new TestOrg();
+    const leftAt = START + 10 * DAY + 17 * HOUR;
+    const leaver = org.employee('emp-leaving', 'support', 'agent', START - 400 * DAY, leftAt);
+    for (const d of TestOrg.weekdays(0, 10)) org.agentDay(leaver, d, 8);
+    const before = org.event(leftAt - 8 * HOUR, leaver, 'reveal', [org.someCustomer()]);
+    const after = org.event(leftAt + 90_000, leaver, 'reveal', [org.someCustomer()]);
+    const findings: Finding[] = [];
+    org.detect({ onFinding: (f) => f.detector === 'departure' && findings.push(f) });
+    const last = findings.at(-1)!;
+    expect(last.score).toBe(80);
+    expect(last.evidence.counts.customersAfterLeaving).toBe(1);
+    expect(last.evidence.summary).toMatch(/^touched 1 customer record after leaving at /);
+    expect(last.evidence.samples.map((s) => s.id)).toEqual([after.id]);
+    expect(last.evidence.samples.map((s) => s.id)).not.toContain(before.id);
+  });
+
   it('says nothing of an honest leaver working as usual', () => {
     const org = new TestOrg();
     const leaver = org.employee('emp-leaving', 'support', 'agent', START - 400 * DAY, START + 25 * DAY);

@@ -9,11 +9,15 @@ import { Escalation, finding, PerEmployee, Samples, type Detector, type Observat
 
 const DAY = 86_400_000;
 const WINDOW_DAYS = 30;
+/** The samples' key once the person has left: one episode, whatever the day. */
+const AFTER_LEAVING = -2;
 
 interface Person {
   records: DailyMetric;
   samples: Samples;
   escalation: Escalation;
+  /** Customer records touched since leaving (only those: not the rest of the leaving day). */
+  afterLeaving: number;
 }
 
 export class DepartureDetector implements Detector {
@@ -21,7 +25,7 @@ export class DepartureDetector implements Detector {
   private readonly people: PerEmployee<Person>;
 
   constructor(slots: Slots) {
-    this.people = new PerEmployee(slots, () => ({ records: new DailyMetric(), samples: new Samples(), escalation: new Escalation() }));
+    this.people = new PerEmployee(slots, () => ({ records: new DailyMetric(), samples: new Samples(), escalation: new Escalation(), afterLeaving: 0 }));
   }
 
   observe(o: Observation): Finding | undefined {
@@ -33,13 +37,15 @@ export class DepartureDetector implements Detector {
     const left = Date.parse(leftAt);
     const daysBefore = (left - o.ms) / DAY;
     if (daysBefore > WINDOW_DAYS) return undefined;
-    p.samples.add(o.day, o.ref);
     let score: number;
     let summary: string;
     if (daysBefore <= 0) {
+      p.afterLeaving += touched;
+      p.samples.add(AFTER_LEAVING, o.ref);
       score = 80;
-      summary = `accessed ${p.records.today} customers' data on ${o.event.time.slice(0, 10)}, after leaving on ${leftAt.slice(0, 10)}`;
+      summary = `touched ${p.afterLeaving} customer record${p.afterLeaving === 1 ? '' : 's'} after leaving at ${leftAt}, the latest on ${o.event.time.slice(0, 10)}`;
     } else {
+      p.samples.add(o.day, o.ref);
       const own = p.records.baseline();
       if (p.records.days < 5) return undefined;
       const usual = Math.max(own.median + 3 * Math.max(own.sigma, 1), 5);
@@ -50,7 +56,7 @@ export class DepartureDetector implements Detector {
     if (!p.escalation.shouldEmit(o.day, score, 10)) return undefined;
     return finding('departure', o, score, {
       summary,
-      counts: { customersToday: p.records.today, daysBeforeLeaving: Math.round(daysBefore * 10) / 10 },
+      counts: { customersToday: p.records.today, ...(daysBefore <= 0 ? { customersAfterLeaving: p.afterLeaving } : {}), daysBeforeLeaving: Math.round(daysBefore * 10) / 10 },
       baseline: { ownMedian: p.records.baseline().median, ownDays: p.records.days },
       samples: p.samples.list(),
     });
