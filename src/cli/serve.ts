@@ -7,7 +7,7 @@ import { ConfigError } from '../errors.ts';
 import { createLogger } from '../log.ts';
 import { recordDemoEvents, seedDemoIfEmpty } from '../simulate/seed-demo.ts';
 import { storeOptions } from './store-flags.ts';
-import { hostActorId } from './operator.ts';
+import { actorOf } from './operator.ts';
 
 export function registerServe(program: Command): void {
   storeOptions(
@@ -57,7 +57,7 @@ export function registerServe(program: Command): void {
       // The demo's events go into the ledger as ingested events while the API already answers,
       // so live detection raises the demo's alerts within a minute or two of a first start.
       if (config.demo) {
-        recordDemoEvents(custos, { kind: 'host', id: hostActorId() }, demoDir).then(
+        recordDemoEvents(custos, actorOf({}), demoDir).then(
           (summary) => {
             if (summary) say(`recorded the demo's ${summary.ingested} events (ledger entries ${summary.first ?? '-'}–${summary.last ?? '-'}); alerts: GET /v1/alerts with a token of sec-0001`);
           },
