@@ -8,7 +8,7 @@ import type { Logger } from './log.ts';
 import { Broker } from './broker/broker.ts';
 import { LedgerRecorder, publishCommitted } from './broker/ledger-recorder.ts';
 import { RecordManager } from './broker/manage.ts';
-import { LiveDetection } from './broker/live-detection.ts';
+import { LiveDetection, type LiveDetectionDeps } from './broker/live-detection.ts';
 import type { DetectionOptions } from './detect/engine.ts';
 import type { Recorder } from './broker/recorder.ts';
 import { TokenVerifier, loadOrCreateTokenIssuer, type TokenIssuer } from './identity/tokens.ts';
@@ -50,6 +50,8 @@ export interface OpenOptions {
   dataKeyCacheSize?: number;
   /** Run detection live on the event stream, storing alerts (`custos serve`; CUSTOS_DETECT). */
   detect?: boolean | DetectionOptions;
+  /** Tests only: how live detection's worker dies, and how soon it is restarted. */
+  detectionFaults?: Pick<LiveDetectionDeps, 'fault' | 'restarts'>;
 }
 
 export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): Promise<Custos> {
@@ -112,6 +114,11 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
       store, stream, now,
       ...(typeof opts.detect === 'object' ? { options: opts.detect } : {}),
       onError: (err) => opts.logger?.error({ err }, 'live detection failed'),
+      onWorkerDeath: ({ err, deaths, restartInMs }) =>
+        restartInMs === undefined
+          ? opts.logger?.error({ err, deaths }, 'live detection worker died too often; detection has stopped until the server restarts')
+          : opts.logger?.error({ err, deaths, restartInMs }, 'live detection worker died; a new one replays the ledger'),
+      ...opts.detectionFaults,
     });
     await detection.start();
   }

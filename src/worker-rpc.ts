@@ -116,16 +116,18 @@ export class WorkerRpc {
         }
       }
     });
-    const stopped = (why: string) => {
+    const stopped = (why: string, cause?: Error) => {
       if (this.running !== running) return;
       this.running = undefined;
       const err = new UnavailableError(`the ${this.name} stopped: ${why}`);
+      // The thread's own error, stack and all, for whoever logs the death.
+      if (cause) err.cause = cause;
       settle.reject(err);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
       if (!this.closed) this.onError(err);
     };
-    worker.on('error', (err) => stopped(err.message));
+    worker.on('error', (err) => stopped(err.message, err));
     worker.on('exit', (code) => stopped(`exit code ${code}`));
     this.running = running;
     return running;

@@ -21,7 +21,16 @@ export async function buildApi(custos: Custos, logger: Logger): Promise<FastifyI
       alertRoutes(custos),
       incidentRoutes(custos, logger),
     ],
-    health: async () => ({ store: custos.store.dialect, ledger: { size: custos.appender.size } }),
+    health: async () => {
+      const detection = custos.detection?.health();
+      return {
+        // Requests are still served: the server is up, detection is not.
+        ...(detection?.state === 'failed' ? { status: 'degraded' } : {}),
+        store: custos.store.dialect,
+        ledger: { size: custos.appender.size },
+        ...(detection ? { detection } : {}),
+      };
+    },
   });
 }
 

@@ -9,6 +9,20 @@ export type WorkerDetectionOptions = Omit<DetectionOptions, 'onFinding'>;
 
 export interface DetectionWorkerData {
   options: WorkerDetectionOptions;
+  fault?: DetectionWorkerFault;
+}
+
+/**
+ * Tests only: the worker dies on reaching the event with id `event`, by an exception out of the
+ * engine (`throw`, as a detector's bug would) or by `process.exit` inside the thread (`exit`).
+ * `remaining[0]`, shared by every worker one LiveDetection starts, counts the deaths left to
+ * cause: with 1, the restarted worker's replay passes the event and lives.
+ */
+export interface DetectionWorkerFault {
+  event: string;
+  how: 'throw' | 'exit';
+  /** On a SharedArrayBuffer, so that the workers count down one number. */
+  remaining: Int32Array;
 }
 
 /** A page of one kind of directory records. */

@@ -15,6 +15,7 @@ const data = workerData as DetectionWorkerData;
 
 const directory = new MemoryDirectory();
 const engine = new DetectionEngine(directory, data.options);
+const fault = data.fault;
 
 function handle(req: DetectionRequest): unknown {
   switch (req.kind) {
@@ -26,6 +27,7 @@ function handle(req: DetectionRequest): unknown {
     case 'observe': {
       const found: WorkerFinding[] = [];
       for (const event of req.events) {
+        if (fault && event.id === fault.event && Atomics.sub(fault.remaining, 0, 1) > 0) die(fault.how);
         const alerts = engine.observe(event);
         // Below reportFrom the alerts were stored before a restart: the replay only rebuilds state.
         if (event.seq >= req.reportFrom) for (const alert of alerts) found.push({ seq: event.seq, alert, engineAlias: engine.alias(alert.employee) });
@@ -35,11 +37,23 @@ function handle(req: DetectionRequest): unknown {
   }
 }
 
+/** The test-only fault (DetectionWorkerFault): never reached unless a test asked for it. */
+function die(how: 'throw' | 'exit'): never {
+  if (how === 'exit') process.exit(70);
+  throw new Error(`detection worker fault injected for a test (${how})`);
+}
+
 port.on('message', (req: DetectionRequest & { id: number }) => {
+  let result: unknown;
   try {
-    port.postMessage({ kind: 'result', id: req.id, result: handle(req) } satisfies DetectionReply);
+    result = handle(req);
   } catch (err) {
+    // An exception part-way through the events leaves the engine's state half-updated, which no
+    // replay of the ledger would give: the thread dies of it, and live detection starts another.
+    if (req.kind === 'observe') throw err;
     port.postMessage({ kind: 'result', id: req.id, error: serializeError(err) } satisfies DetectionReply);
+    return;
   }
+  port.postMessage({ kind: 'result', id: req.id, result } satisfies DetectionReply);
 });
 port.postMessage({ kind: 'ready' } satisfies DetectionReply);

@@ -3,6 +3,8 @@
  * a simulated organisation is imported, its events are sent through POST /v1/events, and the
  * alerts the server stored are compared with `detectFromFiles` over the same files. A restart
  * replays the ledger to rebuild detection's state without storing any alert twice, and goes on.
+ * So does the death of detection's worker thread mid-stream: a new worker replays, and the alerts
+ * are those batch detection finds.
  */
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { custosCli } from '../support/cli.ts';
 import { untilLoadedDeadline } from '../support/wait.ts';
 import { startInstance, type TestInstance } from '../support/instance.ts';
-import { storeTargets } from '../support/stores.ts';
+import { sqliteTarget, storeTargets } from '../support/stores.ts';
 import { storeCustomers } from '../../src/broker/customer-writes.ts';
 import type { Alert } from '../../src/detect/alert.ts';
 import { aliasOf } from '../../src/detect/alias.ts';
@@ -148,3 +150,74 @@ for (const target of storeTargets()) {
     }, SLOW);
   });
 }
+
+describe('live detection inside the server when its worker dies mid-stream', () => {
+  const target = sqliteTarget();
+  const dir = mkdtempSync(join(tmpdir(), 'custos-live-death-'));
+  const files: BatchFiles = { customers: join(dir, 'customers.jsonl'), employees: join(dir, 'employees.jsonl'), cases: join(dir, 'cases.jsonl'), events: join(dir, 'events.jsonl') };
+  let t: TestInstance | undefined;
+  const logLines: string[] = [];
+
+  afterAll(async () => {
+    await t?.stop();
+    await target.cleanup();
+  });
+
+  it('logs the death, restarts the worker, and stores the alerts batch detection finds', async () => {
+    simulateToDirectory(size, dir);
+    const batch = (await detectFromFiles(files)).alerts.sort(byId);
+    const lines = readFileSync(files.events, 'utf8').split('\n').filter((l) => l);
+    // Half-way through the events, once (the restarted worker's replay passes it).
+    const remaining = new Int32Array(new SharedArrayBuffer(4));
+    remaining[0] = 1;
+    const fault = { event: JSON.parse(lines[Math.floor(lines.length / 2)]!).id as string, how: 'exit' as const, remaining };
+    t = await startInstance({
+      store: target.location(), detect: true, demo: false, logLines,
+      detectionFaults: { fault, restarts: { backoffMs: 10 } },
+      env: { CUSTOS_INGEST_MAX_BYTES: String(64 * 1024 * 1024) },
+    });
+    for (const kind of ['employees', 'customers', 'cases'] as const) {
+      await importFile(t.custos.store, async (inputs, now) => void (await storeCustomers(t!.custos.store, t!.custos.vault, inputs, now)), { kind, file: files[kind], skipBad: false, now: () => new Date() });
+    }
+    await t.custos.detection!.reloadDirectory();
+    await t.custos.store.employees.upsertMany([{ id: 'app-sim', name: 'Simulator', team: 'it', role: 'ingester', location: 'eu', hiredAt: '2020-01-01T00:00:00.000Z', status: 'active' }], new Date());
+    const res = await fetch(`${t.base}/v1/events?source=sim`, { method: 'POST', headers: { authorization: `Bearer ${await t.token('app-sim')}`, 'content-type': 'application/x-ndjson' }, body: `${lines.join('\n')}\n` });
+    expect(res.status, await res.clone().text()).toBe(200);
+
+    // The stream's settled() cannot tell: the dead worker's subscription is gone, the new one replays.
+    const ledgerSize = await t.custos.store.ledger.size();
+    await vi.waitFor(async () => {
+      expect((await t!.call('GET', '/healthz')).body.detection).toEqual({ state: 'running', handled: ledgerSize, restarts: 1 });
+    }, untilLoadedDeadline);
+    const live = (await t.custos.store.alerts.list({ limit: 1000 })).sort(byId);
+    expect(live.map(comparable)).toEqual(batch.map(comparable));
+
+    const deaths = logLines.map((l) => JSON.parse(l)).filter((l) => l.msg?.includes('live detection worker died'));
+    expect(deaths).toHaveLength(1);
+    expect(deaths[0]).toMatchObject({ level: 50, deaths: 1, restartInMs: 10 });
+    expect(deaths[0].err.message).toContain('exit code 70');
+    expect((await t.call('GET', '/healthz')).body.status).toBe('ok');
+  }, SLOW);
+
+  it('reports detection failed in /healthz once the worker died too often, and serves on', async () => {
+    await t?.stop();
+    logLines.length = 0;
+    const remaining = new Int32Array(new SharedArrayBuffer(4));
+    remaining[0] = 1_000;
+    const fault = { event: 'poison-1', how: 'throw' as const, remaining };
+    t = await startInstance({ store: target.location(), detect: true, demo: false, logLines, detectionFaults: { fault, restarts: { backoffMs: 10, maxDeaths: 2 } } });
+    await t.custos.store.employees.upsertMany([{ id: 'app-sim', name: 'Simulator', team: 'it', role: 'ingester', location: 'eu', hiredAt: '2020-01-01T00:00:00.000Z', status: 'active' }], new Date());
+    const poison = { id: 'poison-1', time: '2026-03-02T10:00:00Z', actor: 'emp-1', action: 'view', customers: ['cus-1'], fields: ['email'], decision: 'allow', channel: 'web' };
+    const res = await fetch(`${t.base}/v1/events?source=sim`, { method: 'POST', headers: { authorization: `Bearer ${await t.token('app-sim')}`, 'content-type': 'application/x-ndjson' }, body: `${JSON.stringify(poison)}\n` });
+    expect(res.status, await res.clone().text()).toBe(200);
+    await vi.waitFor(async () => {
+      const health = await t!.call('GET', '/healthz');
+      expect(health.status).toBe(200);
+      expect(health.body).toMatchObject({ status: 'degraded', detection: { state: 'failed', restarts: 1 } });
+    }, untilLoadedDeadline);
+    const deaths = logLines.map((l) => JSON.parse(l)).filter((l) => l.msg?.includes('live detection worker died'));
+    expect(deaths.map((d) => [d.level, d.deaths, d.restartInMs])).toEqual([[50, 1, 10], [50, 2, undefined]]);
+    expect(deaths[1].msg).toContain('stopped until the server restarts');
+    expect(deaths[1].err.message).toContain('fault injected for a test (throw)');
+  }, SLOW);
+});

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { openCustos, type Custos } from '../../src/app.ts';
+import { openCustos, type Custos, type OpenOptions } from '../../src/app.ts';
 import { buildApi } from '../../src/api/start.ts';
 import { loadConfig } from '../../src/config.ts';
 import { issueToken } from '../../src/identity/tokens.ts';
@@ -38,6 +38,8 @@ export interface InstanceOptions {
   logLines?: string[];
   /** Run live detection, as `custos serve` does (default: off). */
   detect?: boolean;
+  /** Make live detection's worker die (OpenOptions.detectionFaults). */
+  detectionFaults?: OpenOptions['detectionFaults'];
   /** Seed the demo organisation into an empty store (default: yes). */
   demo?: boolean;
 }
@@ -57,7 +59,7 @@ export async function startInstance(opts: InstanceOptions): Promise<TestInstance
   const logger = opts.logLines
     ? createLogger('info', { write: (line: string) => void opts.logLines!.push(line) })
     : createLogger('silent');
-  const custos = await openCustos(config, { logger, ...(opts.detect ? { detect: true } : {}) });
+  const custos = await openCustos(config, { logger, ...(opts.detect ? { detect: true } : {}), ...(opts.detectionFaults ? { detectionFaults: opts.detectionFaults } : {}) });
   if (opts.demo !== false && (await seedDemoIfEmpty(custos.store, custos.vault, custos.now(), opts.customers ?? 300))) {
     await custos.detection?.reloadDirectory();
   }
