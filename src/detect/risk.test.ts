@@ -59,11 +59,3 @@ describe('the risk scorer', () => {
     expect(s.risk('emp-1', T0 + HOUR).score).toBeGreaterThan(44);
   });
 });
-
-describe('aliases', () => {
-  it('are stable for a key and differ between keys', () => {
-    expect(aliasOf('emp-1')).toBe(aliasOf('emp-1'));
-    expect(aliasOf('emp-1')).toMatch(/^[a-z]+-\d{4}$/);
-    expect(aliasOf('emp-1', 'another key')).not.toBe(aliasOf('emp-1'));
-  });
-});

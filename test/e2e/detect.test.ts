@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { aliasOf } from '../../src/detect/alias.ts';
 import { custosCli } from '../support/cli.ts';
 import { DAY, HOUR, START, TestOrg, writeOrgFiles } from '../support/detect-org.ts';
 
@@ -28,7 +29,8 @@ describe('custos detect', { timeout: 120_000 }, () => {
     expect(out.alerts.map((a) => a.id)).toEqual(expected.map((a) => a.id));
     expect(out.alerts[0]).toMatchObject({ employee: 'emp-1', severity: 'critical', detectedAt: new Date(START + 8 * DAY + 11 * HOUR).toISOString() });
     expect(Object.keys(out.alerts[0]!)).toEqual(['id', 'employee', 'score', 'severity', 'detectedAt', 'firstEventAt', 'detectors', 'explanation']);
-    expect(out.alerts[0]!.explanation).toMatch(/^Analyst-facing alias '[a-z]+-\d{4}'/);
+    expect(out.alerts[0]!.explanation).toMatch(/^Analyst-facing alias '[a-z]+-[a-z]+-\d{4}-\d{4}'/);
+    expect(out.alerts[0]!.explanation).toContain(`'${aliasOf('emp-1')}'`);
   });
 
   it('prints a table without --json', async () => {
@@ -36,7 +38,7 @@ describe('custos detect', { timeout: 120_000 }, () => {
     const r = await custosCli(args(files));
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^detected at\s+alias\s+employee\s+severity\s+score\s+detectors\n/);
-    expect(r.stdout).toMatch(/emp-1\s+critical\s+100\s+canary\(100\)/);
+    expect(r.stdout).toMatch(new RegExp(`${aliasOf('emp-1')}\\s+emp-1\\s+critical\\s+100\\s+canary\\(100\\)`));
   });
 
   it('names the file, line and field of a bad event line and exits with 2', async () => {
