@@ -19,8 +19,10 @@
  * gone, so detection starts over exactly as a server restart does: a new worker, the directory
  * read again, the stream from the ledger's start, alerts stored from the stored position on. The
  * dead worker's batch stored nothing and moved the position nowhere, so no event is lost or
- * handled twice. Restarts wait longer after each death; after `maxDeaths` within `windowMs`
- * detection stops and says so (`health()`, `/healthz`) until the server restarts.
+ * handled twice. Restarts wait longer after each death; after `maxDeaths` within `windowMs`, or
+ * in a row with no worker getting further into the ledger than one before it (an event that
+ * kills every replay, however long replays take), detection stops and says so (`health()`,
+ * `/healthz`) until the server restarts.
  *
  * Entries another process appends (a `custos ingest` while the server runs) reach this
  * process's stream only with its own next commit; so every `followMs` detection reads the
@@ -72,7 +74,7 @@ export interface RestartPolicy {
   maxBackoffMs?: number;
   /** Deaths within `windowMs` at which detection stops restarting and reports itself failed (default 5). */
   maxDeaths?: number;
-  /** Default 15 minutes, long enough to hold several replays of a large ledger. */
+  /** Default 15 minutes. Deaths older than this stop counting only once a worker got further than any before it. */
   windowMs?: number;
 }
 
@@ -120,6 +122,8 @@ export class LiveDetection {
   private wakeFromBackoff: (() => void) | undefined;
   /** When workers died (monotonic ms), within the restart window. */
   private deaths: number[] = [];
+  /** The furthest position any run reached before its worker died. */
+  private furthest = 0;
   private restarts = 0;
   /** Set once detection gave up restarting. */
   private failed = false;
@@ -180,7 +184,9 @@ export class LiveDetection {
       await this.stopRun();
       if (this.closed) return;
       const now = performance.now();
-      this.deaths = this.deaths.filter((at) => now - at < (policy.windowMs ?? 15 * 60_000));
+      // A worker that died no further on than an earlier one may die there every time.
+      if (this.position > this.furthest) this.deaths = this.deaths.filter((at) => now - at < (policy.windowMs ?? 15 * 60_000));
+      this.furthest = Math.max(this.furthest, this.position);
       this.deaths.push(now);
       if (this.deaths.length >= (policy.maxDeaths ?? 5)) {
         this.failed = true;
