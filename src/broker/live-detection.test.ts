@@ -16,9 +16,12 @@ interface Save {
   position: number;
 }
 
-/** A store with one agent and one canary customer, whose first attempt to store alerts fails. */
-function fakeStore(saved: Save[], ledger: RecordedEvent[]) {
+/** A store with one agent and one canary customer, whose first attempt to store alerts (or to alias their subject) fails. */
+function fakeStore(saved: Save[], ledger: RecordedEvent[], fails: 'saveDetections' | 'aliasOf' = 'saveDetections') {
   let failures = 1;
+  const failOnce = (what: typeof fails) => {
+    if (what === fails && failures-- > 0) throw new Error('database is locked');
+  };
   const store = {
     employees: { list: async ({ after }: { after?: string }) => (after ? [] : [{ id: 'e1', name: 'E', team: 'support', role: 'agent', location: 'Milan', hiredAt: '2024-01-01T00:00:00.000Z', status: 'active' }]) },
     customers: { flagsAfter: async (after: string) => (after ? [] : [{ id: 'c1', country: 'IT', canary: true, vip: false }]) },
@@ -26,9 +29,12 @@ function fakeStore(saved: Save[], ledger: RecordedEvent[]) {
     ledger: { size: async () => ledger.length },
     alerts: {
       position: async () => 0,
-      aliasOf: async () => 'S-0000000001',
+      aliasOf: async () => {
+        failOnce('aliasOf');
+        return 'S-0000000001';
+      },
       saveDetections: async (_name: string, found: DetectedAlert[], position: number) => {
-        if (failures-- > 0) throw new Error('database is locked');
+        failOnce('saveDetections');
         saved.push({ found, position });
       },
     },
@@ -37,16 +43,16 @@ function fakeStore(saved: Save[], ledger: RecordedEvent[]) {
 }
 
 describe('live detection', () => {
-  it('stores an alert that a failed write would have lost, trying again before it goes on', async () => {
+  it.each(['saveDetections', 'aliasOf'] as const)('stores an alert that a failed %s would have lost, trying again before it goes on', async (fails) => {
     const touch: RecordedEvent = { seq: 0, id: 'ev-1', time: '2026-03-02T10:00:00.000Z', actor: 'e1', action: 'view', customers: ['c1'], fields: ['email'], decision: 'allow' };
     const saved: Save[] = [];
     const ledger = [touch];
     const stream = new InProcessStream({ source: { async *read(from, to) { yield ledger.slice(from, to); } }, head: 0 });
     const errors: unknown[] = [];
-    const detection = new LiveDetection({ store: fakeStore(saved, ledger), stream, now: () => new Date(), retryMs: 1, followMs: 60_000, onError: (err) => errors.push(err) });
+    const detection = new LiveDetection({ store: fakeStore(saved, ledger, fails), stream, now: () => new Date(), retryMs: 1, followMs: 60_000, onError: (err) => errors.push(err) });
     await detection.start();
     stream.publish({ from: 0, to: 1, events: [touch] });
-    await vi.waitFor(() => expect(saved).toHaveLength(1));
+    await vi.waitFor(() => expect(saved).toHaveLength(1), untilLoadedDeadline);
     expect(errors).toHaveLength(1);
     expect(saved[0]!.position).toBe(1);
     expect(saved[0]!.found.map((d) => [d.seq, d.alert.employee, d.alert.severity])).toEqual([[0, 'e1', 'critical']]);

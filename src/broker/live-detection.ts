@@ -283,7 +283,7 @@ export class LiveDetection {
   }
 
   private async handle(events: readonly RecordedEvent[]): Promise<void> {
-    const found: DetectedAlert[] = [];
+    const found: WorkerFinding[] = [];
     let start = 0;
     for (let i = 0; i <= events.length; i++) {
       // Up to an import's outcome (its kind is read again before the event itself), a slice's end, or the batch's end.
@@ -291,7 +291,7 @@ export class LiveDetection {
       if (i < events.length && !reload && i - start < SLICE) continue;
       if (i > start) {
         // Below the resume point alerts were stored before the restart: the replay only rebuilds state.
-        for (const f of await this.observe(events.slice(start, i))) found.push({ alert: await this.pseudonymised(f), seq: f.seq });
+        for (const f of await this.observe(events.slice(start, i))) found.push(f);
         start = i;
       }
       if (reload) await this.load(reload);
@@ -304,16 +304,19 @@ export class LiveDetection {
   }
 
   /**
-   * Store what was found and the position reached. A failure is reported and tried again (the
-   * stream waits meanwhile), since the position must never pass an alert that was not stored.
+   * Store what was found, in the store's alias, and the position reached. A failure (of either)
+   * is reported and tried again (the stream waits meanwhile), since the position must never pass
+   * an alert that was not stored, and the engine has seen the events already.
    */
-  private async savePosition(found: DetectedAlert[]): Promise<void> {
+  private async savePosition(found: WorkerFinding[]): Promise<void> {
     clearTimeout(this.idleSave);
     this.idleSave = undefined;
     const position = this.position;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.deps.store.alerts.saveDetections(this.name, found, position, this.deps.now());
+        const detected: DetectedAlert[] = [];
+        for (const f of found) detected.push({ alert: await this.pseudonymised(f), seq: f.seq });
+        await this.deps.store.alerts.saveDetections(this.name, detected, position, this.deps.now());
         break;
       } catch (err) {
         this.deps.onError?.(err);
