@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findUnsafeText, unsafeCharacterIn } from './unsafe-text.ts';
+import { findUnsafeText, jsonMayHoldUnsafeText, unsafeCharacterIn } from './unsafe-text.ts';
 
 describe('unsafe text', () => {
   it('finds NUL, lone surrogates of either half and every bidirectional control', () => {
@@ -22,6 +22,15 @@ describe('unsafe text', () => {
     expect(findUnsafeText('\ud800')).toEqual({ path: '', problem: 'holds a lone UTF-16 surrogate (U+D800)' });
     expect(findUnsafeText({ a: [1, true, null, { b: 'fine' }] })).toBeUndefined();
     expect(findUnsafeText(undefined)).toBeUndefined();
+  });
+
+  it('says JSON text may hold unsafe text whenever a value parsed from it does', () => {
+    // Escaped (the usual way such text arrives) and raw, in a value and in a key.
+    for (const json of ['{"a":"x\\u202e"}', '{"a":"x\\u0000"}', '{"a":"\\ud800"}', '{"a\\u2066":1}', '{"a":"x\u202e"}', '{"a":"\u061c"}', `{"a":"${'\ud800'}"}`]) {
+      expect(findUnsafeText(JSON.parse(json)), json).toBeDefined();
+      expect(jsonMayHoldUnsafeText(json), json).toBe(true);
+    }
+    for (const json of ['{"id":"ev-1","customers":["cus-000001"],"name":"josé Ωμέγα"}', '{"a":"\u200d"}']) expect(jsonMayHoldUnsafeText(json), json).toBe(false);
   });
 
   it('walks a deeply nested body without overflowing the stack', () => {

@@ -8,6 +8,18 @@
 // Without the u flag a regex sees UTF-16 code units, which is what finds a lone surrogate.
 const UNSAFE = /[\u0000\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
+// What JSON text needs to hold for a value parsed from it to be unsafe: an unsafe character
+// itself (any surrogate, paired or not, to keep the test simple) or a backslash (a \u escape).
+const UNSAFE_IN_JSON = /[\\\u0000\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]/;
+
+/**
+ * False when no string or key parsed from the JSON text `json` can hold unsafe text (one test
+ * of the raw line in place of a walk of the parsed value); true when it may.
+ */
+export function jsonMayHoldUnsafeText(json: string): boolean {
+  return UNSAFE_IN_JSON.test(json);
+}
+
 /** What is wrong with `text`, or undefined when nothing is. */
 export function unsafeCharacterIn(text: string): string | undefined {
   const m = UNSAFE.exec(text);

@@ -58,4 +58,16 @@ describe('detection from files', () => {
     expect(err).toBeInstanceOf(InvalidInputError);
     expect((err as Error).message).toBe(`${files.events}:2: field "action": must be one of view, reveal, search, export, update, delete`);
   });
+
+  it('refuses an event whose text holds a bidirectional control, escaped or raw, naming its field', async () => {
+    const { org, employees } = workload();
+    const dir = mkdtempSync(join(tmpdir(), 'custos-detect-'));
+    const files = writeOrgFiles(org, dir, employees);
+    // JSON.stringify writes U+202E raw; the escaped form is what another system's log may hold.
+    for (const line of [JSON.stringify({ ...org.events[1], channel: 'web\u202e' }), JSON.stringify({ ...org.events[1], channel: 'web\u202e' }).replace('\u202e', '\\u202e')]) {
+      writeFileSync(files.events, `${JSON.stringify(org.events[0])}\n${line}\n`);
+      const err = await detectFromFiles(files).catch((e: unknown) => e);
+      expect((err as Error).message, line).toBe(`${files.events}:2: field "channel": holds a bidirectional control character (U+202E); text may not contain NUL, bidirectional controls or lone surrogates`);
+    }
+  });
 });

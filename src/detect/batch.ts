@@ -48,7 +48,7 @@ export async function loadDirectory(files: Omit<BatchFiles, 'events'>): Promise<
  * per line); `onChunk` after each chunk. Blank lines are skipped; a line that is not JSON stops
  * the reading, naming its file and line.
  */
-async function eachRecord(file: string, take: (value: unknown, where: Where) => void, onChunk?: (bytesRead: number) => void): Promise<void> {
+async function eachRecord(file: string, take: (value: unknown, where: Where, text: string) => void, onChunk?: (bytesRead: number) => void): Promise<void> {
   await checkReadable(file);
   let line = 0;
   for await (const chunk of lineBatches(file)) {
@@ -61,7 +61,7 @@ async function eachRecord(file: string, take: (value: unknown, where: Where) => 
       } catch (err) {
         throw new InvalidInputError(`${file}:${line}: not valid JSON${jsonErrorPlace(err)}`, { file, line });
       }
-      take(value, { file, line });
+      take(value, { file, line }, text);
     }
     onChunk?.(chunk.bytesRead);
   }
@@ -81,8 +81,8 @@ export async function detectFromFiles(files: BatchFiles, options: DetectionOptio
   let events = 0;
   await eachRecord(
     file,
-    (value, where) => {
-      for (const alert of engine.observe(parseAccessEvent(value, where))) alerts.set(alert.id, alert);
+    (value, where, text) => {
+      for (const alert of engine.observe(parseAccessEvent(value, where, text))) alerts.set(alert.id, alert);
       events++;
     },
     (bytesRead) => options.onProgress?.({ bytesRead, bytesTotal, events, alerts: alerts.size }),
