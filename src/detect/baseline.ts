@@ -16,11 +16,36 @@ export function isMonday(day: number): boolean {
   return (day + 4) % 7 === 1;
 }
 
-/** The first `n` values, sorted (a copy). */
+/** Reused by sortedCopy: medians are taken per person per day by the million, each of a few dozen values. */
+let scratch = new Float64Array(64);
+
+/**
+ * The first `n` values, sorted, in a buffer shared by every call (valid until the next call).
+ * Small inputs by insertion sort (what the typed-array sort costs is its call, at this size);
+ * numbers have one sorted order, so the values read from it are the same either way.
+ */
 function sortedCopy(xs: ArrayLike<number>, n: number): Float64Array {
-  const s = new Float64Array(n);
+  if (scratch.length < n) scratch = new Float64Array(Math.max(n, 2 * scratch.length));
+  const s = scratch;
+  if (n > 32) return sortedByTypedArray(xs, n);
+  for (let i = 0; i < n; i++) {
+    const x = xs[i] as number;
+    // NaN has no place in that order: the typed-array sort's (last) then.
+    if (x !== x) return sortedByTypedArray(xs, n);
+    let j = i;
+    while (j > 0 && (s[j - 1] as number) > x) {
+      s[j] = s[j - 1] as number;
+      j--;
+    }
+    s[j] = x;
+  }
+  return s;
+}
+
+function sortedByTypedArray(xs: ArrayLike<number>, n: number): Float64Array {
+  const s = scratch;
   for (let i = 0; i < n; i++) s[i] = xs[i] as number;
-  return s.sort();
+  return s.subarray(0, n).sort();
 }
 
 export function median(xs: ArrayLike<number>, n = xs.length): number {
@@ -47,10 +72,14 @@ export interface Robust {
   max: number;
 }
 
+/** Reused by robust (apart from sortedCopy's buffer, which its median sorts into). */
+let deviations = new Float64Array(64);
+
 export function robust(xs: ArrayLike<number>, n: number): Robust {
   if (n === 0) return { days: 0, median: 0, sigma: 0, max: 0 };
   const m = median(xs, n);
-  const dev = new Float64Array(n);
+  if (deviations.length < n) deviations = new Float64Array(Math.max(n, 2 * deviations.length));
+  const dev = deviations;
   let max = 0;
   for (let i = 0; i < n; i++) {
     const x = xs[i] as number;
@@ -104,7 +133,10 @@ export class DailyMetric {
   private readonly week = new Ring(6);
   /** The 7-active-day totals that ended on each of the last 28 active days. */
   private readonly weeks = new Ring(HISTORY_DAYS);
-  private cached: { forDay: number; all: Robust; monday: Robust; weeks: Robust } | undefined;
+  /** The day's baselines, each computed when first asked for (undefined: not since the last roll). */
+  private all: Robust | undefined;
+  private monday: Robust | undefined;
+  private weeksOf: Robust | undefined;
   /** What the last roll closed: the day's value and the 7-day total ending with it. */
   closedWeek = 0;
   /** Figures of the history, which changes only when a day is closed (NaN: not computed since). */
@@ -128,6 +160,7 @@ export class DailyMetric {
     }
     this.day = day;
     this.today = 0;
+    this.all = this.monday = this.weeksOf = undefined;
     return closed;
   }
 
@@ -143,21 +176,13 @@ export class DailyMetric {
 
   /** The baseline today is compared with, frozen for the day (computed once). */
   baseline(): Robust {
-    if (!this.cached || this.cached.forDay !== this.day) {
-      this.cached = {
-        forDay: this.day,
-        all: robust(this.history.data, this.history.length),
-        monday: robust(this.mondays.data, this.mondays.length),
-        weeks: robust(this.weeks.data, this.weeks.length),
-      };
-    }
-    return isMonday(this.day) && this.cached.monday.days >= 3 ? this.cached.monday : this.cached.all;
+    if (isMonday(this.day) && this.mondays.length >= 3) return (this.monday ??= robust(this.mondays.data, this.mondays.length));
+    return (this.all ??= robust(this.history.data, this.history.length));
   }
 
   /** The baseline of 7-day totals. */
   weeklyBaseline(): Robust {
-    this.baseline();
-    return this.cached!.weeks;
+    return (this.weeksOf ??= robust(this.weeks.data, this.weeks.length));
   }
 
   /** Mean per active day over the history. */
