@@ -26,6 +26,9 @@ interface Pending {
   ref: EventRef;
   /** Events naming the case as their purpose, the reveal included. */
   activity: number;
+  /** When the case closed (undefined: open, or not a case), as the directory said at `version`. */
+  closedMs: number | undefined;
+  version: number;
 }
 
 interface Person {
@@ -75,7 +78,9 @@ export class PurposeQualityDetector implements Detector {
           p.samples.add(o.day, o.ref);
         }
       }
-      if (openedByActorJustBefore(c, o) && p.pending.length < MAX_PENDING && !p.pending.some((x) => x.caseId === c.id)) p.pending.push({ caseId: c.id, revealMs: o.ms, ref: o.ref, activity: p.recentRefs.filter((r) => r === c.id).length });
+      if (openedByActorJustBefore(c, o) && p.pending.length < MAX_PENDING && !p.pending.some((x) => x.caseId === c.id)) {
+        p.pending.push({ caseId: c.id, revealMs: o.ms, ref: o.ref, activity: p.recentRefs.filter((r) => r === c.id).length, closedMs: closedMs(c), version: o.directory.version });
+      }
     }
     if (!changed) return undefined;
     const fleetingLimit = this.fleeting.limit(o, fleeting);
@@ -94,11 +99,18 @@ export class PurposeQualityDetector implements Detector {
 
   /** Settles reveals whose case has had time to close; true if a fleeting case was counted. */
   private resolve(o: Observation, p: Person, m: { today: number }): boolean {
-    if (p.pending.length === 0) return false;
+    const pending = p.pending;
+    if (pending.length === 0) return false;
     let counted = false;
-    p.pending = p.pending.filter((x) => {
-      const c = o.directory.case(x.caseId);
-      const closed = c?.closedAt !== undefined ? Date.parse(c.closedAt) : undefined;
+    let kept = 0;
+    for (let i = 0; i < pending.length; i++) {
+      const x = pending[i] as Pending;
+      // The case as the directory has it now: looked up again only once the directory changed.
+      if (x.version !== o.directory.version) {
+        x.version = o.directory.version;
+        x.closedMs = closedMs(o.directory.case(x.caseId));
+      }
+      const closed = x.closedMs;
       // Only what is known by now: live, a close recorded after this event has not been seen yet.
       if (closed !== undefined && closed <= o.ms && closed - x.revealMs <= CLOSED_AFTER) {
         if (x.activity <= 1) {
@@ -106,10 +118,9 @@ export class PurposeQualityDetector implements Detector {
           counted = true;
           p.samples.add(o.day, x.ref);
         }
-        return false;
-      }
-      return o.ms - x.revealMs <= CLOSED_AFTER;
-    });
+      } else if (o.ms - x.revealMs <= CLOSED_AFTER) pending[kept++] = x;
+    }
+    pending.length = kept;
     return counted;
   }
 
@@ -121,6 +132,10 @@ export class PurposeQualityDetector implements Detector {
     }
     return p;
   }
+}
+
+function closedMs(c: DirectoryCase | undefined): number | undefined {
+  return c?.closedAt !== undefined ? Date.parse(c.closedAt) : undefined;
 }
 
 function openedByActorJustBefore(c: DirectoryCase, o: Observation): boolean {

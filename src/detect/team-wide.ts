@@ -13,6 +13,8 @@ export const HOLD_MS = HOUR / 2;
 const WINDOW_MS = 4 * HOUR;
 const PEERS_FOR_TEAM_WIDE = 2;
 
+const NOTHING_DUE: readonly Finding[] = [];
+
 interface Held {
   finding: Finding;
   since: number;
@@ -43,7 +45,9 @@ export class TeamWide {
   }
 
   /** Held findings whose hold is over at the event at `ms` (`at`), anyone's: given at that event. */
-  due(ms: number, at: string): Finding[] {
+  due(ms: number, at: string): readonly Finding[] {
+    // Usually none is: no array for that (this runs for every event).
+    if (this.head >= this.queue.length || this.queue[this.head]!.until > ms) return NOTHING_DUE;
     const out: Finding[] = [];
     while (this.head < this.queue.length && this.queue[this.head]!.until <= ms) {
       const { employee, detector } = this.queue[this.head++]!;

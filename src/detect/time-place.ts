@@ -19,6 +19,9 @@ interface Person {
   lastDay: number;
   networks: Map<string, number>;
   channels: Map<string, number>;
+  /** The last address seen and its network: people work from one address for hours. */
+  lastIp: string | undefined;
+  lastNetwork: string | undefined;
   today: { day: number; offHours: number; newNetworks: number; newChannels: number };
   samples: Samples;
   escalation: Escalation;
@@ -36,6 +39,8 @@ export class TimePlaceDetector implements Detector {
       lastDay: -1,
       networks: new Map(),
       channels: new Map(),
+      lastIp: undefined,
+      lastNetwork: undefined,
       today: { day: o.day, offHours: 0, newNetworks: 0, newChannels: 0 },
       samples: new Samples(),
       escalation: new Escalation(),
@@ -45,7 +50,7 @@ export class TimePlaceDetector implements Detector {
   observe(o: Observation): Finding | undefined {
     const p = this.person(o);
     const warm = p.events >= WARM_EVENTS && p.days >= WARM_DAYS;
-    const network = o.event.ip ? networkOf(o.event.ip) : undefined;
+    const network = o.event.ip ? this.network(p, o.event.ip) : undefined;
     const channel = o.event.channel;
     let result: Finding | undefined;
     if (warm && o.event.customers.length > 0) {
@@ -81,6 +86,14 @@ export class TimePlaceDetector implements Detector {
     if (network !== undefined) remember(p.networks, network, o.ms);
     if (channel !== undefined) remember(p.channels, channel, o.ms);
     return result;
+  }
+
+  private network(p: Person, ip: string): string {
+    if (ip !== p.lastIp) {
+      p.lastIp = ip;
+      p.lastNetwork = networkOf(ip);
+    }
+    return p.lastNetwork as string;
   }
 
   private person(o: Observation): Person {
