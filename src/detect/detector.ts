@@ -108,7 +108,7 @@ export interface Observation {
   revealed: readonly string[];
   /** Of `revealed`, those no open case links to this actor at this time. */
   unjustified: readonly string[];
-  /** The case the stated purpose names, if it names one that exists. */
+  /** The case the stated purpose names, if it names one that exists and the event reveals customers (undefined otherwise). */
   purposeCase: DirectoryCase | undefined;
   directory: Directory;
 }
