@@ -101,6 +101,15 @@ export class CountLimits {
     return this.combine(o, 'week', own, own.days >= minOwnDays ? m.weeklyLimit(this.options.k, floor) : undefined, floor);
   }
 
+  /**
+   * What today's daily limit takes from outside the person's own metric: the same object for as
+   * long as their peer group and its level for the day stay the same (and the same lookups as
+   * `limit` makes, so asking first changes nothing).
+   */
+  peerLevel(o: Observation): object {
+    return this.level(this.groupOf(o), o.day, 'day');
+  }
+
   private group(key: string, scope: Group['scope']): Group {
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = { scope, members: new Set(), levels: { day: new Map(), week: new Map() } }));

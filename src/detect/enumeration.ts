@@ -16,6 +16,8 @@ interface Person {
   runDay: number;
   samples: Samples;
   escalation: Escalation;
+  /** What the last judgement saw (see observe). */
+  judged: { day: number; metricDay: number; today: number; maxRun: number; peers: object | undefined };
 }
 
 /** Steps between successive ids that count as walking in id order (one country's customers in order leave gaps). */
@@ -29,7 +31,7 @@ export class EnumerationDetector implements Detector {
 
   constructor(slots: Slots) {
     this.limits = new CountLimits(slots, { k: 6, floor: 25, peerFactor: 1.5 });
-    this.people = new PerEmployee(slots, (o) => ({ customers: new DistinctToday(), lastNumber: undefined, run: 0, maxRun: 0, runDay: o.day, samples: new Samples(), escalation: new Escalation() }));
+    this.people = new PerEmployee(slots, (o) => ({ customers: new DistinctToday(), lastNumber: undefined, run: 0, maxRun: 0, runDay: o.day, samples: new Samples(), escalation: new Escalation(), judged: { day: -1, metricDay: -1, today: -1, maxRun: -1, peers: undefined } }));
   }
 
   observe(o: Observation): Finding | undefined {
@@ -45,6 +47,17 @@ export class EnumerationDetector implements Detector {
     }
     m.today += added;
     if (added > 0 || p.run >= MIN_RUN) p.samples.add(o.day, o.ref);
+    // Nothing new since the last judgement the same day (no customer added, the same count, run,
+    // baseline and peers): the score could only be the same or lower (no new customer, no
+    // surprise), and that one was given or was not one to give. Most events are such.
+    const peers = this.limits.peerLevel(o);
+    const j = p.judged;
+    if (added === 0 && j.day === o.day && j.metricDay === m.day && j.today === m.today && j.maxRun === p.maxRun && j.peers === peers) return undefined;
+    j.day = o.day;
+    j.metricDay = m.day;
+    j.today = m.today;
+    j.maxRun = p.maxRun;
+    j.peers = peers;
     const limit = this.limits.limit(o, m);
     // Most people touch only customers their cases link them to: a few others in a day is
     // already rare for them (a Poisson surprise, capped: a few is not yet a sweep).
