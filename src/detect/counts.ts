@@ -54,13 +54,19 @@ interface Group {
   levels: Record<Window, Map<number, Level>>;
 }
 
-/** One employee's count, and the groups they are compared with (looked up again when their peer group changes). */
-interface Member {
-  metric: DailyMetric;
-  peer: string;
-  team: Group | undefined;
-  role: string;
-  roleGroup: Group;
+/**
+ * One employee's count, and the groups they are compared with (looked up again when their peer
+ * group changes): one object, since it is reached on every event of theirs.
+ */
+class Member extends DailyMetric {
+  constructor(
+    public peer: string,
+    public team: Group | undefined,
+    public role: string,
+    public roleGroup: Group,
+  ) {
+    super();
+  }
 }
 
 export class CountLimits {
@@ -72,18 +78,18 @@ export class CountLimits {
     private readonly options: CountLimitsOptions,
   ) {
     this.people = new PerEmployee(slots, (o) => {
-      const metric = new DailyMetric();
       const team = this.group(`t\u0000${o.peer}`, 'team');
       const roleGroup = this.group(`r\u0000${o.role}`, 'role');
-      team.members.add(metric);
-      roleGroup.members.add(metric);
-      return { metric, peer: o.peer, team, role: o.role, roleGroup };
+      const member = new Member(o.peer, team, o.role, roleGroup);
+      team.members.add(member);
+      roleGroup.members.add(member);
+      return member;
     });
   }
 
   /** The employee's metric, moved to the observation's day. */
   metric(o: Observation): DailyMetric {
-    const m = this.people.of(o).metric;
+    const m = this.people.of(o);
     m.roll(o.day);
     return m;
   }
