@@ -29,8 +29,10 @@ export class DepartureDetector implements Detector {
   }
 
   observe(o: Observation): Finding | undefined {
-    const p = this.person(o);
     const touched = o.event.action === 'export' && o.event.decision === 'allow' ? o.event.customers.length : o.revealed.length;
+    // Nothing to count: on the day's first event the metric rolls even so (see Observation.newDay).
+    if (touched === 0 && !o.newDay) return undefined;
+    const p = this.person(o);
     p.records.today += touched;
     const leftAt = o.employee?.leftAt;
     if (leftAt === undefined || touched === 0) return undefined;

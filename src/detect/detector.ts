@@ -20,6 +20,8 @@ export class ActorState {
   readonly slots: unknown[] = [];
   /** Where this person's working day begins. */
   readonly clock = new WorkdayClock();
+  /** The greatest day number of theirs seen so far (daily metrics roll only when it grows). */
+  lastDay = Number.NEGATIVE_INFINITY;
   /** The directory record `peer` and `role` were taken from (they are recomputed when it is replaced). */
   employee: DirectoryEmployee | undefined | null = null;
   peer = '';
@@ -95,9 +97,15 @@ export interface Observation {
   ref: EventRef;
   /** Event time, epoch ms. */
   ms: number;
-  /** UTC day number and hour of day. */
+  /** The person's day number (see WorkdayClock) and the UTC hour of day. */
   day: number;
   hour: number;
+  /**
+   * Whether `day` is greater than any of the actor's before: only then does a DailyMetric's roll
+   * change anything (it ignores days not past its own). A detector that has nothing to count
+   * may skip its daily metrics on other events; every metric still rolls on the same events.
+   */
+  newDay: boolean;
   /** The actor as the directory knows them (undefined: an app or an unknown id). */
   employee: DirectoryEmployee | undefined;
   /** Peer group: same team and role. */

@@ -168,12 +168,16 @@ export class DetectionEngine {
     // Key order as before (id, time, seq): the ref is part of the alerts' evidence.
     const ref: EventRef = event.seq !== undefined ? { id: event.id, time: event.time, seq: event.seq } : { id: event.id, time: event.time };
     if (event.details?.ingested === true && typeof event.details.source === 'string') ref.source = event.details.source;
+    const day = actor.clock.dayOf(ms);
+    const newDay = day > actor.lastDay;
+    if (newDay) actor.lastDay = day;
     return {
       event,
       actor,
       ref,
       ms,
-      day: actor.clock.dayOf(ms),
+      day,
+      newDay,
       hour: Math.floor((ms % 86_400_000) / 3_600_000),
       employee,
       peer: actor.peer,

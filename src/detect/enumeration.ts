@@ -35,10 +35,13 @@ export class EnumerationDetector implements Detector {
   }
 
   observe(o: Observation): Finding | undefined {
-    const m = this.limits.metric(o);
     const { event } = o;
     // One export of many records is bulk export's concern; here, one customer at a time.
-    if (event.customers.length === 0 || event.customers.length > 5 || event.action === 'update' || event.action === 'delete') return undefined;
+    const other = event.customers.length === 0 || event.customers.length > 5 || event.action === 'update' || event.action === 'delete';
+    // On the day's first event the metric rolls even so (see Observation.newDay).
+    if (other && !o.newDay) return undefined;
+    const m = this.limits.metric(o);
+    if (other) return undefined;
     const p = this.person(o);
     let added = 0;
     for (const c of event.customers) {

@@ -26,6 +26,7 @@ export class NoPurposeDetector implements Detector {
   }
 
   observe(o: Observation): Finding | undefined {
+    if (o.unjustified.length === 0 && !o.newDay) return undefined;
     const m = this.daily.metric(o);
     if (o.unjustified.length === 0) return undefined;
     const p = this.people.of(o);

@@ -30,10 +30,12 @@ export class ProbingDetector implements Detector {
   }
 
   observe(o: Observation): Finding | undefined {
-    const m = this.limits.metric(o);
     const { event } = o;
     const denied = event.decision === 'deny';
     const miss = event.action === 'search' && (event.search ? event.search.hits === 0 : event.customers.length === 0);
+    // On the day's first event the metric rolls even so (see Observation.newDay).
+    if (!denied && !miss && !o.newDay) return undefined;
+    const m = this.limits.metric(o);
     if (!denied && !miss) return undefined;
     const p = this.person(o);
     if (denied) p.denied++;

@@ -24,6 +24,8 @@ export class VipDetector implements Detector {
   }
 
   observe(o: Observation): Finding | undefined {
+    // On the day's first event the metrics roll even so (see Observation.newDay).
+    if (o.unjustified.length === 0 && !o.newDay) return undefined;
     const p = this.person(o);
     if (o.unjustified.length === 0) return undefined;
     p.unjustified.today += o.unjustified.length;

@@ -26,8 +26,11 @@ export class VolumeDetector implements Detector {
   }
 
   observe(o: Observation): Finding | undefined {
+    const nothing = o.revealed.length === 0 || o.event.action === 'export';
+    // On the day's first event the metric rolls even so (see Observation.newDay).
+    if (nothing && !o.newDay) return undefined;
     const m = this.limits.metric(o);
-    if (o.revealed.length === 0 || o.event.action === 'export') return undefined;
+    if (nothing) return undefined;
     const p = this.people.of(o);
     let added = 0;
     for (const c of o.revealed) if (p.customers.add(o.day, c)) added++;
