@@ -42,5 +42,7 @@ describe('enumeration', () => {
     expect(trailingNumber('cus-000123')).toBe(123);
     expect(trailingNumber('c-9')).toBe(9);
     expect(trailingNumber('abc')).toBeUndefined();
+    for (const id of ['cus-0', 'cus-999999999999999', 'x123456789012345', 'a000000000000001']) expect(trailingNumber(id), id).toBe(Number(id.replace(/^\D+/, '')));
+    expect(trailingNumber('x1234567890123456')).toBeUndefined();
   });
 });

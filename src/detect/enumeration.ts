@@ -106,5 +106,8 @@ export function trailingNumber(id: string): number | undefined {
   let i = id.length;
   while (i > 0 && id.charCodeAt(i - 1) >= 48 && id.charCodeAt(i - 1) <= 57) i--;
   if (i === id.length || id.length - i > 15) return undefined;
-  return Number(id.slice(i));
+  // Read in place (no slice to parse): 15 digits are exact in a double.
+  let n = 0;
+  for (let k = i; k < id.length; k++) n = n * 10 + (id.charCodeAt(k) - 48);
+  return n;
 }

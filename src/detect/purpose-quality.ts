@@ -35,8 +35,8 @@ interface Person {
   pending: Pending[];
   recentRefs: string[];
   nextRef: number;
-  /** Customers revealed under each case named as purpose today. */
-  perCase: Map<string, Set<string>>;
+  /** Customers revealed under each case named as purpose today (one alone as itself: most cases have one). */
+  perCase: Map<string, string | Set<string>>;
   perCaseDay: number;
   samples: Samples;
   escalation: Escalation;
@@ -68,15 +68,11 @@ export class PurposeQualityDetector implements Detector {
     const c = o.purposeCase;
     // An export's many customers are bulk export's concern.
     if (c && o.revealed.length > 0 && o.event.action !== 'export') {
-      let set = p.perCase.get(c.id);
-      if (!set && p.perCase.size < 256) p.perCase.set(c.id, (set = new Set()));
-      if (set) {
-        for (const customer of o.revealed) if (set.size < 1000) set.add(customer);
-        if (set.size > many.today) {
-          many.today = set.size;
-          changed = true;
-          p.samples.add(o.day, o.ref);
-        }
+      const customers = revealedUnder(p.perCase, c.id, o.revealed);
+      if (customers > many.today) {
+        many.today = customers;
+        changed = true;
+        p.samples.add(o.day, o.ref);
       }
       if (openedByActorJustBefore(c, o) && p.pending.length < MAX_PENDING && !p.pending.some((x) => x.caseId === c.id)) {
         p.pending.push({ caseId: c.id, revealMs: o.ms, ref: o.ref, activity: p.recentRefs.filter((r) => r === c.id).length, closedMs: closedMs(c), version: o.directory.version });
@@ -132,6 +128,28 @@ export class PurposeQualityDetector implements Detector {
     }
     return p;
   }
+}
+
+/**
+ * Adds `revealed` (not empty) to the customers revealed under case `id` today; returns how many
+ * distinct ones that makes (at most 1000), or 0 once 256 cases are tracked and this is not one.
+ */
+function revealedUnder(perCase: Map<string, string | Set<string>>, id: string, revealed: readonly string[]): number {
+  let seen = perCase.get(id);
+  let from = 0;
+  if (seen === undefined) {
+    if (perCase.size >= 256) return 0;
+    seen = revealed[0] as string;
+    perCase.set(id, seen);
+    from = 1;
+  }
+  for (let i = from; i < revealed.length; i++) {
+    const customer = revealed[i] as string;
+    if (typeof seen === 'string') {
+      if (customer !== seen) perCase.set(id, (seen = new Set([seen, customer])));
+    } else if (seen.size < 1000) seen.add(customer);
+  }
+  return typeof seen === 'string' ? 1 : seen.size;
 }
 
 function closedMs(c: DirectoryCase | undefined): number | undefined {
