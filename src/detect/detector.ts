@@ -24,6 +24,8 @@ export class ActorState {
   lastDay = Number.NEGATIVE_INFINITY;
   /** The directory record `peer` and `role` were taken from (they are recomputed when it is replaced). */
   employee: DirectoryEmployee | undefined | null = null;
+  /** The directory's version when `employee` was read from it. */
+  employeeVersion = -1;
   peer = '';
   role = '';
   // The last case named as a purpose and the last customer's links, kept while the directory
@@ -34,6 +36,10 @@ export class ActorState {
   private linkedCustomer: string | undefined;
   private linked: readonly DirectoryCase[] = [];
   private linkedVersion = -1;
+  // The times of the last case asked about (a record is replaced, never changed, when the directory changes).
+  private timesOf: DirectoryCase | undefined;
+  private openedMs = Number.NaN;
+  private closedMs: number | undefined;
 
   constructor(readonly id: string) {}
 
@@ -45,6 +51,25 @@ export class ActorState {
       this.purposeCase = directory.case(ref);
     }
     return this.purposeCase;
+  }
+
+  /** caseOpenAt, the case's times read once for a run of events under it. */
+  caseOpenAt(c: DirectoryCase, ms: number, slack = 0): boolean {
+    this.readTimes(c);
+    return this.openedMs - slack <= ms && (this.closedMs === undefined || this.closedMs + slack > ms);
+  }
+
+  /** When the case was opened, epoch ms (NaN if its openedAt does not parse). */
+  caseOpenedMs(c: DirectoryCase): number {
+    this.readTimes(c);
+    return this.openedMs;
+  }
+
+  private readTimes(c: DirectoryCase): void {
+    if (c === this.timesOf) return;
+    this.timesOf = c;
+    this.openedMs = Date.parse(c.openedAt);
+    this.closedMs = c.closedAt === undefined ? undefined : Date.parse(c.closedAt);
   }
 
   /** Cases linking this actor to `customer` (any state), from the directory. */
@@ -128,7 +153,7 @@ export interface Detector {
 
 /** Whether an open case links `actor` to `customer` at `ms`, the one named by the purpose first. */
 export function justified(directory: Directory, actor: ActorState, customer: string, purposeCase: DirectoryCase | undefined, ms: number): boolean {
-  if (purposeCase && purposeCase.employee === actor.id && purposeCase.customer === customer && caseOpenAt(purposeCase, ms)) return true;
+  if (purposeCase && purposeCase.employee === actor.id && purposeCase.customer === customer && actor.caseOpenAt(purposeCase, ms)) return true;
   for (const c of actor.casesLinking(directory, customer)) if (caseOpenAt(c, ms)) return true;
   return false;
 }

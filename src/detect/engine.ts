@@ -11,7 +11,7 @@ import { BulkExportDetector } from './bulk-export.ts';
 import { CanaryDetector } from './canary.ts';
 import { DepartureDetector } from './departure.ts';
 import { ActorState, justified, Slots, type Detector, type Observation, type ObservedEvent } from './detector.ts';
-import { caseOpenAt, type Directory, type DirectoryCase, type DirectoryEmployee } from './directory.ts';
+import type { Directory, DirectoryCase, DirectoryEmployee } from './directory.ts';
 import { EnumerationDetector } from './enumeration.ts';
 import { NoPurposeDetector } from './no-purpose.ts';
 import { ProbingDetector } from './probing.ts';
@@ -152,8 +152,8 @@ export class DetectionEngine {
    * Whether one case is stretched over too many customers is purpose quality's question (and an
    * export's size, bulk export's), measured against peers who do the same honestly.
    */
-  private underOwnOpenCase(event: ObservedEvent, purposeCase: DirectoryCase | undefined, ms: number): boolean {
-    return purposeCase !== undefined && purposeCase.employee === event.actor && caseOpenAt(purposeCase, ms, CASE_TIME_SLACK);
+  private underOwnOpenCase(event: ObservedEvent, actor: ActorState, purposeCase: DirectoryCase | undefined, ms: number): boolean {
+    return purposeCase !== undefined && purposeCase.employee === event.actor && actor.caseOpenAt(purposeCase, ms, CASE_TIME_SLACK);
   }
 
   private observation(event: ObservedEvent): Observation {
@@ -164,7 +164,7 @@ export class DetectionEngine {
       event.decision === 'allow' && DATA_ACTIONS.has(event.action) && (event.action === 'reveal' || event.action === 'export' || event.fields.length > 0) ? event.customers : NONE;
     // Looked up only for what a purpose is asked to justify: half the lookups, in a directory of millions of cases.
     const purposeCase: DirectoryCase | undefined = revealed.length > 0 && event.purpose?.kind === 'case' ? actor.case(this.directory, event.purpose.ref) : undefined;
-    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, purposeCase, ms) ? NONE : this.unjustified(actor, revealed, purposeCase, ms);
+    const unjustified = revealed.length === 0 || this.underOwnOpenCase(event, actor, purposeCase, ms) ? NONE : this.unjustified(actor, revealed, purposeCase, ms);
     // Key order as before (id, time, seq): the ref is part of the alerts' evidence.
     const ref: EventRef = event.seq !== undefined ? { id: event.id, time: event.time, seq: event.seq } : { id: event.id, time: event.time };
     if (event.details?.ingested === true && typeof event.details.source === 'string') ref.source = event.details.source;
@@ -193,6 +193,9 @@ export class DetectionEngine {
   private actor(id: string): ActorState {
     let actor = this.actors.get(id);
     if (!actor) this.actors.set(id, (actor = new ActorState(id)));
+    // Looked up again only once the directory has changed.
+    if (actor.employeeVersion === this.directory.version) return actor;
+    actor.employeeVersion = this.directory.version;
     const employee = this.directory.employee(id);
     if (employee !== actor.employee) {
       // New, or the record was replaced (a management event): the same key strings while it

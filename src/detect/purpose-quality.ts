@@ -158,6 +158,6 @@ function closedMs(c: DirectoryCase | undefined): number | undefined {
 
 function openedByActorJustBefore(c: DirectoryCase, o: Observation): boolean {
   const by = c.openedBy ?? c.employee;
-  const opened = Date.parse(c.openedAt);
+  const opened = o.actor.caseOpenedMs(c);
   return by === o.event.actor && opened <= o.ms && o.ms - opened <= OPENED_BEFORE;
 }
