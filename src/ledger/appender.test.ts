@@ -262,6 +262,117 @@ describe('LedgerAppender', () => {
   });
 });
 
+/**
+ * A storage that takes batches in the order they are handed over, as the SQLite writer thread
+ * does, and applies each only when the test lands it: the appender may hand over the next batch
+ * before the last one settles.
+ */
+class InOrderStorage extends MemoryLedgerStorage {
+  readonly appliesBatchesInOrder = true;
+  readonly handedOver: Array<{ start: number; count: number }> = [];
+  private readonly waiting: Array<{ apply(fail?: Error): void }> = [];
+  private tail: Promise<void> = Promise.resolve();
+
+  override appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
+    this.handedOver.push({ start, count: entries.length });
+    let gate!: (fail?: Error) => void;
+    const landed = new Promise<Error | undefined>((resolve) => (gate = resolve));
+    this.waiting.push({ apply: gate });
+    // Each batch is applied after the one handed over before it, whatever the test lands first.
+    const done = this.tail.then(async () => {
+      const fail = await landed;
+      if (fail) throw fail;
+      await super.appendBatch(start, entries, nodes);
+    });
+    this.tail = done.catch(() => {});
+    return done;
+  }
+
+  /** Lets the oldest batch not yet let go land (or fail with `fail`). */
+  land(fail?: Error): void {
+    const next = this.waiting.shift();
+    if (!next) throw new Error('no batch waiting');
+    next.apply(fail);
+  }
+}
+
+describe('LedgerAppender over a storage that applies batches in order', () => {
+  it('hands over the next batch while the last one is still being written, and answers both in ledger order', async () => {
+    const storage = new InOrderStorage();
+    const starts: number[] = [];
+    const appender = await LedgerAppender.open(storage, { onCommitted: (start) => void starts.push(start) });
+    const first = appender.append(entry(0));
+    await vi.waitFor(() => expect(storage.handedOver).toHaveLength(1), untilLoadedDeadline);
+    const second = [appender.append(entry(1)), appender.append(entry(2))];
+    // The second batch goes out before the first has landed, placed after it.
+    await vi.waitFor(() => expect(storage.handedOver).toEqual([{ start: 0, count: 1 }, { start: 1, count: 2 }]), untilLoadedDeadline);
+    // A third waits for a free slot: two batches at most are out.
+    const third = appender.append(entry(3));
+    await turn();
+    await turn();
+    expect(storage.handedOver).toHaveLength(2);
+    storage.land();
+    storage.land();
+    expect(await first).toEqual({ index: 0 });
+    expect(await Promise.all(second)).toEqual([{ index: 1 }, { index: 2 }]);
+    await vi.waitFor(() => expect(storage.handedOver).toHaveLength(3), untilLoadedDeadline);
+    storage.land();
+    expect(await third).toEqual({ index: 3 });
+    expect(starts).toEqual([0, 1, 3]);
+    const leaves = await storedLeaves(storage);
+    expect(leaves).toEqual([0, 1, 2, 3].map((n) => leafHash(entry(n))));
+    expect(appender.root()).toEqual(rootOf(leaves));
+    expect(await rootAt(storage, 4)).toEqual(appender.root());
+  });
+
+  it('when a batch fails, the one handed over behind it is placed again after a re-read, not lost and not forked', async () => {
+    const storage = new InOrderStorage();
+    const appender = await LedgerAppender.open(storage);
+    const zero = appender.append(entry(0));
+    await vi.waitFor(() => expect(storage.handedOver).toHaveLength(1), untilLoadedDeadline);
+    storage.land();
+    await zero;
+    const failing = appender.append(entry(100));
+    await vi.waitFor(() => expect(storage.handedOver).toHaveLength(2), untilLoadedDeadline);
+    const behind = appender.append(entry(1));
+    await vi.waitFor(() => expect(storage.handedOver).toHaveLength(3), untilLoadedDeadline);
+    expect(storage.handedOver[2]).toEqual({ start: 2, count: 1 });
+    storage.land(new Error('disk full'));
+    // Handed over at 2 behind the failed batch: the storage refuses it (the log holds 1 entry).
+    storage.land();
+    await expect(failing).rejects.toBeInstanceOf(UnavailableError);
+    // Placed again at 1, once the appender re-read the log.
+    await vi.waitFor(() => expect(storage.handedOver).toHaveLength(4), untilLoadedDeadline);
+    expect(storage.handedOver[3]).toEqual({ start: 1, count: 1 });
+    storage.land();
+    expect(await behind).toEqual({ index: 1 });
+    const leaves = await storedLeaves(storage);
+    expect(leaves).toEqual([leafHash(entry(0)), leafHash(entry(1))]);
+    expect(await rootAt(storage, 2)).toEqual(appender.root());
+    expect((await verifyLedger(storage, [])).ok).toBe(true);
+  });
+
+  it('keeps 5000 concurrent appends contiguous and verifiable with batches overlapping', async () => {
+    const storage = new InOrderStorage();
+    const appender = await LedgerAppender.open(storage, { maxBatch: 64 });
+    const lander = setInterval(() => {
+      while (storage.handedOver.length > landedCount) {
+        storage.land();
+        landedCount++;
+      }
+    }, 0);
+    let landedCount = 0;
+    try {
+      const results = await Promise.all(Array.from({ length: 5000 }, (_, n) => appender.append(entry(n))));
+      expect(results.map((r) => r.index)).toEqual(Array.from({ length: 5000 }, (_, n) => n));
+    } finally {
+      clearInterval(lander);
+    }
+    expect((await verifyLedger(storage, [])).ok).toBe(true);
+    expect(await rootAt(storage, 5000)).toEqual(appender.root());
+  });
+});
+
 describe('LedgerAppender beside another writer', () => {
   it('re-reads the tree and appends after entries another process wrote', async () => {
     const storage = new MemoryLedgerStorage();
