@@ -61,8 +61,11 @@ export const revealSection: Section = {
     const { dataDir, policyDir, pairs } = await prepareDataDir(ctx, 'reveal', sizes);
     const token = await agentToken(dataDir);
     ctx.log(`reveal: starting custos serve (${pairs.length} customer/case pairs)`);
-    const serve = (env: Record<string, string>, data = dataDir) =>
-      startCustosServer(['--data', data, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_LOG_LEVEL: 'warn', ...env });
+    const serve = async (env: Record<string, string>, data = dataDir) => {
+      const server = await startCustosServer(['--data', data, '--port', '0', '--policies', policyDir, '--no-demo'], { CUSTOS_LOG_LEVEL: 'warn', ...env });
+      await detectionCaughtUp(ctx, server);
+      return server;
+    };
     const targets = (server: RunningServer, baseline: RunningServer) => ({
       guarded: { url: server.url, pid: server.pid, token, pairs, connections: sizes.connections },
       baseline: { url: baseline.url, pid: baseline.pid, token, pairs, connections: sizes.connections },
@@ -85,6 +88,27 @@ export const revealSection: Section = {
     });
   },
 };
+
+/**
+ * Live detection rebuilds its state at start by replaying the whole ledger (earlier runs' reveals
+ * included) in its worker. The figures are of the reveal path in steady state, so loading waits
+ * until detection has handled every entry the ledger held at start (a server without detection
+ * says nothing of it, and does not wait).
+ */
+async function detectionCaughtUp(ctx: BenchContext, server: RunningServer, deadlineMs = 600_000): Promise<void> {
+  const started = nowMs();
+  let target: number | undefined;
+  for (;;) {
+    const health = (await (await fetch(`${server.url}/healthz`)).json()) as { ledger?: { size: number }; detection?: { handled: number; state: string } };
+    if (!health.detection) return;
+    target ??= health.ledger?.size ?? 0;
+    if (health.detection.handled >= target) break;
+    if (health.detection.state === 'failed') throw new Error(`live detection failed while replaying the ledger (${server.url})`);
+    if (nowMs() - started > deadlineMs) throw new Error(`live detection had not replayed ${target} ledger entries within ${deadlineMs / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  ctx.log(`reveal: live detection replayed the ledger's ${target} entries in ${((nowMs() - started) / 1000).toFixed(1)} s`);
+}
 
 /** Runs `fn` against a started server, then stops it and reports anything it logged or an unclean exit. */
 async function withServer<T>(ctx: BenchContext, server: RunningServer, fn: (server: RunningServer) => Promise<T>): Promise<T> {
