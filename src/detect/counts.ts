@@ -185,7 +185,9 @@ export class CountLimits {
     }
     const result = { day, level: percentile(highs, highs.length, 75), meanLevel: percentile(means, means.length, 75), peers: highs.length };
     levels.set(day, result);
-    levels.delete(day - 3);
+    // Days before the last three are never asked for again (events come in time order): all of
+    // them, not only the day three back, or each day no one asked for would stay for good.
+    for (const kept of levels.keys()) if (kept <= day - 3) levels.delete(kept);
     return result;
   }
 }
