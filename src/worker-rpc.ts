@@ -4,7 +4,7 @@
  * with UnavailableError and the next call starts a new one.
  * Errors cross as the same classes, so HTTP and CLI map them as usual.
  */
-import { Worker, type TransferListItem } from 'node:worker_threads';
+import { Worker, type ResourceLimits, type TransferListItem } from 'node:worker_threads';
 import { ConfigError, ConflictError, CustosError, IntegrityError, InvalidInputError, NotFoundError, UnavailableError } from './errors.ts';
 
 const BOOT = new URL('./worker-boot.mjs', import.meta.url);
@@ -85,11 +85,7 @@ export class WorkerRpc {
 
   private ensure(): Running {
     if (this.running) return this.running;
-    // A thread starts without its parent's module hooks: from sources, worker-boot.mjs registers
-    // tsx first; compiled code needs none.
-    const worker = FROM_SOURCES
-      ? new Worker(BOOT, { workerData: { ...this.data, module: this.module.href } })
-      : new Worker(new URL(this.module.href.replace(/\.ts$/, '.js')), { workerData: this.data });
+    const worker = startWorker(this.module, this.data);
     // Work left open (a store not closed) must not keep its process alive.
     worker.unref();
     let settle!: { resolve(): void; reject(err: unknown): void };
@@ -132,6 +128,18 @@ export class WorkerRpc {
     this.running = running;
     return running;
   }
+}
+
+/**
+ * A worker thread running `module` (a `.ts` source; compiled, the `.js` beside it) with `data`
+ * as its workerData, and a heap of the given limits (default: the process's).
+ */
+export function startWorker(module: URL, data: object, resourceLimits?: ResourceLimits): Worker {
+  // A thread starts without its parent's module hooks: from sources, worker-boot.mjs registers
+  // tsx first; compiled code needs none.
+  return FROM_SOURCES
+    ? new Worker(BOOT, { workerData: { ...data, module: module.href }, ...(resourceLimits ? { resourceLimits } : {}) })
+    : new Worker(new URL(module.href.replace(/\.ts$/, '.js')), { workerData: data, ...(resourceLimits ? { resourceLimits } : {}) });
 }
 
 export interface SerializedError {

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import type { Alert } from '../detect/alert.ts';
 import { aliasOf } from '../detect/alias.ts';
-import { detectFromFiles, type BatchProgress } from '../detect/batch.ts';
+import { detectInWorker, type BatchProgress } from '../detect/batch.ts';
 import { InvalidInputError } from '../errors.ts';
 
 interface DetectFlags {
@@ -15,6 +15,7 @@ interface DetectFlags {
   events: string;
   json: boolean;
   threshold?: string;
+  heapLimit?: string;
 }
 
 export function registerDetect(program: Command): void {
@@ -27,15 +28,22 @@ export function registerDetect(program: Command): void {
     .requiredOption('--events <file>', 'events.jsonl (access events in time order)')
     .option('--json', 'print {"alerts":[…]} as JSON', false)
     .option('--threshold <n>', 'risk (0-100) at which an alert is raised', undefined)
+    .option('--heap-limit <MiB>', 'MiB of heap detection may use (default: 512 plus twice the MiB of the customers, employees and cases files)', undefined)
     .action(async (flags: DetectFlags) => {
       const threshold = flags.threshold === undefined ? undefined : Number(flags.threshold);
       if (threshold !== undefined && !(Number.isFinite(threshold) && threshold > 0 && threshold <= 100)) {
         throw new InvalidInputError('--threshold must be a number above 0 and at most 100', { field: 'threshold' });
       }
+      const heapLimitMiB = flags.heapLimit === undefined ? undefined : Number(flags.heapLimit);
+      if (heapLimitMiB !== undefined && !(Number.isInteger(heapLimitMiB) && heapLimitMiB >= 16)) {
+        throw new InvalidInputError('--heap-limit must be a whole number of MiB, 16 or more', { field: 'heap-limit' });
+      }
       const aliasKey = process.env.CUSTOS_ALIAS_KEY;
       const bar = process.stderr.isTTY ? progressBar() : undefined;
-      const result = await detectFromFiles(flags, {
+      const files = { customers: flags.customers, employees: flags.employees, cases: flags.cases, events: flags.events };
+      const result = await detectInWorker(files, {
         ...(threshold !== undefined ? { threshold } : {}),
+        ...(heapLimitMiB !== undefined ? { heapLimitMiB } : {}),
         ...(aliasKey ? { aliasKey } : {}),
         ...(bar ? { onProgress: bar.update } : {}),
       });

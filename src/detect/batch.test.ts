@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DAY, HOUR, START, TestOrg, writeOrgFiles } from '../../test/support/detect-org.ts';
 import { InvalidInputError } from '../errors.ts';
-import { detectFromFiles, loadDirectory } from './batch.ts';
+import { detectFromFiles, detectInWorker, loadDirectory } from './batch.ts';
 
 function workload(): { org: TestOrg; employees: string[] } {
   const org = new TestOrg(600);
@@ -26,6 +26,19 @@ describe('detection from files', () => {
     expect(inMemory.map((a) => a.employee).sort()).toEqual(['emp-2', 'emp-3']);
     expect(fromFiles.alerts).toEqual(inMemory);
     expect(fromFiles.events).toBe(org.events.length);
+  });
+
+  it('gives the same alerts in a worker thread, and its bad lines as the same errors', async () => {
+    const { org, employees } = workload();
+    const files = writeOrgFiles(org, mkdtempSync(join(tmpdir(), 'custos-detect-')), employees);
+    const progress: number[] = [];
+    const inWorker = await detectInWorker(files, { onProgress: (p) => progress.push(p.events) });
+    expect(inWorker).toEqual(await detectFromFiles(files));
+    expect(progress.at(-1)).toBe(org.events.length);
+    writeFileSync(files.events, `${JSON.stringify({ ...org.events[0], action: 'peek' })}\n`);
+    const err = await detectInWorker(files).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InvalidInputError);
+    expect(err).toMatchObject({ message: `${files.events}:1: field "action": must be one of view, reveal, search, export, update, delete`, where: { file: files.events, line: 1, field: 'action' } });
   });
 
   it('is deterministic: the same events give the same alerts, ids and explanations', async () => {

@@ -4,9 +4,10 @@
  * directory and the engine's per-employee state are held, never the events.
  */
 import { createReadStream, statSync } from 'node:fs';
-import { InvalidInputError } from '../errors.ts';
+import { InvalidInputError, TooLargeError, UnavailableError } from '../errors.ts';
 import { checkReadable, jsonErrorPlace } from '../importer/read-records.ts';
 import { parseAccessEvent, parseCase, parseCustomerFlags, parseEmployee, type Where } from '../model.ts';
+import { deserializeError, startWorker, type SerializedError } from '../worker-rpc.ts';
 import type { Alert } from './alert.ts';
 import { MemoryDirectory } from './directory.ts';
 import { DetectionEngine, type DetectionOptions } from './engine.ts';
@@ -111,3 +112,74 @@ export async function* lineBatches(file: string): AsyncGenerator<{ lines: string
 function dropCr(line: string): string {
   return line.endsWith('\r') ? line.slice(0, -1) : line;
 }
+
+/** What detectInWorker hands its thread: the detection options that cross a thread (no callbacks). */
+export interface BatchWorkerData {
+  files: BatchFiles;
+  options: Omit<DetectionOptions, 'onFinding'>;
+  /** Whether to post progress. */
+  progress: boolean;
+}
+
+export type BatchWorkerMessage = { kind: 'progress'; progress: BatchProgress } | { kind: 'done'; result: BatchResult } | { kind: 'failed'; error: SerializedError };
+
+const WORKER_MODULE = new URL('./batch-worker.ts', import.meta.url);
+const MIB = 1024 * 1024;
+
+/**
+ * The heap detection over these files is given by default, in MiB: what it holds is the
+ * directory (parsed records take up to about twice their JSON lines) and a bounded state per
+ * employee, never the events.
+ */
+export function defaultHeapLimitMiB(files: Omit<BatchFiles, 'events'>): number {
+  const bytes = [files.customers, files.employees, files.cases].reduce((sum, f) => sum + fileSize(f), 0);
+  return 512 + 2 * Math.ceil(bytes / MIB);
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    // An unreadable file is reported, by name, when it is read.
+    return 0;
+  }
+}
+
+/**
+ * detectFromFiles in a worker thread whose heap is capped at `heapLimitMiB` (default
+ * defaultHeapLimitMiB). The cap bounds the process by the directory rather than by the events:
+ * with a limit of 2 GiB or more (Node's default on most servers) V8 lets dead
+ * objects pile up to four times what is live before a full collection, under a smaller one to
+ * at most twice, and never past the cap. Detection that needs more than the cap stops with a
+ * TooLargeError naming `--heap-limit`.
+ */
+export function detectInWorker(
+  files: BatchFiles,
+  options: Omit<DetectionOptions, 'onFinding'> & { onProgress?: (p: BatchProgress) => void; heapLimitMiB?: number } = {},
+): Promise<BatchResult> {
+  const { onProgress, heapLimitMiB, ...detection } = options;
+  const limit = heapLimitMiB ?? defaultHeapLimitMiB(files);
+  const data: BatchWorkerData = { files, options: detection, progress: onProgress !== undefined };
+  return new Promise((resolve, reject) => {
+    const worker = startWorker(WORKER_MODULE, data, { maxOldGenerationSizeMb: limit, maxYoungGenerationSizeMb: YOUNG_GENERATION_MIB });
+    worker.on('message', (m: BatchWorkerMessage) => {
+      if (m.kind === 'progress') onProgress?.(m.progress);
+      else if (m.kind === 'done') resolve(m.result);
+      else reject(deserializeError(m.error));
+    });
+    worker.on('error', (err: Error & { code?: string }) => {
+      if (err.code === 'ERR_WORKER_OUT_OF_MEMORY') {
+        reject(new TooLargeError(`detection ran out of memory: the directory and the detectors' state need more than the ${limit} MiB heap it was given; raise it with --heap-limit MiB`, { heapLimitMiB: limit }));
+      } else reject(err);
+    });
+    // After a result this changes nothing; before one, the thread died without saying why.
+    worker.on('exit', (code) => reject(new UnavailableError(`detection stopped unexpectedly (worker exit code ${code})`)));
+  });
+}
+
+/**
+ * Young generation of the worker, MiB (semi-spaces of 32 MiB, twice V8's default): a megabyte
+ * of lines and the events parsed from it die young rather than being promoted to be collected
+ * later (half the scavenges, and no slower).
+ */
+const YOUNG_GENERATION_MIB = 96;

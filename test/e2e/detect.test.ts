@@ -50,6 +50,19 @@ describe('custos detect', { timeout: 120_000 }, () => {
     expect(r.stderr).toBe(`custos: ${files.events}:2: field "time": must be an RFC 3339 date-time such as 2026-01-31T09:00:00Z\n`);
   });
 
+  it('stops with one line and exit code 2 when detection needs more heap than --heap-limit gives it', async () => {
+    const { files } = filesWithAnInsider();
+    // Some 20 MiB of cases once parsed: more than a 16 MiB heap holds.
+    const line = (i: number) => JSON.stringify({ id: `case-x${i}`, employee: 'emp-1', customer: 'cus-000001', openedAt: '2026-03-02T09:00:00Z', kind: 'complaint' });
+    writeFileSync(files.cases, `${Array.from({ length: 100_000 }, (_, i) => line(i)).join('\n')}\n`);
+    const r = await custosCli([...args(files), '--heap-limit', '16']);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(
+      "custos: detection ran out of memory: the directory and the detectors' state need more than the 16 MiB heap it was given; raise it with --heap-limit MiB\n",
+    );
+  });
+
   it('refuses a threshold outside 0–100', async () => {
     const { files } = filesWithAnInsider();
     const r = await custosCli([...args(files), '--threshold', '150']);
