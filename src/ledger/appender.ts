@@ -29,14 +29,6 @@ export interface LedgerAppenderOptions {
   onHookError?: (err: unknown) => void;
 }
 
-/** A batch handed to the storage before the batches ahead of it settled. */
-interface EarlyWrite {
-  start: number;
-  /** The frontier once it lands. */
-  next: MerkleFrontier;
-  write: Promise<void>;
-}
-
 interface QueuedAppend {
   entries: Uint8Array[];
   /** One per entry, for onCommitted; the ledger never reads them. */
@@ -55,14 +47,6 @@ export class LedgerAppender {
   private lingeringWrite: Promise<unknown> | undefined;
   private readonly maxBatch: number;
   private readonly timeoutMs: number;
-  /** Batches handed to the storage and not yet settled: two when it applies them in order (the next one waits behind the last), else one. */
-  private readonly maxInFlight: number;
-  private inFlight = 0;
-  private slotFreed: (() => void) | undefined;
-  /** The frontier once every batch handed over early has landed; cleared by a failure. */
-  private issuedFrontier: MerkleFrontier | undefined;
-  /** Settles once the last batch taken has settled, its hook called and its appends answered. */
-  private lastSettled: Promise<void> = Promise.resolve();
 
   private constructor(
     private readonly storage: LedgerStorage,
@@ -71,7 +55,6 @@ export class LedgerAppender {
   ) {
     this.maxBatch = options.maxBatch ?? 1000;
     this.timeoutMs = options.timeoutMs ?? 5000;
-    this.maxInFlight = storage.appliesBatchesInOrder ? 2 : 1;
     if (!Number.isInteger(this.maxBatch) || this.maxBatch < 1) throw new InvalidInputError('maxBatch must be a positive whole number', { field: 'maxBatch' });
     if (!(this.timeoutMs > 0)) throw new InvalidInputError('timeoutMs must be positive', { field: 'timeoutMs' });
   }
@@ -106,7 +89,6 @@ export class LedgerAppender {
   async close(): Promise<void> {
     this.closed = true;
     await this.flushing;
-    await this.lastSettled;
   }
 
   private enqueue(entries: Uint8Array[], notes: unknown[]): Promise<number> {
@@ -124,9 +106,8 @@ export class LedgerAppender {
       // whole batch inside microtasks, so without this no request could arrive while one is written
       // and every batch would hold a single entry. One setImmediate is all a lone append waits.
       while (this.queue.length > 0) {
-        while (this.inFlight >= this.maxInFlight) await new Promise<void>((resolve) => (this.slotFreed = resolve));
         await new Promise<void>((resolve) => setImmediate(resolve));
-        this.startBatch(this.takeBatch());
+        await this.writeBatch(this.takeBatch());
       }
     } finally {
       this.flushing = undefined;
@@ -144,66 +125,27 @@ export class LedgerAppender {
     return this.queue.splice(0, taken);
   }
 
-  /**
-   * Writes a batch; with a storage that applies batches in order it goes out at once, on the
-   * frontier the batches before it will leave, so the writer never idles while this thread is
-   * busy with requests between one batch's answer and the next batch.
-   */
-  private startBatch(batch: QueuedAppend[]): void {
+  /** Never throws: the outcome goes to the batch's promises. */
+  private async writeBatch(batch: QueuedAppend[]): Promise<void> {
     const entries = batch.flatMap((a) => a.entries);
-    let early: EarlyWrite | undefined;
-    if (this.storage.appliesBatchesInOrder && !this.stale) {
-      // Nothing in flight: the frontier is the log's. Otherwise only while every batch before
-      // this one went out early too (after a failure the next batch waits and re-syncs).
-      const base = this.inFlight === 0 ? this.frontier : this.issuedFrontier;
-      if (base) early = this.writeEarly(base, entries);
-    }
-    this.inFlight++;
-    const previous = this.lastSettled;
-    this.lastSettled = this.writeBatch(batch, entries, previous, early).finally(() => {
-      this.inFlight--;
-      const freed = this.slotFreed;
-      this.slotFreed = undefined;
-      freed?.();
-    });
-  }
-
-  private writeEarly(base: MerkleFrontier, entries: Uint8Array[]): EarlyWrite {
-    const start = base.size;
-    const next = base.clone();
-    const nodes: StoredNode[] = [];
-    for (const entry of entries) next.append(leafHash(entry), nodes);
-    this.issuedFrontier = next;
-    const write = this.storage.appendBatch(start, entries, nodes);
-    // Settled (and timed) only after the batches before it; until then a rejection has no listener.
-    write.catch(() => {});
-    return { start, next, write };
-  }
-
-  /** Never throws: the outcome goes to the batch's promises, after every earlier batch's. */
-  private async writeBatch(batch: QueuedAppend[], entries: Uint8Array[], previous: Promise<void>, early: EarlyWrite | undefined): Promise<void> {
     const deadline = Date.now() + this.timeoutMs;
-    await previous;
     let start = 0;
-    let written = false;
-    if (early) {
-      try {
-        await this.withinTimeout(early.write, () => {
-          this.lingeringWrite = early.write;
-        });
-        this.frontier = early.next;
-        start = early.start;
-        written = true;
-      } catch (err) {
-        if (!this.fail(batch, err, deadline)) return;
-      }
-    }
-    while (!written) {
+    for (;;) {
       try {
         start = await this.tryWrite(entries);
-        written = true;
+        break;
       } catch (err) {
-        if (!this.fail(batch, err, deadline)) return;
+        this.stale = true;
+        // Another process appended first (another server, a CLI): nothing of ours was written,
+        // so re-read the tree and place the batch after theirs, for as long as the append may
+        // take. Each conflict means another writer made progress, so the log as a whole does.
+        if (err instanceof ConflictError && Date.now() < deadline) continue;
+        const failure = new UnavailableError(
+          err instanceof UnavailableError ? err.message : 'the ledger could not durably record the entry',
+        );
+        failure.cause = err;
+        for (const a of batch) a.reject(failure);
+        return;
       }
     }
     this.notifyCommitted(start, entries, batch.flatMap((a) => a.notes));
@@ -212,23 +154,6 @@ export class LedgerAppender {
       a.resolve(index);
       index += a.entries.length;
     }
-  }
-
-  /**
-   * After a failed attempt: true to try again (another process appended first, or a batch before
-   * this one failed, and there is time left), else the batch's appends are rejected.
-   */
-  private fail(batch: QueuedAppend[], err: unknown, deadline: number): boolean {
-    this.stale = true;
-    this.issuedFrontier = undefined;
-    // Another process appended first (another server, a CLI), or an earlier batch of ours did not
-    // land: nothing of this batch was written, so re-read the tree and place it after what is
-    // there, for as long as the append may take. Each conflict means some writer made progress.
-    if (err instanceof ConflictError && Date.now() < deadline) return true;
-    const failure = new UnavailableError(err instanceof UnavailableError ? err.message : 'the ledger could not durably record the entry');
-    failure.cause = err;
-    for (const a of batch) a.reject(failure);
-    return false;
   }
 
   /** One attempt at a batch; returns its first index once durable. */

@@ -43,12 +43,6 @@ export interface LedgerStorage {
    * at that size; resolves with the batch's first index once durable.
    */
   appendSequenced?(entries: Uint8Array[], place: (size: number) => Promise<StoredNode[]>): Promise<number>;
-  /**
-   * True when appendBatch calls are applied in the order they are made (one writer thread taking
-   * them in turn), so the appender may hand over the next batch before the last one settles. The
-   * start check still guards each: a batch after one that failed fails too, and is placed again.
-   */
-  readonly appliesBatchesInOrder?: boolean;
   /** Stored node hashes in the order asked; throws if any is missing. */
   getNodes(keys: NodeKey[]): Promise<Uint8Array[]>;
   /** Entries with from <= index < to, in index order, streamed. */

@@ -135,8 +135,6 @@ export class SqliteLedgerStorage extends SqlLedgerStorage {
   private preparedNodeLookup: BetterSqlite3.Statement | undefined;
   private preparedNodeRange: BetterSqlite3.Statement | undefined;
   private preparedEntryPage: BetterSqlite3.Statement | undefined;
-  /** The writer thread takes its messages one at a time, in the order they were posted. */
-  readonly appliesBatchesInOrder: boolean;
 
   constructor(
     db: Kysely<Database>,
@@ -144,7 +142,6 @@ export class SqliteLedgerStorage extends SqlLedgerStorage {
     private readonly writer?: LedgerWriter,
   ) {
     super(db);
-    this.appliesBatchesInOrder = writer !== undefined;
   }
 
   async appendBatch(start: number, entries: Uint8Array[], nodes: StoredNode[]): Promise<void> {
