@@ -67,6 +67,8 @@ const queries = new AccessEventRepository(db, projection);
  */
 const LEDGER_CHECKPOINT_MS = 200;
 
+let ledgerCheckpoints: NodeJS.Timeout | undefined;
+
 const checkpointLedger = (): void => {
   // Not inside a projection's transaction (kysely runs it on this connection between awaits).
   if (sqlite.inTransaction) return;
@@ -86,6 +88,8 @@ async function handle(req: Exclude<IndexRequest, { kind: 'appended' }>): Promise
     case 'rebuild':
       return projection.rebuild();
     case 'close':
+      // Else a checkpoint due after the connection closed reports it as a failure.
+      clearInterval(ledgerCheckpoints);
       await projection.close();
       await db.destroy();
       return undefined;
@@ -107,7 +111,8 @@ try {
   sqlite.pragma('ledger.cache_size = -65536');
   sqlite.pragma('ledger.mmap_size = 17179869184');
   sqlite.pragma('mmap_size = 17179869184');
-  setInterval(checkpointLedger, LEDGER_CHECKPOINT_MS).unref();
+  ledgerCheckpoints = setInterval(checkpointLedger, LEDGER_CHECKPOINT_MS);
+  ledgerCheckpoints.unref();
   port.postMessage({ kind: 'ready' } satisfies IndexReply);
 } catch (err) {
   port.postMessage({ kind: 'failed', error: serializeError(err) } satisfies IndexReply);
