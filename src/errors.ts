@@ -30,6 +30,8 @@ export abstract class CustosError extends Error {
 export interface InputPlace {
   file?: string;
   line?: number;
+  /** For a file that is one JSON array, the entry (from 1). */
+  entry?: number;
   field?: string;
   problems?: Array<{ line: number; field?: string; message: string }>;
 }
