@@ -14,6 +14,7 @@ import { ActorState, justified, Slots, type Detector, type Observation, type Obs
 import type { Directory, DirectoryCase, DirectoryEmployee } from './directory.ts';
 import { EnumerationDetector } from './enumeration.ts';
 import { NoPurposeDetector } from './no-purpose.ts';
+import { PlaceMap, type KnownPlace } from './places.ts';
 import { ProbingDetector } from './probing.ts';
 import { PurposeQualityDetector } from './purpose-quality.ts';
 import { RiskScorer } from './risk.ts';
@@ -33,6 +34,8 @@ export interface DetectionOptions {
   detectors?: readonly DetectorName[];
   /** Every finding as it is made, alert or not (risk history, tuning). */
   onFinding?: (finding: Finding) => void;
+  /** The operator's networks and their places (loadPlaces): time and place then checks impossible travel. */
+  places?: readonly KnownPlace[];
 }
 
 /** A directory the stream's own management events keep current (MemoryDirectory is one). */
@@ -40,15 +43,15 @@ export interface LiveDirectory extends Directory {
   applyManagementEvent?(event: ObservedEvent): boolean;
 }
 
-/** The ten detectors, their per-employee state in slots handed out by `slots`. */
-export function allDetectors(slots: Slots): Detector[] {
+/** The ten detectors, their per-employee state in slots handed out by `slots`; `places` for time and place's travel. */
+export function allDetectors(slots: Slots, places?: PlaceMap): Detector[] {
   return [
     new CanaryDetector(),
     new NoPurposeDetector(slots),
     new PurposeQualityDetector(slots),
     new VolumeDetector(slots),
     new EnumerationDetector(slots),
-    new TimePlaceDetector(slots),
+    new TimePlaceDetector(slots, places),
     new BulkExportDetector(slots),
     new DepartureDetector(slots),
     new VipDetector(slots),
@@ -75,7 +78,8 @@ export class DetectionEngine {
     options: DetectionOptions = {},
   ) {
     const only = options.detectors;
-    this.detectors = allDetectors(new Slots()).filter((d) => !only || only.includes(d.name));
+    const places = options.places && options.places.length > 0 ? new PlaceMap(options.places) : undefined;
+    this.detectors = allDetectors(new Slots(), places).filter((d) => !only || only.includes(d.name));
     this.aliasKey = options.aliasKey ?? DEFAULT_ALIAS_KEY;
     this.onFinding = options.onFinding;
     this.scorer = new RiskScorer({
