@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import type { Alert } from '../detect/alert.ts';
 import { aliasOf } from '../detect/alias.ts';
 import { detectInWorker, type BatchProgress } from '../detect/batch.ts';
+import { loadPlaces } from '../detect/places.ts';
 import { InvalidInputError } from '../errors.ts';
 
 interface DetectFlags {
@@ -16,6 +17,7 @@ interface DetectFlags {
   json: boolean;
   threshold?: string;
   heapLimit?: string;
+  places?: string;
 }
 
 export function registerDetect(program: Command): void {
@@ -28,6 +30,7 @@ export function registerDetect(program: Command): void {
     .requiredOption('--events <file>', 'events.jsonl (access events in time order)')
     .option('--json', 'print {"alerts":[…]} as JSON', false)
     .option('--threshold <n>', 'risk (0-100) at which an alert is raised', undefined)
+    .option('--places <file>', 'your networks and where they are (JSONL or a JSON array of {"cidr","place","lat","lon"}): impossible travel is checked only with it', undefined)
     .option('--heap-limit <MiB>', 'MiB of heap detection may use (default: 512 plus twice the MiB of the customers, employees and cases files)', undefined)
     .action(async (flags: DetectFlags) => {
       const threshold = flags.threshold === undefined ? undefined : Number(flags.threshold);
@@ -38,6 +41,8 @@ export function registerDetect(program: Command): void {
       if (heapLimitMiB !== undefined && !(Number.isInteger(heapLimitMiB) && heapLimitMiB >= 16)) {
         throw new InvalidInputError('--heap-limit must be a whole number of MiB, 16 or more', { field: 'heap-limit' });
       }
+      // Read here, before the worker starts: a bad file stops at once, naming its line and field.
+      const places = flags.places === undefined ? undefined : loadPlaces(flags.places);
       const aliasKey = process.env.CUSTOS_ALIAS_KEY;
       const bar = process.stderr.isTTY ? progressBar() : undefined;
       const files = { customers: flags.customers, employees: flags.employees, cases: flags.cases, events: flags.events };
@@ -45,6 +50,7 @@ export function registerDetect(program: Command): void {
         ...(threshold !== undefined ? { threshold } : {}),
         ...(heapLimitMiB !== undefined ? { heapLimitMiB } : {}),
         ...(aliasKey ? { aliasKey } : {}),
+        ...(places ? { places } : {}),
         ...(bar ? { onProgress: bar.update } : {}),
       });
       bar?.done();

@@ -1,16 +1,18 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aliasOf } from '../../src/detect/alias.ts';
 import { custosCli } from '../support/cli.ts';
 import { DAY, HOUR, START, TestOrg, writeOrgFiles } from '../support/detect-org.ts';
 
-function filesWithAnInsider(): { files: ReturnType<typeof writeOrgFiles>; org: TestOrg } {
+/** `more` adds events before the files are written. */
+function filesWithAnInsider(more?: (org: TestOrg) => void): { files: ReturnType<typeof writeOrgFiles>; org: TestOrg } {
   const org = new TestOrg(400);
   const employees = ['emp-1', 'emp-2', 'emp-3'].map((id) => org.employee(id, 'support', 'agent'));
   for (const e of employees) for (const d of TestOrg.weekdays(0, 10)) org.agentDay(e, d, 6);
   org.event(START + 8 * DAY + 11 * HOUR, 'emp-1', 'reveal', [org.canary]);
+  more?.(org);
   const files = writeOrgFiles(org, mkdtempSync(join(tmpdir(), 'custos-detect-cli-')), employees);
   return { files, org };
 }
@@ -61,6 +63,41 @@ describe('custos detect', { timeout: 120_000 }, () => {
     expect(r.stderr).toBe(
       "custos: detection ran out of memory: the directory and the detectors' state need more than the 16 MiB heap it was given; raise it with --heap-limit MiB\n",
     );
+  });
+
+  it('checks impossible travel between the networks of a --places file', async () => {
+    const { files, org } = filesWithAnInsider((o) => {
+      // emp-2's account, used in Milan and half an hour later in New York.
+      o.event(START + 9 * DAY + 10 * HOUR, 'emp-2', 'view', [o.someCustomer()], { ip: '10.1.9.9' });
+      o.event(START + 9 * DAY + 10.5 * HOUR, 'emp-2', 'view', [o.someCustomer()], { ip: '2001:db8:7::20' });
+    });
+    const places = [
+      { cidr: '10.1.0.0/16', place: 'Milan office', lat: 45.46, lon: 9.19 },
+      { cidr: '2001:db8:7::/48', place: 'New York office', lat: 40.71, lon: -74.01 },
+    ];
+    const placesFile = join(dirname(files.events), 'places.jsonl');
+    writeFileSync(placesFile, places.map((p) => JSON.stringify(p)).join('\n'));
+    // Three weeks of history are too short for the other signs of time and place: the trip alone (45) at a threshold of 40.
+    const r = await custosCli([...args(files), '--places', placesFile, '--threshold', '40', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { alerts: Array<{ id: string; employee: string; detectors: Array<{ name: string; evidence: { summary: string } }> }> };
+    expect(out.alerts.map((a) => a.id)).toEqual(org.detect({ places, threshold: 40 }).alerts.map((a) => a.id));
+    const travel = out.alerts.find((a) => a.employee === 'emp-2')?.detectors.find((d) => d.name === 'time_place');
+    expect(travel?.evidence.summary).toContain('impossible travel: data accessed from Milan office (10.1.0.0/16) at ');
+    expect(travel?.evidence.summary).toContain(' and from New York office (2001:db8:7::/48) at ');
+    // Without the file, travel is not checked and emp-2 raises nothing.
+    expect(org.detect({ threshold: 40 }).alerts.filter((a) => a.employee === 'emp-2')).toEqual([]);
+  });
+
+  it('names the file, line and field of a bad places file and exits with 2', async () => {
+    const { files } = filesWithAnInsider();
+    const placesFile = join(dirname(files.events), 'places.jsonl');
+    writeFileSync(placesFile, `{"cidr":"10.1.0.0/16","place":"Milan office","lat":45.46,"lon":9.19}\n{"cidr":"10.7.0.0/16","place":"New York office","lat":140.71,"lon":-74.01}\n`);
+    const r = await custosCli([...args(files), '--places', placesFile]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toBe(`custos: ${placesFile}:2: field "lat": must be a latitude in degrees, from -90 to 90\n`);
   });
 
   it('refuses a threshold outside 0–100', async () => {
