@@ -10,6 +10,8 @@ import { LedgerRecorder, publishCommitted } from './broker/ledger-recorder.ts';
 import { RecordManager } from './broker/manage.ts';
 import { LiveDetection, type LiveDetectionDeps } from './broker/live-detection.ts';
 import type { DetectionOptions } from './detect/engine.ts';
+import { loadPlaces } from './detect/places.ts';
+import { ConfigError, InvalidInputError } from './errors.ts';
 import type { Recorder } from './broker/recorder.ts';
 import { TokenVerifier, loadOrCreateTokenIssuer, type TokenIssuer } from './identity/tokens.ts';
 import { LedgerAppender, LedgerCheckpointer, loadOrCreateSigningKeys, type LedgerSigningKeys } from './ledger/index.ts';
@@ -58,6 +60,7 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   const now = opts.now ?? (() => new Date());
   // Policies and key files first: a bad policy or key file stops start-up before the store is touched.
   const policy = loadPolicyEngine({ dir: config.policyDir, cacheSize: config.policyCacheSize });
+  const detectionOptions = opts.detect ? liveDetectionOptions(config, opts.detect) : undefined;
   for (const warning of policy.warnings) opts.logger?.warn({ warning }, 'policy validation warning');
   const found = openVault({ dir: config.keyDir });
   const tokenIssuer = await loadOrCreateTokenIssuer(config.keyDir);
@@ -112,7 +115,7 @@ export async function openCustos(config: CustosConfig, opts: OpenOptions = {}): 
   if (opts.detect) {
     detection = new LiveDetection({
       store, stream, now,
-      ...(typeof opts.detect === 'object' ? { options: opts.detect } : {}),
+      ...(detectionOptions ? { options: detectionOptions } : {}),
       onError: (err) => opts.logger?.error({ err }, 'live detection failed'),
       onWorkerDeath: ({ err, deaths, restartInMs }) =>
         restartInMs === undefined
@@ -180,4 +183,16 @@ export async function openLedgerWriter(
   });
   checkpointer.start((err) => opts.logger?.error({ err }, 'checkpoint signing failed'));
   return { appender, checkpointer, recorder: new LedgerRecorder(appender) };
+}
+
+/** Live detection's options: those given, with the places file of CUSTOS_PLACES read and checked (a bad one stops start-up). */
+function liveDetectionOptions(config: CustosConfig, detect: true | DetectionOptions): DetectionOptions | undefined {
+  const given = typeof detect === 'object' ? detect : undefined;
+  if (config.placesFile === undefined) return given;
+  try {
+    return { ...given, places: loadPlaces(config.placesFile) };
+  } catch (err) {
+    if (err instanceof InvalidInputError) throw new ConfigError(`CUSTOS_PLACES: ${err.message}`, err.details);
+    throw err;
+  }
 }

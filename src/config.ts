@@ -52,6 +52,8 @@ export interface CustosConfig {
   };
   /** Run detection live inside `custos serve`. */
   detect: boolean;
+  /** The places file live detection checks impossible travel with (CUSTOS_PLACES; src/detect/places.ts); unset, travel is not checked. */
+  placesFile?: string;
   /** Seed the demo organisation when the store is empty (serve only). */
   demo: boolean;
   /** The company's legal entities and which holds each account (src/respond/entities.ts). */
@@ -144,6 +146,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
       webhookBackoffMs: intFrom('CUSTOS_CONTAINMENT_WEBHOOK_BACKOFF_MS', env.CUSTOS_CONTAINMENT_WEBHOOK_BACKOFF_MS, 500, 1, 600_000),
     },
     detect: boolFrom('CUSTOS_DETECT', env.CUSTOS_DETECT, true),
+    ...(env.CUSTOS_PLACES ? { placesFile: resolve(env.CUSTOS_PLACES) } : {}),
     demo: flags.demo ?? boolFrom('CUSTOS_DEMO', env.CUSTOS_DEMO, true),
     entitiesFile: resolve(env.CUSTOS_ENTITIES ?? new URL('../config/entities.json', import.meta.url).pathname),
     rulesDir: resolve(env.CUSTOS_RULES ?? new URL('../rules', import.meta.url).pathname),

@@ -125,7 +125,7 @@ function simulatedOrg(): SimulatedOrg {
 }
 
 /** Runs live detection over the whole organisation, its events committed in stretches of 300 as the ledger commits batches. */
-async function detectLive(org: SimulatedOrg, opts: Pick<LiveDetectionDeps, 'fault' | 'restarts'> = {}) {
+async function detectLive(org: SimulatedOrg, opts: Pick<LiveDetectionDeps, 'fault' | 'restarts' | 'options'> = {}) {
   const recording = new RecordingStore(org);
   const deaths: WorkerDeath[] = [];
   const errors: unknown[] = [];
@@ -222,5 +222,33 @@ describe('live detection when its worker dies', () => {
     await vi.waitFor(() => expect(run.detection.health().state).toBe('restarting'), untilLoadedDeadline);
     await run.finish();
     expect(run.detection.health().restarts).toBe(0);
+  }, 120_000);
+});
+
+describe('live detection with a places file', () => {
+  it('hands the places to its worker: an account used in two far places at once raises an alert', async () => {
+    const org = simulatedOrg();
+    const last = org.events.at(-1)!;
+    const who = org.employees[0]!.id;
+    const at = (minutes: number) => new Date(Date.parse(last.time) + minutes * 60_000).toISOString();
+    const view = (id: string, minutes: number, ip: string, actor = who): RecordedEvent => ({
+      ...parseAccessEvent({ id, time: at(minutes), actor, action: 'view', customers: [org.customers[1]!.id], fields: [], decision: 'allow', channel: 'console', ip }),
+      seq: org.events.length,
+    });
+    org.events.push(view('ev-trip-1', 1, '192.0.2.10'));
+    org.events.push(view('ev-trip-2', 31, '198.51.100.10'));
+    // Findings are held for half an hour (team-wide causes); a later event releases them.
+    org.events.push(view('ev-later', 120, '10.1.0.9', org.employees[1]!.id));
+    const places = [
+      { cidr: '192.0.2.0/24', place: 'Lisbon office', lat: 38.72, lon: -9.14 },
+      { cidr: '198.51.100.0/24', place: 'Singapore office', lat: 1.29, lon: 103.85 },
+    ];
+    const run = await detectLive(org, { options: { places, threshold: 40 } });
+    await untilHandled(run.detection, org.events.length);
+    await run.finish();
+    expect(run.errors).toEqual([]);
+    const trip = run.recording.found.find((d) => d.seq === org.events.length - 1 && d.alert.employee === who);
+    expect(trip?.alert.detectors.map((d) => d.name)).toEqual(['time_place']);
+    expect(trip?.alert.detectors.find((d) => d.name === 'time_place')?.evidence.summary).toContain('impossible travel: data accessed from Lisbon office (192.0.2.0/24)');
   }, 120_000);
 });

@@ -1,6 +1,6 @@
 /** `npm start` as a newcomer runs it: an empty data dir, the demo seeded, Ctrl-C stops cleanly. */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,5 +92,14 @@ describe('custos serve', () => {
     const res = await custosCli(['serve', '--data', data, '--port', '0', '--policies', dir]);
     expect(res.code).toBe(9);
     expect(res.stderr).toMatch(/extra\.cedar/);
+  }, 60_000);
+
+  it('stops start-up on a bad places file (CUSTOS_PLACES), naming its line and field', async () => {
+    const data = mkdtempSync(join(tmpdir(), 'custos-serve-'));
+    const places = join(data, 'places.jsonl');
+    writeFileSync(places, '{"cidr":"10.3.0.0/16","place":"Milan office","lat":45.46,"lon":9.19}\n{"cidr":"10.3.0.0/99","place":"Nowhere","lat":0,"lon":0}\n');
+    const res = await custosCli(['serve', '--data', data, '--port', '0', '--no-demo'], { env: { CUSTOS_PLACES: places } });
+    expect(res.code).toBe(9);
+    expect(res.stderr).toBe(`custos: CUSTOS_PLACES: ${places}:2: field "cidr": must be a network such as 10.3.0.0/16 or 2001:db8:3::/48\n`);
   }, 60_000);
 });
