@@ -168,6 +168,7 @@ export async function openLedgerWriter(
   const publish = opts.stream ? publishCommitted(opts.stream) : undefined;
   const appender = await LedgerAppender.open(store.ledger, {
     maxBatch: config.ledger.maxBatch,
+    minBatchIntervalMs: config.ledger.batchIntervalMs,
     timeoutMs: config.ledger.appendTimeoutMs,
     // Publishing first and synchronously keeps the stream in ledger order; signing may take its time.
     onCommitted: (start, entries, notes) => {

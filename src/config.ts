@@ -25,6 +25,8 @@ export interface CustosConfig {
     checkpointIntervalMs: number;
     /** Largest group-commit batch. */
     maxBatch: number;
+    /** Least time between the starts of two batches (group commit under steady load). */
+    batchIntervalMs: number;
     /** An append not durable within this time fails the request. */
     appendTimeoutMs: number;
     /** Checkpoint origin line; chosen at key creation when unset. */
@@ -128,6 +130,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Cus
       checkpointEvery: intFrom('CUSTOS_CHECKPOINT_EVERY', env.CUSTOS_CHECKPOINT_EVERY, 1000, 1, 10_000_000),
       checkpointIntervalMs: intFrom('CUSTOS_CHECKPOINT_INTERVAL_MS', env.CUSTOS_CHECKPOINT_INTERVAL_MS, 10_000, 10, 86_400_000),
       maxBatch: intFrom('CUSTOS_LEDGER_MAX_BATCH', env.CUSTOS_LEDGER_MAX_BATCH, 1000, 1, 10_000),
+      batchIntervalMs: intFrom('CUSTOS_LEDGER_BATCH_INTERVAL_MS', env.CUSTOS_LEDGER_BATCH_INTERVAL_MS, 5, 0, 100),
       appendTimeoutMs: intFrom('CUSTOS_LEDGER_APPEND_TIMEOUT_MS', env.CUSTOS_LEDGER_APPEND_TIMEOUT_MS, 5000, 10, 600_000),
       ...(env.CUSTOS_LEDGER_ORIGIN ? { origin: env.CUSTOS_LEDGER_ORIGIN } : {}),
     },

@@ -171,6 +171,35 @@ describe('LedgerAppender', () => {
     expect(await rootAt(storage, 2)).toEqual(rootOf(leaves));
   });
 
+  it('spaces batches minBatchIntervalMs apart under steady load, and writes a lone append after a quiet spell at once', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setImmediate', 'clearImmediate', 'performance'] });
+    try {
+      const storage = new ControlledStorage();
+      const appender = await LedgerAppender.open(storage, { minBatchIntervalMs: 5 });
+      const first = appender.append(entry(0));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await first).toEqual({ index: 0 });
+      // Arriving 1 ms later, these wait for the interval and go as one batch.
+      await vi.advanceTimersByTimeAsync(1);
+      const later = [appender.append(entry(1)), appender.append(entry(2))];
+      await vi.advanceTimersByTimeAsync(3);
+      expect(storage.batchSizes).toEqual([1]);
+      const third = appender.append(entry(3));
+      await vi.advanceTimersByTimeAsync(1);
+      expect(await Promise.all([...later, third])).toEqual([{ index: 1 }, { index: 2 }, { index: 3 }]);
+      expect(storage.batchSizes).toEqual([1, 3]);
+      // After a quiet spell longer than the interval, no wait.
+      await vi.advanceTimersByTimeAsync(50);
+      const lone = appender.append(entry(4));
+      await vi.advanceTimersByTimeAsync(0);
+      expect(await lone).toEqual({ index: 4 });
+      expect(storage.batchSizes).toEqual([1, 3, 1]);
+    } finally {
+      vi.useRealTimers();
+    }
+    await expect(LedgerAppender.open(new MemoryLedgerStorage(), { minBatchIntervalMs: -1 })).rejects.toThrow(/minBatchIntervalMs/);
+  });
+
   it('appendMany writes its entries atomically at consecutive indexes, even beyond maxBatch', async () => {
     const storage = new ControlledStorage();
     const appender = await LedgerAppender.open(storage, { maxBatch: 4 });
