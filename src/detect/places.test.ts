@@ -43,6 +43,10 @@ describe('places file', () => {
     expect(errorOf(() => parsePlaces(JSON.stringify({ ...MILAN, lat: '45.46' }), 'p.jsonl')).where).toEqual({ file: 'p.jsonl', line: 1, field: 'lat' });
     expect(errorOf(() => parsePlaces(JSON.stringify({ ...MILAN, lon: -181 }), 'p.jsonl')).where?.field).toBe('lon');
     expect(errorOf(() => parsePlaces(JSON.stringify({ ...MILAN, place: ' ' }), 'p.jsonl')).where?.field).toBe('place');
+    // A right-to-left override would reorder the explanation an analyst reads.
+    expect(errorOf(() => parsePlaces(JSON.stringify({ ...MILAN, place: 'Milan \u202e eciffo' }), 'p.jsonl')).message).toBe(
+      'p.jsonl:1: field "place": holds a bidirectional control character (U+202E)',
+    );
     const err = errorOf(() => parsePlaces(JSON.stringify([MILAN, { ...NEW_YORK, lon: 200 }]), 'p.json'));
     expect(err.message).toBe('p.json: entry 2: field "lon": must be a longitude in degrees, from -180 to 180');
     expect(err.where).toEqual({ file: 'p.json', entry: 2, field: 'lon' });

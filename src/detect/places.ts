@@ -8,6 +8,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { BlockList, isIPv4, isIPv6 } from 'node:net';
 import { InvalidInputError } from '../errors.ts';
+import { unsafeCharacterIn } from '../unsafe-text.ts';
 
 /** One network of the places file, checked. Plain data: it crosses to detection's threads. */
 export interface KnownPlace {
@@ -70,6 +71,9 @@ function parsePlace(raw: unknown, file: string, at: string, where: { file: strin
   const r = raw as Record<string, unknown>;
   if (typeof r.cidr !== 'string' || parseCidr(r.cidr) === undefined) fail('cidr', 'must be a network such as 10.3.0.0/16 or 2001:db8:3::/48');
   if (typeof r.place !== 'string' || r.place.trim() === '' || r.place.length > 200) fail('place', 'must be a name of 1 to 200 characters');
+  // The name is written into alerts' explanations, which analysts read: no text that reorders what they see.
+  const unsafe = unsafeCharacterIn(r.place as string);
+  if (unsafe) fail('place', `holds ${unsafe}`);
   if (typeof r.lat !== 'number' || !(r.lat >= -90 && r.lat <= 90)) fail('lat', 'must be a latitude in degrees, from -90 to 90');
   if (typeof r.lon !== 'number' || !(r.lon >= -180 && r.lon <= 180)) fail('lon', 'must be a longitude in degrees, from -180 to 180');
   return { cidr: r.cidr as string, place: r.place as string, lat: r.lat as number, lon: r.lon as number };
